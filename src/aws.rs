@@ -1,0 +1,184 @@
+//! AWS SDK configuration per region (profile, endpoint overrides, retries, timeouts) and the
+//! region fan-out every multi-region command uses.
+//!
+//! Credentials are resolved once and shared by every region's clients; each client gets its
+//! region and, where configured, its endpoint (a loopback endpoint needs path-style S3).
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use futures_util::StreamExt;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+/// Where and how to reach AWS.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    /// Named profile (`--profile`, `AWS_PROFILE`).
+    pub profile: Option<String>,
+    /// Endpoint for every region (`--endpoint-url`, `AWS_ENDPOINT_URL`).
+    pub endpoint_url: Option<String>,
+    /// Per-region endpoints (configuration file `endpoints`); they win over `endpoint_url`.
+    pub endpoints: BTreeMap<String, String>,
+    /// Connect timeout. Short by default so that failover to another region is quick.
+    pub connect_timeout: Duration,
+    /// Attempts per request, including the first (throttling and transient errors retry).
+    pub max_attempts: u32,
+}
+
+impl AwsSettings {
+    pub fn new(
+        profile: Option<String>,
+        endpoint_url: Option<String>,
+        endpoints: BTreeMap<String, String>,
+    ) -> Self {
+        AwsSettings {
+            profile,
+            endpoint_url,
+            endpoints,
+            connect_timeout: Duration::from_secs(3),
+            max_attempts: 5,
+        }
+    }
+
+    /// The endpoint override of `region`, if any.
+    pub fn endpoint(&self, region: &str) -> Option<&str> {
+        self.endpoints
+            .get(region)
+            .or(self.endpoint_url.as_ref())
+            .map(String::as_str)
+    }
+
+    /// Loads the shared configuration (credentials chain, profile) once.
+    pub async fn load(&self, region: &str) -> Aws {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .retry_config(RetryConfig::adaptive().with_max_attempts(self.max_attempts))
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .build(),
+            );
+        if let Some(p) = &self.profile {
+            loader = loader.profile_name(p);
+        }
+        Aws {
+            base: loader.load().await,
+            settings: self.clone(),
+        }
+    }
+}
+
+/// Shared SDK configuration; hands out clients per region.
+#[derive(Debug, Clone)]
+pub struct Aws {
+    pub base: SdkConfig,
+    pub settings: AwsSettings,
+}
+
+macro_rules! client {
+    ($name:ident, $krate:ident) => {
+        pub fn $name(&self, region: &str) -> $krate::Client {
+            let mut b =
+                $krate::config::Builder::from(&self.base).region(Region::new(region.to_string()));
+            if let Some(url) = self.settings.endpoint(region) {
+                b = b.endpoint_url(url);
+            }
+            $krate::Client::from_conf(b.build())
+        }
+    };
+}
+
+impl Aws {
+    client!(cloudformation, aws_sdk_cloudformation);
+    client!(ssm, aws_sdk_ssm);
+    client!(iam, aws_sdk_iam);
+    client!(kms, aws_sdk_kms);
+    client!(sts, aws_sdk_sts);
+
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut b =
+            aws_sdk_s3::config::Builder::from(&self.base).region(Region::new(region.to_string()));
+        if let Some(url) = self.settings.endpoint(region) {
+            // A loopback or emulator endpoint has no virtual-host names.
+            b = b.endpoint_url(url).force_path_style(true);
+        }
+        aws_sdk_s3::Client::from_conf(b.build())
+    }
+}
+
+/// Runs `task` for every region, at most `max_concurrency` at once, and returns the results in
+/// the order of `regions`. One region's failure never stops the others.
+pub async fn for_each_region<T, F, Fut>(
+    regions: &[String],
+    max_concurrency: usize,
+    task: F,
+) -> Vec<(String, T)>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let mut results: Vec<(usize, String, T)> =
+        futures_util::stream::iter(regions.iter().cloned().enumerate())
+            .map(|(i, r)| {
+                let fut = task(r.clone());
+                async move { (i, r, fut.await) }
+            })
+            .buffer_unordered(max_concurrency.max(1))
+            .collect()
+            .await;
+    results.sort_by_key(|(i, _, _)| *i);
+    results.into_iter().map(|(_, r, t)| (r, t)).collect()
+}
+
+/// A short description of an SDK error: the service's code and message when there is one,
+/// otherwise the transport failure (timeout, connection refused) with its cause.
+pub fn describe<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_s3::error::SdkError;
+    match err {
+        SdkError::ServiceError(e) => {
+            let e = e.err();
+            match (e.code(), e.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                _ => e.to_string(),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(d) => {
+            let mut msg = if d.is_io() {
+                "cannot connect".to_string()
+            } else if d.is_timeout() {
+                "timed out connecting".to_string()
+            } else {
+                "request failed".to_string()
+            };
+            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(err);
+            let mut last = String::new();
+            while let Some(s) = src {
+                let m = s.to_string();
+                if !m.is_empty() && m != last {
+                    last = m;
+                }
+                src = s.source();
+            }
+            if !last.is_empty() {
+                msg.push_str(": ");
+                msg.push_str(&last);
+            }
+            msg
+        }
+        other => {
+            let mut msg = other.to_string();
+            if let Some(s) = std::error::Error::source(other) {
+                msg = format!("{msg}: {s}");
+            }
+            msg
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The command line: clap definitions only. Behaviour lives in the domain modules.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success or no changes · 1 an operation failed (in any region) · \
+2 changes present (plan --detailed-exitcode, setup --check) or drift found · \
+3 invalid input (arguments, configuration file, artifact name or version).
+
+Documentation: docs/ in the repository; `provision schema` prints the configuration's JSON Schema.";
+
+/// Render, deploy and use multi-region artifact storage on AWS, in Startifact's layout.
+///
+/// From one YAML file (`provision.yaml`), `provision` renders the per-region S3 bucket, its
+/// bucket-name parameter, the read/write/configure policies and an optional KMS key as
+/// CloudFormation or Terraform, deploys them to every region through change sets, writes the
+/// organisation configuration, and stages and downloads artifacts with region failover.
+#[derive(Debug, Parser)]
+#[command(name = "provision", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// The configuration file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        env = "PROVISION_FILE",
+        default_value = "provision.yaml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// AWS named profile for credentials and settings (as in ~/.aws/config).
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_PROFILE",
+        value_name = "NAME",
+        help_heading = "AWS"
+    )]
+    pub profile: Option<String>,
+    /// Send every AWS request to this endpoint (a local emulator); per-region `endpoints` in
+    /// the configuration take precedence.
+    #[arg(
+        long,
+        global = true,
+        env = "AWS_ENDPOINT_URL",
+        value_name = "URL",
+        help_heading = "AWS"
+    )]
+    pub endpoint_url: Option<String>,
+    /// How results are printed: human-readable text, or JSON with a versioned schema on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, help_heading = "Output")]
+    pub output: OutputFormat,
+    /// More detail on stderr (-v: info, -vv: debug, -vvv: trace, including AWS requests).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+    /// Print only errors and the requested data.
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Output"
+    )]
+    pub quiet: bool,
+    /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration file offline: schema and every naming rule.
+    Validate,
+    /// Render CloudFormation, Terraform or the IAM policies into a directory.
+    Render(RenderArgs),
+    /// Show, per region, what `apply` would change (CloudFormation change sets).
+    Plan(PlanArgs),
+    /// Deploy to every region concurrently through change sets.
+    Apply(ApplyArgs),
+    /// Delete the stacks (buckets and keys are retained and listed).
+    Destroy(DestroyArgs),
+    /// Stack status and outputs per region.
+    Status(RegionArgs),
+    /// Detect drift of every stack; exit 2 when any region drifted.
+    Drift(RegionArgs),
+    /// Write the organisation configuration parameter to every region.
+    Setup(SetupArgs),
+    /// Stage an artifact and its metadata to every region.
+    Stage(StageArgs),
+    /// Download an artifact, failing over between regions.
+    Download(DownloadArgs),
+    /// Show an artifact's version and metadata.
+    Info(InfoArgs),
+    /// List the staged versions of a project.
+    List(ListArgs),
+    /// Add metadata to a staged artifact (keeps existing keys).
+    Metadata(MetadataArgs),
+    /// Print a presigned download URL.
+    Presign(PresignArgs),
+    /// Print the configuration file's JSON Schema.
+    Schema,
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenderFormat {
+    /// One CloudFormation stack template per region.
+    Cloudformation,
+    /// A Terraform root module with one provider alias per region.
+    Terraform,
+    /// The IAM policy documents on their own (JSON).
+    Policies,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// What to render.
+    #[arg(long, value_enum, default_value_t = RenderFormat::Cloudformation)]
+    pub format: RenderFormat,
+    /// Directory to write into (created if missing; existing files of the same name are replaced).
+    #[arg(long, value_name = "DIR", default_value = "rendered")]
+    pub out: PathBuf,
+    /// Directory of templates overriding the embedded ones, same layout as `templates/` and
+    /// `policies/` (e.g. DIR/cloudformation/stack.yaml.hbs).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RegionArgs {
+    /// Only these regions (repeatable); default: every region of the configuration.
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub regions: RegionArgs,
+    /// Keep the change sets and write the plan (ARNs, template hashes) to this file for `apply`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when nothing changes, 2 when something does, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Directory of templates overriding the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan written by `plan --out`; refused when stale. Default: plan now.
+    #[arg(value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub regions: RegionArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal or CI is set).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many regions deploy at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_concurrency: u16,
+    /// Keep a failed stack as it is instead of rolling back (for debugging).
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Delete and recreate a stack whose first creation failed (ROLLBACK_COMPLETE).
+    #[arg(long)]
+    pub recreate_failed: bool,
+    /// Allow a change that replaces a bucket or key (data loss).
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Directory of templates overriding the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub regions: RegionArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal or CI is set).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Only compare: exit 2 when any region differs or lacks the configuration.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StagingArgs {
+    /// Region to read the organisation configuration from first (default: AWS_REGION, then
+    /// the configuration file's home region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// Project name (letters, digits, `_ - .`).
+    pub project: String,
+    /// Semantic version (2.0 canonical form), e.g. 1.2.3.
+    pub version: String,
+    /// The artifact file.
+    pub file: PathBuf,
+    /// Metadata key=value (repeatable).
+    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    pub metadata: Vec<String>,
+    /// File name recorded for downloads (default: the file's own name).
+    #[arg(long, value_name = "NAME")]
+    pub filename: Option<String>,
+    /// Check everything and say what would be staged; upload nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Move `latest` to this version even when it is older than the current latest.
+    #[arg(long)]
+    pub force_latest: bool,
+    /// Upload once, then copy server-side to the other regions (falls back to direct upload).
+    #[arg(long)]
+    pub copy: bool,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Project name.
+    pub project: String,
+    /// `[VERSION] PATH`: the version (default `latest`) and where to write.
+    #[arg(value_name = "VERSION|PATH", num_args = 1..=2, required = true)]
+    pub rest: Vec<String>,
+    /// Treat PATH as a directory and write the file under its staged file name.
+    #[arg(long)]
+    pub filename: bool,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Project name.
+    pub project: String,
+    /// Version, or `latest`.
+    #[arg(default_value = "latest")]
+    pub version: String,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Project name.
+    pub project: String,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MetadataArgs {
+    /// Project name.
+    pub project: String,
+    /// Version, or `latest`.
+    pub version: String,
+    /// Metadata key=value to add or replace (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", required = true)]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PresignArgs {
+    /// Project name.
+    pub project: String,
+    /// Version, or `latest`.
+    pub version: String,
+    /// How long the URL is valid, e.g. 15m, 12h, 7d (at most 7 days).
+    #[arg(long, value_name = "DURATION", required = true)]
+    pub expires: String,
+    #[command(flatten)]
+    pub staging: StagingArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}

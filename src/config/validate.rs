@@ -1,0 +1,321 @@
+//! Semantic validation: every rule a well-formed YAML file can still break.
+//! Returns `(field path, message)` pairs; `load` attaches positions.
+
+use super::{Config, Encryption, rules};
+use std::collections::BTreeSet;
+
+type Problems = Vec<(String, String)>;
+
+pub fn check(c: &Config) -> Problems {
+    let mut p = Problems::new();
+    let mut push = |field: String, msg: String| p.push((field, msg));
+
+    if c.version != 1 {
+        push(
+            "version".into(),
+            format!(
+                "version {} is not supported; the only version is 1",
+                c.version
+            ),
+        );
+    }
+    if let Err(e) = rules::organisation(&c.organisation) {
+        push("organisation".into(), format!("`{}` {e}", c.organisation));
+    }
+    if c.regions.is_empty() {
+        push(
+            "regions".into(),
+            "at least one region is required, e.g. `[eu-west-1]`".into(),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, r) in c.regions.iter().enumerate() {
+        if let Err(e) = rules::region(r) {
+            push(format!("regions[{i}]"), e);
+        } else if !seen.insert(r.as_str()) {
+            push(
+                format!("regions[{i}]"),
+                format!("`{r}` is listed twice; each region once"),
+            );
+        }
+    }
+    let partitions: BTreeSet<_> = c.regions.iter().map(|r| rules::partition(r)).collect();
+    if partitions.len() > 1 {
+        push(
+            "regions".into(),
+            format!(
+                "regions span several AWS partitions ({}); one configuration covers one partition",
+                partitions.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    if let Some(home) = &c.home_region
+        && !c.regions.iter().any(|r| r == home)
+    {
+        push(
+            "home_region".into(),
+            format!(
+                "`{home}` is not one of `regions` ({}); the home region must be provisioned too",
+                c.regions.join(", ")
+            ),
+        );
+    }
+    if let Err(e) = rules::stack_name(&c.stack_name) {
+        push("stack_name".into(), format!("`{}` {e}", c.stack_name));
+    }
+    for (k, v) in &c.tags {
+        if let Err(e) = rules::tag(k, v) {
+            push(format!("tags.{k}"), e);
+        }
+    }
+    if c.tags.len() > 40 {
+        push(
+            "tags".into(),
+            format!(
+                "{} tags; at most 40 (CloudFormation adds its own to the 50 allowed)",
+                c.tags.len()
+            ),
+        );
+    }
+
+    let params = [
+        ("parameters.configuration", &c.parameters.configuration),
+        ("parameters.bucket_name", &c.parameters.bucket_name),
+        ("parameters.artifact_prefix", &c.parameters.artifact_prefix),
+    ];
+    for (field, value) in params {
+        if let Err(e) = rules::parameter_name(value) {
+            push(
+                field.into(),
+                format!("`{value}` is not a valid parameter name: {e}"),
+            );
+        }
+    }
+    if c.parameters.configuration == c.parameters.bucket_name {
+        push(
+            "parameters.bucket_name".into(),
+            "must differ from `parameters.configuration`".into(),
+        );
+    }
+    let prefix = format!("{}/", c.parameters.artifact_prefix);
+    for (field, value) in &params[..2] {
+        if value.starts_with(&prefix) {
+            push(
+                (*field).into(),
+                format!(
+                    "`{value}` lies under the artifact prefix `{}`, where writers may overwrite it; move it out",
+                    c.parameters.artifact_prefix
+                ),
+            );
+        }
+    }
+
+    check_bucket(c, &mut push);
+
+    if let Some(kms) = &c.kms {
+        if let Err(e) = rules::kms_alias(&kms.alias) {
+            push("kms.alias".into(), format!("`{}` {e}", kms.alias));
+        }
+        if !(7..=30).contains(&kms.deletion_window_days) {
+            push(
+                "kms.deletion_window_days".into(),
+                format!(
+                    "{} is out of range; KMS allows 7 to 30 days",
+                    kms.deletion_window_days
+                ),
+            );
+        }
+        if c.bucket.encryption == Encryption::S3 {
+            push("bucket.encryption".into(),
+                "`s3` (AES-256) does not use the configured KMS key; use `kms` or remove the `kms` section".into());
+        }
+    }
+
+    for (i, v) in c.access.role_users.iter().enumerate() {
+        if let Err(e) = rules::role_session(v) {
+            push(format!("access.role_users[{i}]"), format!("`{v}`: {e}"));
+        }
+    }
+    for (list, names) in [("roles", &c.access.roles), ("users", &c.access.users)] {
+        for (i, v) in names.iter().enumerate() {
+            if let Err(e) = rules::iam_name(v, 64) {
+                push(format!("access.{list}[{i}]"), format!("`{v}` {e}"));
+            }
+        }
+    }
+
+    if let Some(ids) = &c.identities {
+        if let Err(e) = rules::iam_name(&ids.group, 128) {
+            push("identities.group".into(), format!("`{}` {e}", ids.group));
+        }
+        for (i, u) in ids.users.iter().enumerate() {
+            if let Err(e) = rules::iam_name(u, 64) {
+                push(format!("identities.users[{i}]"), format!("`{u}` {e}"));
+            }
+        }
+        if ids.policy == super::IdentityPolicy::Manage && !c.policies.manage.enabled {
+            push(
+                "identities.policy".into(),
+                "`manage` needs the manage policy: set `policies.manage.enabled: true`".into(),
+            );
+        }
+    }
+
+    for (region, url) in &c.endpoints {
+        if !c.regions.contains(region) {
+            push(
+                format!("endpoints.{region}"),
+                format!("`{region}` is not one of `regions`"),
+            );
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            push(
+                format!("endpoints.{region}"),
+                format!("`{url}` is not an http:// or https:// URL"),
+            );
+        }
+    }
+    p
+}
+
+fn check_bucket(c: &Config, push: &mut impl FnMut(String, String)) {
+    let b = &c.bucket;
+    if let Some(name) = &b.name {
+        if c.regions.len() > 1 && !name.contains("{region}") {
+            push(
+                "bucket.name".into(),
+                format!(
+                    "`{name}` would be the same in every region, but bucket names are global: add `{{region}}`, e.g. `{name}-{{region}}`"
+                ),
+            );
+        }
+        let unknown = name.replace("{region}", "").replace("{account_id}", "");
+        if unknown.contains(['{', '}']) {
+            push(
+                "bucket.name".into(),
+                format!("`{name}`: the only placeholders are `{{region}}` and `{{account_id}}`"),
+            );
+        } else {
+            for r in &c.regions {
+                let concrete = name
+                    .replace("{region}", r)
+                    .replace("{account_id}", "123456789012");
+                if let Err(e) = rules::bucket_name(&concrete) {
+                    push(
+                        "bucket.name".into(),
+                        format!("`{concrete}` (in {r}) is not a valid S3 bucket name: {e}"),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+    if !b.key_prefix.is_empty() {
+        if !b.key_prefix.ends_with('/') {
+            push(
+                "bucket.key_prefix".into(),
+                format!(
+                    "`{}` must be empty or end in `/`, e.g. `{}/`",
+                    b.key_prefix, b.key_prefix
+                ),
+            );
+        } else if b.key_prefix.starts_with('/')
+            || b.key_prefix.contains("//")
+            || b.key_prefix.len() > 512
+        {
+            push(
+                "bucket.key_prefix".into(),
+                format!(
+                    "`{}` must not start with `/` or contain `//` (at most 512 characters)",
+                    b.key_prefix
+                ),
+            );
+        } else if let Some(ch) = b.key_prefix.chars().find(|ch| {
+            ch.is_control()
+                || matches!(
+                    ch,
+                    '\\' | '{'
+                        | '}'
+                        | '^'
+                        | '%'
+                        | '`'
+                        | '"'
+                        | '<'
+                        | '>'
+                        | '#'
+                        | '|'
+                        | '~'
+                        | '['
+                        | ']'
+                        | '*'
+                        | '$'
+                )
+        }) {
+            push(
+                "bucket.key_prefix".into(),
+                format!(
+                    "`{}` contains `{ch}`; use letters, digits and `! - _ . ' ( ) /`",
+                    b.key_prefix
+                ),
+            );
+        }
+    }
+    if !(1..=365).contains(&b.abort_incomplete_multipart_days) {
+        push(
+            "bucket.abort_incomplete_multipart_days".into(),
+            format!(
+                "{} is out of range; 1 to 365 days",
+                b.abort_incomplete_multipart_days
+            ),
+        );
+    }
+    if let Some(d) = b.noncurrent_version_expiration_days
+        && (d == 0 || !b.versioning)
+    {
+        push(
+            "bucket.noncurrent_version_expiration_days".into(),
+            "needs `versioning: true` and at least 1 day".into(),
+        );
+    }
+    if b.cors.len() > 100 {
+        push("bucket.cors".into(), "at most 100 CORS rules".into());
+    }
+    for (i, rule) in b.cors.iter().enumerate() {
+        let f = format!("bucket.cors[{i}]");
+        if rule.allowed_origins.is_empty() {
+            push(
+                format!("{f}.allowed_origins"),
+                "at least one origin, e.g. `https://app.example.com`".into(),
+            );
+        }
+        for (j, o) in rule.allowed_origins.iter().enumerate() {
+            let ok = o == "*"
+                || ((o.starts_with("https://") || o.starts_with("http://"))
+                    && o.matches('*').count() <= 1);
+            if !ok {
+                push(
+                    format!("{f}.allowed_origins[{j}]"),
+                    format!(
+                        "`{o}` is not an origin; use `*` or `https://host` (one `*` wildcard at most)"
+                    ),
+                );
+            }
+        }
+        if rule.allowed_methods.is_empty() {
+            push(
+                format!("{f}.allowed_methods"),
+                "at least one of GET, PUT, POST, DELETE, HEAD".into(),
+            );
+        }
+        for (j, m) in rule.allowed_methods.iter().enumerate() {
+            if !["GET", "PUT", "POST", "DELETE", "HEAD"].contains(&m.as_str()) {
+                push(
+                    format!("{f}.allowed_methods[{j}]"),
+                    format!(
+                        "`{m}` is not allowed; one of GET, PUT, POST, DELETE, HEAD (uppercase)"
+                    ),
+                );
+            }
+        }
+    }
+}
