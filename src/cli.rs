@@ -196,6 +196,10 @@ pub struct ApplyArgs {
     /// Allow a change that replaces a bucket or key (data loss).
     #[arg(long)]
     pub allow_replace: bool,
+    /// Leave termination protection off on stacks this run creates (by default it is turned
+    /// on, so that a stray `delete-stack` cannot remove the storage; `destroy` turns it off).
+    #[arg(long)]
+    pub no_termination_protection: bool,
     /// Directory of templates overriding the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,

@@ -1,0 +1,602 @@
+//! `provision apply`: shows the plan, asks, then executes every region's change set
+//! concurrently and waits for each stack with capped backoff, one progress line per region.
+//! A region that fails never stops the others; the exit code says whether any failed.
+
+use super::cfn::{self, describe};
+use super::plan::{
+    self, Action, PlanInput, PlanReport, RegionPlan, RegionResult, discard_all, plan_all,
+};
+use super::planfile::{self, LoadError, PlanFile};
+use super::principals::Principals;
+use super::wait::{self, EventTracker, FailedEvent, Polling};
+use super::{DeployError, RegionFailure, Session, Target, display};
+use crate::Context;
+use crate::error::{Error, Exit};
+use crate::render::Templates;
+use crate::ui::Tone;
+use aws_config::retry::RetryConfig;
+use aws_sdk_cloudformation::Client;
+use serde::Serialize;
+use std::fmt::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// How to execute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyOptions {
+    pub no_rollback: bool,
+    pub recreate_failed: bool,
+    pub termination_protection: bool,
+    pub polling: Polling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Created,
+    Updated,
+    Recreated,
+    Unchanged,
+    Failed,
+}
+
+impl Outcome {
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Recreated => "recreated",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One region's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionOutcome {
+    pub region: String,
+    pub stack_name: String,
+    pub result: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<FailedEvent>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<RegionFailure>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    pub seconds: f64,
+}
+
+/// A successful execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Executed {
+    pub outcome: Outcome,
+    pub status: Option<String>,
+    pub warnings: Vec<String>,
+}
+
+/// A failed execution, with the first failed event when CloudFormation reported one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecutionFailure {
+    pub failure: RegionFailure,
+    pub status: Option<String>,
+    pub first_failure: Option<FailedEvent>,
+}
+
+impl From<RegionFailure> for ExecutionFailure {
+    fn from(failure: RegionFailure) -> Self {
+        ExecutionFailure {
+            failure,
+            status: None,
+            first_failure: None,
+        }
+    }
+}
+
+/// Executes one region's plan and waits for the stack.
+pub async fn apply_region(
+    cf: &Client,
+    plan: &RegionPlan,
+    target: &Target,
+    opts: &ApplyOptions,
+    progress: &dyn Fn(String),
+) -> Result<Executed, ExecutionFailure> {
+    let mut plan = plan.clone();
+    let mut outcome = match plan.action {
+        Action::NoChanges => {
+            return Ok(Executed {
+                outcome: Outcome::Unchanged,
+                status: plan.stack_status.clone(),
+                warnings: vec![],
+            });
+        }
+        Action::Create => Outcome::Created,
+        Action::Update => Outcome::Updated,
+        Action::Recreate => Outcome::Recreated,
+    };
+    if plan.action == Action::Recreate {
+        if !opts.recreate_failed {
+            return Err(target
+                .failure("the stack's first creation failed (ROLLBACK_COMPLETE); it cannot be updated, only deleted and created again")
+                .with_hint("pass --recreate-failed to delete the failed stack and create it again")
+                .into());
+        }
+        plan = recreate(cf, &plan, target, opts, progress).await?;
+        outcome = Outcome::Recreated;
+    }
+    let arn = plan
+        .change_set_arn
+        .clone()
+        .ok_or_else(|| target.failure("no change set to execute"))?;
+    let stack_id = plan
+        .stack_id
+        .clone()
+        .unwrap_or_else(|| target.stack_name.clone());
+    let marker = cfn::newest_event_id(cf, &stack_id)
+        .await
+        .map_err(|m| target.failure(m))?;
+    let mut execute = cf.execute_change_set().change_set_name(&arn);
+    if opts.no_rollback {
+        execute = execute.disable_rollback(true);
+    }
+    execute.send().await.map_err(|e| {
+        target.failure(format!("cloudformation:ExecuteChangeSet: {}", describe(&e)))
+    })?;
+    progress("executing the change set".into());
+    let mut tracker = EventTracker::new(marker, &target.stack_name);
+    let end = wait::wait_stack(
+        cf,
+        &stack_id,
+        &mut tracker,
+        plan.changes.len(),
+        &opts.polling,
+        progress,
+    )
+    .await
+    .map_err(|m| target.failure(m))?;
+    let creating = outcome != Outcome::Updated;
+    if end.status == "CREATE_COMPLETE" || end.status == "UPDATE_COMPLETE" {
+        let mut warnings = Vec::new();
+        if creating
+            && opts.termination_protection
+            && let Err(m) = protect(cf, &stack_id).await
+        {
+            warnings.push(format!(
+                "termination protection was not enabled: {m}; enable it with `aws cloudformation update-termination-protection --enable-termination-protection --stack-name {} --region {}`",
+                target.stack_name, target.region
+            ));
+        }
+        return Ok(Executed {
+            outcome,
+            status: Some(end.status),
+            warnings,
+        });
+    }
+    Err(execution_failure(target, &end, creating))
+}
+
+/// Deletes a stack left in ROLLBACK_COMPLETE, waits, and plans its creation again.
+async fn recreate(
+    cf: &Client,
+    plan: &RegionPlan,
+    target: &Target,
+    opts: &ApplyOptions,
+    progress: &dyn Fn(String),
+) -> Result<RegionPlan, ExecutionFailure> {
+    let stack_id = plan
+        .stack_id
+        .clone()
+        .unwrap_or_else(|| target.stack_name.clone());
+    let marker = cfn::newest_event_id(cf, &stack_id)
+        .await
+        .map_err(|m| target.failure(m))?;
+    cf.delete_stack()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .map_err(|e| target.failure(format!("cloudformation:DeleteStack: {}", describe(&e))))?;
+    progress("deleting the failed stack".into());
+    let mut tracker = EventTracker::new(marker, &target.stack_name);
+    let end = wait::wait_stack(cf, &stack_id, &mut tracker, 0, &opts.polling, progress)
+        .await
+        .map_err(|m| target.failure(m))?;
+    if end.status != "DELETE_COMPLETE" {
+        return Err(ExecutionFailure {
+            failure: target.failure(format!(
+                "deleting the failed stack ended in {}{}",
+                end.status,
+                end.first_failure
+                    .as_ref()
+                    .map(|f| format!(": {f}"))
+                    .unwrap_or_default()
+            )),
+            status: Some(end.status),
+            first_failure: end.first_failure,
+        });
+    }
+    progress("planning the new stack".into());
+    let fresh = plan::plan_region(
+        cf,
+        &PlanInput {
+            target,
+            principals: None,
+            polling: opts.polling,
+        },
+    )
+    .await?;
+    if fresh.action != Action::Create {
+        return Err(target
+            .failure(format!(
+                "expected a new stack after the deletion, found {:?}",
+                fresh.action
+            ))
+            .into());
+    }
+    Ok(fresh)
+}
+
+fn execution_failure(
+    target: &Target,
+    end: &wait::StackOutcome,
+    creating: bool,
+) -> ExecutionFailure {
+    let cause = end
+        .first_failure
+        .as_ref()
+        .map(|f| f.to_string())
+        .or_else(|| end.status_reason.clone())
+        .unwrap_or_else(|| "CloudFormation gave no reason".into());
+    let (message, hint) = match end.status.as_str() {
+        "UPDATE_ROLLBACK_COMPLETE" => (
+            format!("the update failed and was rolled back: {cause}"),
+            "the stack is unchanged; fix the cause and apply again".to_string(),
+        ),
+        "ROLLBACK_COMPLETE" => (
+            format!("the creation failed and was rolled back: {cause}"),
+            "fix the cause, then `provision apply --recreate-failed` deletes the failed stack and creates it again".to_string(),
+        ),
+        "CREATE_FAILED" | "UPDATE_FAILED" => (
+            format!(
+                "the {} failed and was kept as it is (--no-rollback): {cause}",
+                if creating { "creation" } else { "update" }
+            ),
+            "fix the cause and apply again, or roll back in the CloudFormation console".to_string(),
+        ),
+        other => (
+            format!("the stack ended in {other}: {cause}"),
+            "inspect the stack's events in the CloudFormation console".to_string(),
+        ),
+    };
+    ExecutionFailure {
+        failure: target.failure(message).with_hint(hint),
+        status: Some(end.status.clone()),
+        first_failure: end.first_failure.clone(),
+    }
+}
+
+/// Turns termination protection on. A follow-up to a successful creation: retried once
+/// quickly, and a failure is only a warning (the stack itself is fine).
+pub async fn protect(cf: &Client, stack_id: &str) -> Result<(), String> {
+    let quick = aws_sdk_cloudformation::config::Builder::default().retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(200)),
+    );
+    cf.update_termination_protection()
+        .stack_name(stack_id)
+        .enable_termination_protection(true)
+        .customize()
+        .config_override(quick)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            if cfn::is_unimplemented(&e) {
+                "this endpoint does not implement UpdateTerminationProtection".to_string()
+            } else {
+                format!(
+                    "cloudformation:UpdateTerminationProtection: {}",
+                    describe(&e)
+                )
+            }
+        })
+}
+
+/// The result of `apply`, text or JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    pub plan: PlanReport,
+    pub results: Vec<RegionOutcome>,
+}
+
+impl ApplyReport {
+    pub fn failed(&self) -> bool {
+        self.results.iter().any(|r| r.result == Outcome::Failed)
+    }
+
+    pub fn text(&self, ui: &crate::ui::Ui) -> String {
+        let mut out = String::new();
+        let w = self
+            .results
+            .iter()
+            .map(|r| r.region.len())
+            .max()
+            .unwrap_or(6);
+        let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Results:"));
+        for r in &self.results {
+            let tone = match r.result {
+                Outcome::Failed => Tone::Bad,
+                Outcome::Unchanged => Tone::Dim,
+                _ => Tone::Good,
+            };
+            let word = r.result.word();
+            let detail = match &r.error {
+                Some(e) => e.message.clone(),
+                None => r.status.clone().unwrap_or_default(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<w$}  {}  {detail}  ({:.1} s)",
+                r.region,
+                ui.paint(tone, format!("{word:<9}")),
+                r.seconds
+            );
+        }
+        let count = |o: Outcome| self.results.iter().filter(|r| r.result == o).count();
+        let _ = writeln!(
+            out,
+            "Apply: {} created, {} updated, {} recreated, {} unchanged, {} failed.",
+            count(Outcome::Created),
+            count(Outcome::Updated),
+            count(Outcome::Recreated),
+            count(Outcome::Unchanged),
+            count(Outcome::Failed)
+        );
+        out
+    }
+}
+
+pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Exit, Error> {
+    let session = Session::open(ctx, &args.regions.regions).await?;
+    let templates = Templates::load(args.templates.as_deref())?;
+    let principals = session.principals(&templates).await?;
+    let targets = super::targets(
+        &session.cfg,
+        &templates,
+        &session.regions,
+        principals.as_ref(),
+    )?;
+    let concurrency = usize::from(args.max_concurrency);
+    let results = match &args.plan {
+        Some(path) => {
+            let regions = &args.regions.regions;
+            load_plan(
+                &session,
+                path,
+                regions,
+                &targets,
+                principals.as_ref(),
+                concurrency,
+            )
+            .await?
+        }
+        None => plan_all(&session, &targets, principals.as_ref(), concurrency).await,
+    };
+    // A plan file's change sets stay for a later run when this one stops early.
+    let from_file = args.plan.is_some();
+    let report = PlanReport::new(&session.cfg.stack_name, &results, principals);
+    ctx.ui.out(display::plan_text(&report, &ctx.ui));
+    let data_loss: Vec<String> = results
+        .iter()
+        .flatten()
+        .flat_map(|p| p.data_loss())
+        .collect();
+    if !data_loss.is_empty() && !args.allow_replace {
+        if !from_file {
+            discard_all(ctx, &session, &results).await;
+        }
+        return Err(DeployError::ReplacementRefused { items: data_loss }.into());
+    }
+    let pending: Vec<&RegionPlan> = results
+        .iter()
+        .flatten()
+        .filter(|p| p.has_changes())
+        .collect();
+    if !pending.is_empty() && !args.yes {
+        let names: Vec<&str> = pending.iter().map(|p| p.region.as_str()).collect();
+        let question = format!(
+            "Apply these changes to {} ({})?",
+            session.cfg.stack_name,
+            names.join(", ")
+        );
+        let answer = ctx.ui.confirm(&question, "--yes");
+        if !matches!(answer, Ok(true)) {
+            if !from_file {
+                discard_all(ctx, &session, &results).await;
+            }
+            answer?;
+            return Err(DeployError::Cancelled("apply").into());
+        }
+    }
+    let opts = ApplyOptions {
+        no_rollback: args.no_rollback,
+        recreate_failed: args.recreate_failed,
+        termination_protection: !args.no_termination_protection,
+        polling: Polling::aws(),
+    };
+    let outcomes = execute_all(ctx, &session, &results, &targets, opts, concurrency).await;
+    let apply = ApplyReport {
+        plan: report,
+        results: outcomes,
+    };
+    for r in &apply.results {
+        for w in &r.warnings {
+            ctx.ui
+                .warn(format!("{} (stack {}): {w}", r.region, r.stack_name));
+        }
+        if let Some(e) = &r.error {
+            super::report_failure(&ctx.ui, e);
+        }
+    }
+    ctx.ui.emit("apply", &apply, || apply.text(&ctx.ui));
+    Ok(if apply.failed() {
+        Exit::Failure
+    } else {
+        Exit::Success
+    })
+}
+
+/// Executes every region (planning failures become failed results), at most `concurrency`
+/// at once, with one progress line per region that has something to do.
+async fn execute_all(
+    ctx: &Context,
+    session: &Session,
+    results: &[RegionResult],
+    targets: &[Target],
+    opts: ApplyOptions,
+    concurrency: usize,
+) -> Vec<RegionOutcome> {
+    let progress = ctx.ui.progress();
+    let lines: Vec<(String, crate::ui::ProgressLine)> = results
+        .iter()
+        .flatten()
+        .filter(|p| p.has_changes())
+        .map(|p| (p.region.clone(), progress.line(&p.region)))
+        .collect();
+    let regions: Vec<String> = results
+        .iter()
+        .map(|r| match r {
+            Ok(p) => p.region.clone(),
+            Err(f) => f.region.clone(),
+        })
+        .collect();
+    let done = crate::aws::for_each_region(&regions, concurrency, |region| {
+        let result = results.iter().find(|r| match r {
+            Ok(p) => p.region == region,
+            Err(f) => f.region == region,
+        });
+        let target = targets.iter().find(|t| t.region == region);
+        let line = lines
+            .iter()
+            .find(|(r, _)| *r == region)
+            .map(|(_, l)| l.clone());
+        let cf = session.cloudformation(&region);
+        let opts = ApplyOptions {
+            polling: session.polling(&region),
+            ..opts
+        };
+        async move {
+            let started = Instant::now();
+            let stack = target.map(|t| t.stack_name.clone()).unwrap_or_default();
+            let mut out = RegionOutcome {
+                region: region.clone(),
+                stack_name: stack,
+                result: Outcome::Failed,
+                status: None,
+                first_failure: None,
+                error: None,
+                warnings: vec![],
+                seconds: 0.0,
+            };
+            let executed = match (result, target) {
+                (Some(Ok(plan)), Some(target)) => {
+                    let report = |m: String| {
+                        if let Some(l) = &line {
+                            l.set(m);
+                        }
+                    };
+                    apply_region(&cf, plan, target, &opts, &report).await
+                }
+                (Some(Err(f)), _) => Err(f.clone().into()),
+                _ => Err(RegionFailure::new(&region, &out.stack_name, "no plan").into()),
+            };
+            match executed {
+                Ok(e) => {
+                    out.result = e.outcome;
+                    out.status = e.status;
+                    out.warnings = e.warnings;
+                }
+                Err(f) => {
+                    out.status = f.status;
+                    out.first_failure = f.first_failure;
+                    out.error = Some(f.failure);
+                }
+            }
+            out.seconds = started.elapsed().as_secs_f64();
+            if let Some(l) = &line {
+                l.finish(match &out.error {
+                    Some(e) => format!("failed: {}", e.message),
+                    None => format!(
+                        "{} ({})",
+                        out.result.word(),
+                        out.status.clone().unwrap_or_default()
+                    ),
+                });
+            }
+            out
+        }
+    })
+    .await;
+    done.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Reads a plan file and checks it against the current configuration and the stacks:
+/// stale plans are refused before anything changes.
+async fn load_plan(
+    session: &Session,
+    path: &Path,
+    wanted: &[String],
+    targets: &[Target],
+    principals: Option<&Principals>,
+    concurrency: usize,
+) -> Result<Vec<RegionResult>, Error> {
+    let mut file = PlanFile::read(path)?;
+    for w in wanted {
+        if !file.regions.iter().any(|r| &r.region == w) {
+            return Err(Error::usage(format!(
+                "--region {w}: not in the plan {}",
+                path.display()
+            )));
+        }
+    }
+    if !wanted.is_empty() {
+        file.regions.retain(|r| wanted.contains(&r.region));
+    }
+    let stale = |reason: String| DeployError::StalePlan {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if let Some(reason) = file.offline_staleness(&session.cfg.stack_name, targets) {
+        return Err(stale(reason).into());
+    }
+    let regions: Vec<String> = file.regions.iter().map(|r| r.region.clone()).collect();
+    let loaded = crate::aws::for_each_region(&regions, concurrency, |region| {
+        let cf = session.cloudformation(&region);
+        let polling = session.polling(&region);
+        let planned = file.regions.iter().find(|r| r.region == region);
+        let target = targets.iter().find(|t| t.region == region);
+        async move {
+            let (Some(planned), Some(target)) = (planned, target) else {
+                return Err(LoadError::Stale(format!("{region} is not planned")));
+            };
+            let input = PlanInput {
+                target,
+                principals,
+                polling,
+            };
+            planfile::load_region(&cf, planned, &input).await
+        }
+    })
+    .await;
+    let mut out = Vec::new();
+    for (_, r) in loaded {
+        match r {
+            Ok(p) => out.push(Ok(p)),
+            Err(LoadError::Failed(f)) => out.push(Err(f)),
+            Err(LoadError::Stale(reason)) => return Err(stale(reason).into()),
+        }
+    }
+    Ok(out)
+}

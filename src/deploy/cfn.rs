@@ -1,0 +1,191 @@
+//! Small CloudFormation helpers shared by the commands: reading a stack, classifying errors,
+//! formatting timestamps.
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::Stack;
+use aws_smithy_types::date_time::Format;
+use std::collections::BTreeMap;
+
+/// The facts about a deployed stack the commands use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackInfo {
+    pub stack_id: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub termination_protection: bool,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+    pub created: Option<String>,
+    pub last_updated: Option<String>,
+    pub drift_status: Option<String>,
+}
+
+impl StackInfo {
+    pub fn from_sdk(s: &Stack) -> Self {
+        StackInfo {
+            stack_id: s.stack_id().unwrap_or_default().to_string(),
+            status: s
+                .stack_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: s.stack_status_reason().map(str::to_string),
+            termination_protection: s.enable_termination_protection().unwrap_or(false),
+            parameters: s
+                .parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_string(),
+                        p.parameter_value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+            outputs: s
+                .outputs()
+                .iter()
+                .filter_map(|o| {
+                    Some((
+                        o.output_key()?.to_string(),
+                        o.output_value().unwrap_or_default().to_string(),
+                    ))
+                })
+                .collect(),
+            created: s.creation_time().map(timestamp),
+            last_updated: s.last_updated_time().map(timestamp),
+            drift_status: s
+                .drift_information()
+                .and_then(|d| d.stack_drift_status())
+                .map(|d| d.as_str().to_string()),
+        }
+    }
+
+    /// When the stack last changed: its last update, or its creation.
+    pub fn changed_at(&self) -> Option<&str> {
+        self.last_updated.as_deref().or(self.created.as_deref())
+    }
+}
+
+/// Reads a stack by name or ID; `None` when it does not exist (or was deleted).
+pub async fn describe_stack(cf: &Client, stack: &str) -> Result<Option<StackInfo>, String> {
+    match cf.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => Ok(out
+            .stacks()
+            .first()
+            .map(StackInfo::from_sdk)
+            .filter(|s| s.status != "DELETE_COMPLETE")),
+        Err(e) if is_stack_missing(&e) => Ok(None),
+        Err(e) => Err(format!("cloudformation:DescribeStacks: {}", describe(&e))),
+    }
+}
+
+/// CloudFormation answers a missing stack with `ValidationError: Stack with id X does not exist`.
+pub fn is_stack_missing<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist"))
+}
+
+/// Errors worth polling through: throttling and transient transport or server failures.
+pub fn is_transient<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        _ => matches!(
+            e.code(),
+            Some(
+                "Throttling"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "TooManyRequestsException"
+                    | "InternalFailure"
+                    | "ServiceUnavailable"
+            )
+        ),
+    }
+}
+
+/// An endpoint that does not implement an operation: a server error without any AWS error
+/// code (moto answers an unimplemented action with an HTML "500 Internal Server Error" page).
+/// AWS itself answers server errors with a coded XML error, so this never matches AWS.
+pub fn is_unimplemented<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    e.code().is_none() && status.is_some_and(|s| s >= 500)
+}
+
+/// A short message for any CloudFormation SDK error.
+pub fn describe<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    crate::aws::describe(e)
+}
+
+/// RFC 3339 text of an SDK timestamp.
+pub fn timestamp(t: &aws_smithy_types::DateTime) -> String {
+    t.fmt(Format::DateTime)
+        .unwrap_or_else(|_| t.secs().to_string())
+}
+
+/// Parses a `CommaDelimitedList` parameter value as CloudFormation returns it (`a,b`).
+/// moto returns the list in Python's notation (`['a', 'b']`); both are accepted so that the
+/// security display works against the emulator too.
+pub fn split_list_parameter(value: &str) -> Vec<String> {
+    let v = value.trim();
+    let inner = match v.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        Some(inner) => inner,
+        None => v,
+    };
+    inner
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').trim_matches('"').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The newest event of a stack: the marker after which an operation's events start.
+pub async fn newest_event_id(cf: &Client, stack_id: &str) -> Result<Option<String>, String> {
+    match cf.describe_stack_events().stack_name(stack_id).send().await {
+        Ok(out) => Ok(out
+            .stack_events()
+            .first()
+            .and_then(|e| e.event_id())
+            .map(str::to_string)),
+        Err(e) if is_stack_missing(&e) => Ok(None),
+        Err(e) => Err(format!(
+            "cloudformation:DescribeStackEvents: {}",
+            describe(&e)
+        )),
+    }
+}
+
+/// A change-set name that is unique enough and valid (`[a-zA-Z][-a-zA-Z0-9]*`).
+pub fn change_set_name() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!("provision-{secs}-{:04x}", fastrand::u16(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_parameters_from_aws_and_from_moto() {
+        assert_eq!(split_list_parameter("a,b"), ["a", "b"]);
+        assert_eq!(
+            split_list_parameter("['AROA1:*', '123']"),
+            ["AROA1:*", "123"]
+        );
+        assert_eq!(split_list_parameter(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn change_set_names_are_valid() {
+        let n = change_set_name();
+        assert!(n.starts_with("provision-"));
+        assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+}

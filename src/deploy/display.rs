@@ -1,0 +1,228 @@
+//! The plan as text: per region (identical regions collapsed) what is added, modified,
+//! removed and replaced, the allowed principals, a table of security changes, and a summary.
+
+use super::plan::{Action, PlanEntry, PlanReport, RegionPlan};
+use super::security::{SecurityChange, Sign};
+use super::wait::ChangeKind;
+use crate::ui::{Tone, Ui};
+use serde::Serialize;
+use std::fmt::Write;
+
+/// Counts over all regions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub regions: usize,
+    pub create: usize,
+    pub update: usize,
+    pub recreate: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub add: usize,
+    pub modify: usize,
+    pub remove: usize,
+    pub replace: usize,
+    pub security_changes: usize,
+}
+
+impl Summary {
+    pub fn of(entries: &[PlanEntry]) -> Self {
+        let mut s = Summary {
+            regions: entries.len(),
+            ..Default::default()
+        };
+        for e in entries {
+            let Some(p) = &e.plan else {
+                s.failed += 1;
+                continue;
+            };
+            match p.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Recreate => s.recreate += 1,
+                Action::NoChanges => s.unchanged += 1,
+            }
+            for c in &p.changes {
+                match c.action {
+                    ChangeKind::Add => s.add += 1,
+                    ChangeKind::Modify | ChangeKind::Other => s.modify += 1,
+                    ChangeKind::Replace | ChangeKind::MayReplace => s.replace += 1,
+                    ChangeKind::Remove => s.remove += 1,
+                }
+            }
+            s.security_changes += p.security.len();
+        }
+        s
+    }
+
+    pub fn line(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let mut stacks = vec![];
+        for (n, what) in [
+            (self.create, "to create"),
+            (self.update, "to update"),
+            (self.recreate, "to recreate"),
+            (self.unchanged, "unchanged"),
+            (self.failed, "failed"),
+        ] {
+            if n > 0 {
+                stacks.push(format!("{n} {what}"));
+            }
+        }
+        format!(
+            "Plan: {} region{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
+            self.regions,
+            plural(self.regions),
+            stacks.join(", "),
+            self.add,
+            self.modify,
+            self.replace,
+            self.remove,
+            self.security_changes,
+            plural(self.security_changes)
+        )
+    }
+}
+
+fn tone_of(kind: ChangeKind) -> Tone {
+    match kind {
+        ChangeKind::Add => Tone::Add,
+        ChangeKind::Modify | ChangeKind::Other => Tone::Modify,
+        ChangeKind::Replace | ChangeKind::MayReplace | ChangeKind::Remove => Tone::Remove,
+    }
+}
+
+/// What makes two regions' displays identical (physical IDs differ between regions).
+fn group_key(p: &RegionPlan) -> String {
+    let changes: Vec<_> = p
+        .changes
+        .iter()
+        .map(|c| (c.action, &c.resource_type, &c.logical_id))
+        .collect();
+    serde_json::to_string(&(p.action, changes, &p.security)).unwrap_or_default()
+}
+
+/// The plan as text (stdout).
+pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        ui.paint(
+            Tone::Bold,
+            format!(
+                "Stack {} in {} region{}",
+                report.stack_name,
+                report.regions.len(),
+                if report.regions.len() == 1 { "" } else { "s" }
+            )
+        )
+    );
+    // Regions with identical plans are shown once.
+    let mut groups: Vec<(String, Vec<&str>, &RegionPlan)> = Vec::new();
+    for e in &report.regions {
+        if let Some(p) = &e.plan {
+            let key = group_key(p);
+            match groups.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, regions, _)) => regions.push(&e.region),
+                None => groups.push((key, vec![&e.region], p)),
+            }
+        }
+    }
+    for (_, regions, p) in &groups {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}: {}", regions.join(", "), p.action.word());
+        for c in &p.changes {
+            let mut line = format!(
+                "  {} {:<28} {}",
+                ui.paint(tone_of(c.action), format!("{:<2}", c.action.symbol())),
+                c.resource_type,
+                c.logical_id
+            );
+            if matches!(c.action, ChangeKind::Replace | ChangeKind::MayReplace) {
+                line.push_str(&format!("  ({})", ui.paint(Tone::Bad, c.action.word())));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    for e in &report.regions {
+        if let Some(f) = &e.error {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "{}: {} {}",
+                e.region,
+                ui.paint(Tone::Bad, "failed:"),
+                f.message
+            );
+        }
+    }
+    if let Some(p) = &report.principals {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{}",
+            ui.paint(Tone::Bold, "Allowed principals (aws:userId patterns):")
+        );
+        let width = p.entries.iter().map(|e| e.pattern.len()).max().unwrap_or(0);
+        for e in &p.entries {
+            let _ = writeln!(out, "  {:<width$}  {}", e.pattern, e.source);
+        }
+    }
+    let rows = security_rows(report);
+    if !rows.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Security changes:"));
+        let w_regions = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(7);
+        let w_res = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
+        let _ = writeln!(
+            out,
+            "  {:<w_regions$}  {:<w_res$}  DETAIL",
+            "REGIONS", "RESOURCE"
+        );
+        for (regions, resource, change) in &rows {
+            let tone = if change.change == Sign::Added {
+                Tone::Add
+            } else {
+                Tone::Remove
+            };
+            let _ = writeln!(
+                out,
+                "  {regions:<w_regions$}  {resource:<w_res$}  {} {}",
+                ui.paint(tone, change.change.symbol()),
+                change.detail
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", report.summary.line());
+    if let Some(path) = &report.plan_file {
+        let _ = writeln!(
+            out,
+            "Plan written to {path} (change sets kept); apply exactly this with `provision apply {path}`."
+        );
+    }
+    out
+}
+
+/// Security changes with identical rows of several regions merged.
+fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
+    let mut rows: Vec<(Vec<&str>, SecurityChange)> = Vec::new();
+    for e in &report.regions {
+        for c in e.plan.iter().flat_map(|p| p.security.iter()) {
+            match rows.iter_mut().find(|(_, r)| r == c) {
+                Some((regions, _)) => regions.push(&e.region),
+                None => rows.push((vec![&e.region], c.clone())),
+            }
+        }
+    }
+    rows.into_iter()
+        .map(|(regions, c)| {
+            let resource = if c.resource_type == "principals" {
+                format!("{} (parameter)", c.resource)
+            } else {
+                format!("{} ({})", c.resource, c.resource_type)
+            };
+            (regions.join(", "), resource, c)
+        })
+        .collect()
+}

@@ -1,0 +1,401 @@
+//! `drift`, `destroy` and `status` against canned CloudFormation.
+
+use super::*;
+use crate::deploy::destroy::{destroy_region, inventory};
+use crate::deploy::drift::{DriftReport, DriftState, detect_region};
+use crate::deploy::status::region_status;
+use crate::deploy::wait::Polling;
+use crate::error::Exit;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+use aws_sdk_cloudformation::operation::detect_stack_drift::DetectStackDriftOutput;
+use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesOutput;
+use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
+use aws_sdk_cloudformation::types::{
+    DifferenceType, Output, PropertyDifference, ResourceStatus, StackDriftDetectionStatus,
+    StackDriftStatus, StackResourceDrift, StackResourceDriftStatus, StackResourceSummary,
+};
+use aws_smithy_mocks::mock;
+
+fn events(mut list: Vec<aws_sdk_cloudformation::types::StackEvent>) -> DescribeStackEventsOutput {
+    list.reverse();
+    DescribeStackEventsOutput::builder()
+        .set_stack_events(Some(list))
+        .build()
+}
+
+const DETECTION: &str = "b78ac9b0-dec1-11e7-a451-503a3e7b8a70";
+
+fn deployed() -> aws_smithy_mocks::Rule {
+    mock!(Client::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(stack(StackStatus::UpdateComplete))
+            .build()
+    })
+}
+
+fn detection(
+    status: StackDriftDetectionStatus,
+    drift: StackDriftStatus,
+) -> DescribeStackDriftDetectionStatusOutput {
+    DescribeStackDriftDetectionStatusOutput::builder()
+        .stack_id(STACK_ID)
+        .stack_drift_detection_id(DETECTION)
+        .detection_status(status)
+        .stack_drift_status(drift)
+        .timestamp(DateTime::from_secs(1_732_330_000))
+        .build()
+}
+
+fn drift_rules(
+    drifts: Vec<StackResourceDrift>,
+    final_status: StackDriftStatus,
+) -> Vec<aws_smithy_mocks::Rule> {
+    vec![
+        deployed(),
+        mock!(Client::detect_stack_drift).then_output(|| {
+            DetectStackDriftOutput::builder()
+                .stack_drift_detection_id(DETECTION)
+                .build()
+        }),
+        mock!(Client::describe_stack_drift_detection_status)
+            .match_requests(|r| r.stack_drift_detection_id() == Some(DETECTION))
+            .sequence()
+            .output(|| {
+                detection(
+                    StackDriftDetectionStatus::DetectionInProgress,
+                    StackDriftStatus::NotChecked,
+                )
+            })
+            .output(move || {
+                detection(
+                    StackDriftDetectionStatus::DetectionComplete,
+                    final_status.clone(),
+                )
+            })
+            .build(),
+        mock!(Client::describe_stack_resource_drifts)
+            .match_requests(|r| {
+                r.stack_resource_drift_status_filters()
+                    .contains(&StackResourceDriftStatus::Modified)
+            })
+            .then_output(move || {
+                DescribeStackResourceDriftsOutput::builder()
+                    .set_stack_resource_drifts(Some(drifts.clone()))
+                    .build()
+            }),
+    ]
+}
+
+#[tokio::test]
+async fn drifted_resources_are_listed_with_their_differences_and_exit_2() {
+    let bucket = StackResourceDrift::builder()
+        .stack_id(STACK_ID)
+        .logical_resource_id("Bucket")
+        .physical_resource_id("artifact-storage-bucket-1x2y3z")
+        .resource_type("AWS::S3::Bucket")
+        .stack_resource_drift_status(StackResourceDriftStatus::Modified)
+        .timestamp(DateTime::from_secs(1_732_330_000))
+        .property_differences(
+            PropertyDifference::builder()
+                .property_path("/VersioningConfiguration/Status")
+                .expected_value("Enabled")
+                .actual_value("Suspended")
+                .difference_type(DifferenceType::NotEqual)
+                .build(),
+        )
+        .build();
+    let rules = drift_rules(vec![bucket], StackDriftStatus::Drifted);
+    let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
+    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    assert_eq!(r.state, DriftState::Drifted, "{r:?}");
+    assert_eq!(r.drifted[0].logical_id, "Bucket");
+    assert_eq!(
+        r.drifted[0].differences[0].path,
+        "/VersioningConfiguration/Status"
+    );
+    assert_eq!(
+        r.drifted[0].differences[0].actual.as_deref(),
+        Some("Suspended")
+    );
+    let report = DriftReport {
+        stack_name: STACK.into(),
+        regions: vec![r],
+    };
+    assert_eq!(report.exit(), Exit::Changes);
+    let text = report.text(&crate::ui::Ui::plain());
+    assert!(
+        text.contains(
+            "NOT_EQUAL /VersioningConfiguration/Status: expected Enabled, actual Suspended"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_stack_in_sync_exits_0() {
+    let rules = drift_rules(vec![], StackDriftStatus::InSync);
+    let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
+    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    assert_eq!(r.state, DriftState::InSync);
+    assert_eq!(
+        DriftReport {
+            stack_name: STACK.into(),
+            regions: vec![r]
+        }
+        .exit(),
+        Exit::Success
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_without_drift_detection_is_reported_as_such_and_exits_1() {
+    let detect = mock!(Client::detect_stack_drift)
+        .sequence()
+        .http_status(500, Some(MOTO_500.into()))
+        .times(2)
+        .build();
+    let describe = deployed();
+    let cf = cloudformation(&[&describe, &detect]);
+    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    assert_eq!(r.state, DriftState::Failed);
+    let e = r.error.clone().unwrap();
+    assert!(
+        e.to_string().starts_with(
+            "eu-west-1 (stack artifact-storage): drift detection unsupported by this endpoint"
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        DriftReport {
+            stack_name: STACK.into(),
+            regions: vec![r]
+        }
+        .exit(),
+        Exit::Failure
+    );
+}
+
+#[tokio::test]
+async fn an_aws_server_error_is_not_mistaken_for_missing_drift_support() {
+    let body = xml_error("InternalFailure", "An internal error occurred.");
+    let detect = mock!(Client::detect_stack_drift)
+        .sequence()
+        .http_status(500, Some(body))
+        .times(2)
+        .build();
+    let describe = deployed();
+    let cf = cloudformation(&[&describe, &detect]);
+    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    assert_eq!(
+        r.error.unwrap().message,
+        "cloudformation:DetectStackDrift: InternalFailure: An internal error occurred."
+    );
+}
+
+fn resource(logical: &str, rtype: &str, physical: &str) -> StackResourceSummary {
+    StackResourceSummary::builder()
+        .logical_resource_id(logical)
+        .resource_type(rtype)
+        .physical_resource_id(physical)
+        .resource_status(ResourceStatus::CreateComplete)
+        .last_updated_timestamp(DateTime::from_secs(1_732_300_000))
+        .build()
+}
+
+const KMS_TEMPLATE: &str = r#"{"Resources": {
+  "Bucket": {"Type": "AWS::S3::Bucket", "DeletionPolicy": "Retain"},
+  "Key": {"Type": "AWS::KMS::Key", "DeletionPolicy": "Retain", "Properties": {"KeyPolicy": {"Statement": []}}},
+  "KeyAlias": {"Type": "AWS::KMS::Alias"},
+  "BucketNameParameter": {"Type": "AWS::SSM::Parameter"}
+}}"#;
+
+fn destroy_rules(
+    final_status: StackStatus,
+    failure: Option<&'static str>,
+) -> Vec<aws_smithy_mocks::Rule> {
+    vec![
+        mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| {
+                DescribeStacksOutput::builder()
+                    .stacks(
+                        stack_builder(StackStatus::UpdateComplete)
+                            .enable_termination_protection(true)
+                            .build(),
+                    )
+                    .build()
+            })
+            .output(|| {
+                DescribeStacksOutput::builder()
+                    .stacks(stack(StackStatus::DeleteInProgress))
+                    .build()
+            })
+            .output(move || {
+                DescribeStacksOutput::builder()
+                    .stacks(stack(final_status.clone()))
+                    .build()
+            })
+            .build(),
+        mock!(Client::get_template).then_output(|| {
+            GetTemplateOutput::builder()
+                .template_body(KMS_TEMPLATE)
+                .build()
+        }),
+        mock!(Client::list_stack_resources).then_output(|| {
+            ListStackResourcesOutput::builder()
+                .stack_resource_summaries(resource(
+                    "Bucket",
+                    "AWS::S3::Bucket",
+                    "acme-artifacts-eu-west-1",
+                ))
+                .stack_resource_summaries(resource(
+                    "Key",
+                    "AWS::KMS::Key",
+                    "1234abcd-12ab-34cd-56ef-1234567890ab",
+                ))
+                .stack_resource_summaries(resource(
+                    "KeyAlias",
+                    "AWS::KMS::Alias",
+                    "alias/acme-artifacts",
+                ))
+                .stack_resource_summaries(resource(
+                    "BucketNameParameter",
+                    "AWS::SSM::Parameter",
+                    "/buckets/staging",
+                ))
+                .build()
+        }),
+        mock!(Client::update_termination_protection)
+            .match_requests(|r| r.enable_termination_protection() == Some(false))
+            .then_output(|| {
+                UpdateTerminationProtectionOutput::builder()
+                    .stack_id(STACK_ID)
+                    .build()
+            }),
+        // The marker read before DeleteStack, then the deletion's events (newest first).
+        mock!(Client::describe_stack_events)
+            .sequence()
+            .output(|| events(vec![stack_event(2, "UPDATE_COMPLETE", None)]))
+            .output(move || {
+                let mut list = vec![
+                    stack_event(2, "UPDATE_COMPLETE", None),
+                    stack_event(3, "DELETE_IN_PROGRESS", Some("User Initiated")),
+                ];
+                if let Some(reason) = failure {
+                    list.push(event(
+                        4,
+                        "Bucket",
+                        "AWS::S3::Bucket",
+                        "DELETE_FAILED",
+                        Some(reason),
+                    ));
+                    list.push(stack_event(
+                        5,
+                        "DELETE_FAILED",
+                        Some("The following resource(s) failed to delete: [Bucket]."),
+                    ));
+                }
+                events(list)
+            })
+            .repeatedly()
+            .build(),
+        mock!(Client::delete_stack)
+            .match_requests(|r| r.stack_name() == Some(STACK_ID))
+            .then_output(|| DeleteStackOutput::builder().build()),
+    ]
+}
+
+#[tokio::test]
+async fn destroy_turns_protection_off_deletes_and_lists_the_retained_bucket_and_key() {
+    let rules = destroy_rules(StackStatus::DeleteComplete, None);
+    let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
+    let inv = inventory(&cf, STACK).await.unwrap().unwrap();
+    let retained: Vec<String> = inv
+        .retained()
+        .iter()
+        .map(|r| format!("{} {}", r.resource_type, r.physical_id))
+        .collect();
+    assert_eq!(
+        retained,
+        [
+            "AWS::S3::Bucket acme-artifacts-eu-west-1",
+            "AWS::KMS::Key 1234abcd-12ab-34cd-56ef-1234567890ab"
+        ]
+    );
+    destroy_region(&cf, REGION, &inv, &Polling::immediate(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        rules[3].num_calls(),
+        1,
+        "termination protection turned off once"
+    );
+    assert_eq!(rules[5].num_calls(), 1, "DeleteStack once");
+}
+
+#[tokio::test]
+async fn a_failed_deletion_names_the_resource_and_its_reason() {
+    let rules = destroy_rules(
+        StackStatus::DeleteFailed,
+        Some("The bucket you tried to delete is not empty"),
+    );
+    let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
+    let inv = inventory(&cf, STACK).await.unwrap().unwrap();
+    let (failure, first) = destroy_region(&cf, REGION, &inv, &Polling::immediate(), &|_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        failure.to_string(),
+        "eu-west-1 (stack artifact-storage): the deletion ended in DELETE_FAILED: Bucket (AWS::S3::Bucket) DELETE_FAILED: The bucket you tried to delete is not empty"
+    );
+    assert_eq!(first.unwrap().logical_id, "Bucket");
+}
+
+#[tokio::test]
+async fn status_reads_status_last_change_protection_and_outputs() {
+    let describe = mock!(Client::describe_stacks).then_output(|| {
+        DescribeStacksOutput::builder()
+            .stacks(
+                stack_builder(StackStatus::UpdateComplete)
+                    .enable_termination_protection(true)
+                    .outputs(
+                        Output::builder()
+                            .output_key("BucketName")
+                            .output_value("acme-artifacts-eu-west-1")
+                            .build(),
+                    )
+                    .outputs(
+                        Output::builder()
+                            .output_key("KeyArn")
+                            .output_value("arn:aws:kms:eu-west-1:123456789012:key/1234abcd")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let cf = cloudformation(&[&describe]);
+    let s = region_status(&cf, REGION, STACK).await;
+    assert!(s.deployed);
+    assert_eq!(s.status.as_deref(), Some("UPDATE_COMPLETE"));
+    assert_eq!(s.last_updated.as_deref(), Some("2024-11-22T21:13:20Z"));
+    assert_eq!(s.termination_protection, Some(true));
+    assert_eq!(s.outputs["BucketName"], "acme-artifacts-eu-west-1");
+    let report = crate::deploy::status::StatusReport {
+        stack_name: STACK.into(),
+        regions: vec![s],
+    };
+    let text = report.text(&crate::ui::Ui::plain());
+    assert!(
+        text.contains(
+            "eu-west-1 outputs:\n  BucketName  acme-artifacts-eu-west-1\n  KeyArn      arn:aws:kms"
+        ),
+        "{text}"
+    );
+}

@@ -1,0 +1,494 @@
+//! Waiting for CloudFormation: change-set creation and stack operations, polled with capped
+//! exponential backoff. Throttling while polling slows the poll down instead of failing it.
+
+use super::cfn::{self, describe, is_stack_missing, is_transient};
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{ChangeSetStatus, StackEvent};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// How often and how long to poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Polling {
+    pub initial: Duration,
+    pub max: Duration,
+    /// Give up waiting after this long (the operation goes on in CloudFormation).
+    pub timeout: Duration,
+    /// Consecutive transient errors (throttling, timeouts) tolerated while polling.
+    pub max_transient_errors: u32,
+}
+
+impl Polling {
+    /// Against AWS: start at 200 ms, back off to 5 s.
+    pub fn aws() -> Self {
+        Polling {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(5),
+            timeout: Duration::from_secs(3600),
+            max_transient_errors: 8,
+        }
+    }
+
+    /// Against an emulator (endpoint override): it answers synchronously, so poll quickly.
+    pub fn emulator() -> Self {
+        Polling {
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(200),
+            timeout: Duration::from_secs(600),
+            max_transient_errors: 8,
+        }
+    }
+
+    /// No waiting at all (unit tests with canned responses).
+    pub fn immediate() -> Self {
+        Polling {
+            initial: Duration::ZERO,
+            max: Duration::ZERO,
+            timeout: Duration::from_secs(60),
+            max_transient_errors: 3,
+        }
+    }
+
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            next: self.initial,
+            max: self.max,
+            deadline: Instant::now() + self.timeout,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// Capped exponential backoff with a deadline.
+#[derive(Debug)]
+pub struct Backoff {
+    next: Duration,
+    max: Duration,
+    deadline: Instant,
+    timeout: Duration,
+}
+
+impl Backoff {
+    /// Sleeps for the next interval; an error once the deadline has passed.
+    pub async fn wait(&mut self, what: &str) -> Result<(), String> {
+        if Instant::now() >= self.deadline {
+            return Err(format!(
+                "gave up waiting for {what} after {}",
+                humantime::format_duration(self.timeout)
+            ));
+        }
+        tokio::time::sleep(self.next).await;
+        self.next = (self.next * 2).min(self.max);
+        Ok(())
+    }
+
+    /// The intervals this backoff would sleep, for tests and documentation.
+    pub fn intervals(polling: &Polling, n: usize) -> Vec<Duration> {
+        let mut d = polling.initial;
+        (0..n)
+            .map(|_| {
+                let cur = d;
+                d = (d * 2).min(polling.max);
+                cur
+            })
+            .collect()
+    }
+}
+
+/// One resource change of a change set, as `plan` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    pub action: ChangeKind,
+    pub resource_type: String,
+    pub logical_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    Add,
+    Modify,
+    /// Modified, and CloudFormation may replace it depending on a value known only at runtime.
+    MayReplace,
+    Replace,
+    Remove,
+    /// Import, Dynamic, SyncWithActual: shown as modifications.
+    Other,
+}
+
+impl ChangeKind {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ChangeKind::Add => "+",
+            ChangeKind::Modify | ChangeKind::Other => "~",
+            ChangeKind::MayReplace => "±?",
+            ChangeKind::Replace => "±",
+            ChangeKind::Remove => "-",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            ChangeKind::Add => "add",
+            ChangeKind::Modify | ChangeKind::Other => "modify",
+            ChangeKind::MayReplace => "may replace",
+            ChangeKind::Replace => "replace",
+            ChangeKind::Remove => "remove",
+        }
+    }
+}
+
+/// A described change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeSetOutcome {
+    Ready {
+        stack_id: String,
+        changes: Vec<Change>,
+        execution_status: String,
+    },
+    /// CloudFormation found nothing to change.
+    NoChanges,
+    Failed(String),
+}
+
+/// CloudFormation's reasons for a change set without changes.
+pub fn is_no_changes_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// Describes a change set once (every page of changes); `None` while it is being created.
+pub async fn describe_change_set(
+    cf: &Client,
+    arn: &str,
+) -> Result<
+    Option<ChangeSetOutcome>,
+    aws_sdk_cloudformation::error::SdkError<
+        aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+> {
+    let mut changes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = cf
+            .describe_change_set()
+            .change_set_name(arn)
+            .set_next_token(token.clone())
+            .send()
+            .await?;
+        match out.status() {
+            Some(ChangeSetStatus::CreateComplete) => {}
+            Some(ChangeSetStatus::Failed) => {
+                let reason = out.status_reason().unwrap_or("no reason given").to_string();
+                return Ok(Some(if is_no_changes_reason(&reason) {
+                    ChangeSetOutcome::NoChanges
+                } else {
+                    ChangeSetOutcome::Failed(reason)
+                }));
+            }
+            Some(ChangeSetStatus::DeleteComplete | ChangeSetStatus::DeleteFailed) => {
+                return Ok(Some(ChangeSetOutcome::Failed(
+                    "the change set was deleted".into(),
+                )));
+            }
+            _ => return Ok(None),
+        }
+        changes.extend(out.changes().iter().filter_map(|c| {
+            let rc = c.resource_change()?;
+            Some(change_of(rc))
+        }));
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(Some(ChangeSetOutcome::Ready {
+                stack_id: out.stack_id().unwrap_or_default().to_string(),
+                changes,
+                execution_status: out
+                    .execution_status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            }));
+        }
+    }
+}
+
+fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Change {
+    use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
+    let action = match rc.action() {
+        Some(ChangeAction::Add) => ChangeKind::Add,
+        Some(ChangeAction::Remove) => ChangeKind::Remove,
+        Some(ChangeAction::Modify) => match rc.replacement() {
+            Some(Replacement::True) => ChangeKind::Replace,
+            Some(Replacement::Conditional) => ChangeKind::MayReplace,
+            _ => ChangeKind::Modify,
+        },
+        _ => ChangeKind::Other,
+    };
+    Change {
+        action,
+        resource_type: rc.resource_type().unwrap_or_default().to_string(),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
+        physical_id: rc.physical_resource_id().map(str::to_string),
+    }
+}
+
+/// Polls a change set until CloudFormation has computed it.
+pub async fn wait_change_set(
+    cf: &Client,
+    arn: &str,
+    polling: &Polling,
+) -> Result<ChangeSetOutcome, String> {
+    let mut backoff = polling.backoff();
+    let mut transient = 0;
+    loop {
+        match describe_change_set(cf, arn).await {
+            Ok(Some(outcome)) => return Ok(outcome),
+            Ok(None) => transient = 0,
+            Err(e) if is_transient(&e) && transient < polling.max_transient_errors => {
+                transient += 1;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cloudformation:DescribeChangeSet: {}",
+                    describe(&e)
+                ));
+            }
+        }
+        backoff.wait("the change set").await?;
+    }
+}
+
+/// The first failed resource event of an operation: what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FailedEvent {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for FailedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}) {}: {}",
+            self.logical_id, self.resource_type, self.status, self.reason
+        )
+    }
+}
+
+/// How a stack operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackOutcome {
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub first_failure: Option<FailedEvent>,
+}
+
+/// Follows a stack's events from a marker on, keeping the progress counters.
+#[derive(Debug, Default)]
+pub struct EventTracker {
+    marker: Option<String>,
+    seen: HashSet<String>,
+    /// Resources whose latest event is a completed one.
+    done: HashSet<String>,
+    pub latest: Option<String>,
+    pub first_failure: Option<FailedEvent>,
+    stack_name: String,
+}
+
+impl EventTracker {
+    /// `marker`: the newest event before the operation began (`None`: every event counts).
+    pub fn new(marker: Option<String>, stack_name: &str) -> Self {
+        EventTracker {
+            marker,
+            stack_name: stack_name.to_string(),
+            ..Default::default()
+        }
+    }
+
+    pub fn done(&self) -> usize {
+        self.done.len()
+    }
+
+    /// Fetches the events newer than the marker and not seen yet (newest first from the API).
+    pub async fn poll(&mut self, cf: &Client, stack_id: &str) -> Result<(), StackPollError> {
+        let mut fresh: Vec<StackEvent> = Vec::new();
+        let mut token: Option<String> = None;
+        'pages: for _ in 0..20 {
+            let out = cf
+                .describe_stack_events()
+                .stack_name(stack_id)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| StackPollError::from_sdk("DescribeStackEvents", &e))?;
+            for e in out.stack_events() {
+                let id = e.event_id().unwrap_or_default();
+                if self.marker.as_deref() == Some(id) || self.seen.contains(id) {
+                    break 'pages;
+                }
+                fresh.push(e.clone());
+            }
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        // Oldest first, so the first failure is the root cause and `latest` the newest.
+        for e in fresh.into_iter().rev() {
+            self.record(&e);
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, e: &StackEvent) {
+        self.seen
+            .insert(e.event_id().unwrap_or_default().to_string());
+        let logical = e.logical_resource_id().unwrap_or_default().to_string();
+        let status = e
+            .resource_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        let reason = e.resource_status_reason().unwrap_or_default().to_string();
+        let is_stack =
+            e.resource_type() == Some("AWS::CloudFormation::Stack") && logical == self.stack_name;
+        if !is_stack {
+            if status.ends_with("_COMPLETE") {
+                self.done.insert(logical.clone());
+            } else {
+                self.done.remove(&logical);
+            }
+        }
+        if status.ends_with("_FAILED") {
+            let cancelled = reason.contains("cancelled");
+            let replace = match &self.first_failure {
+                None => true,
+                // A cancellation is a consequence; prefer the cause when it comes later.
+                Some(f) => f.reason.contains("cancelled") && !cancelled,
+            };
+            if replace {
+                self.first_failure = Some(FailedEvent {
+                    logical_id: logical.clone(),
+                    resource_type: e.resource_type().unwrap_or_default().to_string(),
+                    status: status.clone(),
+                    reason: if reason.is_empty() {
+                        "no reason given".into()
+                    } else {
+                        reason.clone()
+                    },
+                });
+            }
+        }
+        self.latest = Some(format!("{logical} {status}"));
+    }
+}
+
+/// A polling failure: transient ones are retried by the waiters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackPollError {
+    pub message: String,
+    pub transient: bool,
+    pub missing: bool,
+}
+
+impl StackPollError {
+    pub fn from_sdk<E, R>(
+        operation: &str,
+        e: &aws_sdk_cloudformation::error::SdkError<E, R>,
+    ) -> Self
+    where
+        E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        StackPollError {
+            message: format!("cloudformation:{operation}: {}", describe(e)),
+            transient: is_transient(e),
+            missing: is_stack_missing(e),
+        }
+    }
+}
+
+/// Whether a stack status is final (nothing in progress).
+pub fn is_settled(status: &str) -> bool {
+    !status.ends_with("_IN_PROGRESS")
+}
+
+/// Waits until the stack operation that began after `tracker`'s marker settles, reporting
+/// progress (`resources done/total · latest event`) through `progress`.
+/// A stack that disappears counts as `DELETE_COMPLETE`.
+pub async fn wait_stack(
+    cf: &Client,
+    stack_id: &str,
+    tracker: &mut EventTracker,
+    total: usize,
+    polling: &Polling,
+    progress: &dyn Fn(String),
+) -> Result<StackOutcome, String> {
+    let mut backoff = polling.backoff();
+    let mut transient = 0;
+    let mut last_message = String::new();
+    loop {
+        let polled = async {
+            let stack = cf
+                .describe_stacks()
+                .stack_name(stack_id)
+                .send()
+                .await
+                .map_err(|e| StackPollError::from_sdk("DescribeStacks", &e))?;
+            let info = stack.stacks().first().map(cfn::StackInfo::from_sdk);
+            tracker.poll(cf, stack_id).await?;
+            Ok::<_, StackPollError>(info)
+        }
+        .await;
+        match polled {
+            Ok(Some(info)) => {
+                transient = 0;
+                let message = progress_message(&info.status, tracker, total);
+                if message != last_message {
+                    progress(message.clone());
+                    last_message = message;
+                }
+                if is_settled(&info.status) {
+                    return Ok(StackOutcome {
+                        status: info.status,
+                        status_reason: info.status_reason,
+                        first_failure: tracker.first_failure.clone(),
+                    });
+                }
+            }
+            Ok(None) => return Ok(deleted(tracker)),
+            Err(e) if e.missing => return Ok(deleted(tracker)),
+            Err(e) if e.transient && transient < polling.max_transient_errors => {
+                transient += 1;
+                progress(format!("{} (retrying)", e.message));
+            }
+            Err(e) => return Err(e.message),
+        }
+        backoff.wait("the stack").await?;
+    }
+}
+
+fn deleted(tracker: &EventTracker) -> StackOutcome {
+    StackOutcome {
+        status: "DELETE_COMPLETE".into(),
+        status_reason: None,
+        first_failure: tracker.first_failure.clone(),
+    }
+}
+
+fn progress_message(status: &str, tracker: &EventTracker, total: usize) -> String {
+    let mut m = status.to_string();
+    // The counter only means something while resources are in progress.
+    if total > 0 && !is_settled(status) {
+        m.push_str(&format!(
+            "  {}/{total} resources",
+            tracker.done().min(total)
+        ));
+    }
+    if let Some(latest) = &tracker.latest {
+        m.push_str(&format!("  · {latest}"));
+    }
+    m
+}
