@@ -135,7 +135,7 @@ fn syntax_problem(path: &Path, e: &serde_saphyr::Error, index: &PositionIndex) -
 /// what was expected, what is allowed.
 fn improve(message: &str) -> String {
     let m = message.trim();
-    let rewritten = if m.starts_with("invalid u32")
+    if m.starts_with("invalid u32")
         || m.starts_with("invalid u64")
         || m.starts_with("invalid integer")
     {
@@ -162,8 +162,7 @@ fn improve(message: &str) -> String {
         )
     } else {
         m.to_string()
-    };
-    rewritten
+    }
 }
 
 /// Positions of every node of the document, by path (`bucket.name`, `regions[1]`).
