@@ -19,6 +19,8 @@ pub struct Common {
     pub cfn_tags: Value,
     /// The same tags as a map, or null when there are none (SSM parameters take a map).
     pub tag_map: Value,
+    /// The tags as a map, empty when there are none.
+    pub tag_map_or_empty: Value,
     pub parameters: crate::config::Parameters,
     pub key_prefix: String,
     pub access: AccessContext,
@@ -38,6 +40,8 @@ pub struct AccessContext {
     /// Whether any list is non-empty (the bucket is then restricted to them).
     pub enabled: bool,
     pub role_users: Vec<RoleSession>,
+    /// The role sessions as configured (`ROLE/SESSION`).
+    pub role_user_names: Vec<String>,
     pub roles: Vec<String>,
     pub users: Vec<String>,
 }
@@ -131,6 +135,8 @@ pub struct BucketContext {
     pub retain: bool,
     /// `aws:kms` or `AES256`.
     pub sse_algorithm: &'static str,
+    /// SSE-S3 (AES256) was chosen instead of SSE-KMS.
+    pub sse_s3: bool,
     /// An S3 bucket key (fewer KMS requests) with SSE-KMS.
     pub bucket_key: bool,
     /// A customer-managed key encrypts the bucket.
@@ -174,9 +180,10 @@ pub struct IdentitiesContext {
 #[derive(Debug, Clone, Serialize)]
 pub struct IdentityUser {
     pub name: String,
-    /// An identifier made of the name: `AcmeApp` (CloudFormation logical ID part,
-    /// Terraform resource name part).
+    /// An identifier made of the name: `AcmeApp` (CloudFormation logical ID part).
     pub id: String,
+    /// The same in snake case: `acme_app` (Terraform resource name).
+    pub resource_name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -228,11 +235,13 @@ impl Common {
             tags,
             cfn_tags,
             tag_map,
+            tag_map_or_empty: json!(cfg.tags),
             parameters: cfg.parameters.clone(),
             key_prefix: cfg.bucket.key_prefix.clone(),
             access: AccessContext {
                 enabled: !cfg.access.is_empty(),
                 role_users,
+                role_user_names: cfg.access.role_users.clone(),
                 roles: cfg.access.roles.clone(),
                 users: cfg.access.users.clone(),
             },
@@ -312,6 +321,22 @@ pub fn identifier(name: &str) -> String {
     out
 }
 
+/// `AcmeApp2` → `acme_app2`.
+pub fn snake_case(id: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in id.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// An IAM policy name `<stack>-<region>-<kind>`, shortened to IAM's 128 characters.
 fn policy_name(stack: &str, region: &str, kind: &str) -> String {
     let tail = format!("-{region}-{kind}");
@@ -336,6 +361,7 @@ pub fn region_context(cfg: &Config, region: &str) -> RegionContext {
                 }
                 IdentityUser {
                     name: name.clone(),
+                    resource_name: snake_case(&id),
                     id,
                 }
             })
@@ -375,6 +401,7 @@ pub fn region_context(cfg: &Config, region: &str) -> RegionContext {
                 Encryption::Kms => "aws:kms",
                 Encryption::S3 => "AES256",
             },
+            sse_s3: b.encryption == Encryption::S3,
             bucket_key: b.encryption == Encryption::Kms,
             kms: cfg.kms.is_some(),
             versioning: b.versioning,

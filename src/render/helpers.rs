@@ -184,6 +184,20 @@ fn hcl_key(k: &str) -> String {
     if ident { k.to_string() } else { hcl_string(k) }
 }
 
+fn is_hcl_expression(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|m| m.len() == 1 && m.contains_key(HCL_EXPRESSION))
+}
+
+/// A value written on one line: not a list, not an object (a raw expression counts as one).
+fn is_hcl_scalar(v: &Value) -> bool {
+    match v {
+        Value::Array(_) => false,
+        Value::Object(_) => is_hcl_expression(v),
+        _ => true,
+    }
+}
+
 fn hcl_value(v: &Value, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
     let inner = " ".repeat(indent + 2);
@@ -192,11 +206,35 @@ fn hcl_value(v: &Value, indent: usize, out: &mut String) {
         Value::Bool(b) => out.push_str(&b.to_string()),
         Value::Number(n) => out.push_str(&n.to_string()),
         Value::String(s) => out.push_str(&hcl_string(s)),
-        Value::Object(map) if map.len() == 1 && map.contains_key(HCL_EXPRESSION) => {
+        Value::Object(map) if is_hcl_expression(v) => {
             out.push_str(map[HCL_EXPRESSION].as_str().unwrap_or("null"))
         }
         Value::Array(items) if items.is_empty() => out.push_str("[]"),
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Array(items) if items.iter().all(is_hcl_scalar) => {
+            // A short list of scalars stays on one line: `["s3:GetObject", "s3:PutObject"]`.
+            let inline: Vec<String> = items
+                .iter()
+                .map(|item| {
+                    let mut s = String::new();
+                    hcl_value(item, indent, &mut s);
+                    s
+                })
+                .collect();
+            let one_line = format!("[{}]", inline.join(", "));
+            if one_line.len() <= 80 {
+                out.push_str(&one_line);
+            } else {
+                out.push_str("[\n");
+                for item in inline {
+                    out.push_str(&inner);
+                    out.push_str(&item);
+                    out.push_str(",\n");
+                }
+                out.push_str(&pad);
+                out.push(']');
+            }
+        }
         Value::Array(items) => {
             out.push_str("[\n");
             for item in items {
@@ -208,13 +246,41 @@ fn hcl_value(v: &Value, indent: usize, out: &mut String) {
             out.push(']');
         }
         Value::Object(map) => {
+            // As `terraform fmt` does: the `=` of consecutive one-line attributes line up;
+            // an attribute whose value spans lines ends the run.
+            let rendered: Vec<(String, String)> = map
+                .iter()
+                .map(|(k, item)| {
+                    let mut value = String::new();
+                    hcl_value(item, indent + 2, &mut value);
+                    (hcl_key(k), value)
+                })
+                .collect();
             out.push_str("{\n");
-            for (k, item) in map {
-                out.push_str(&inner);
-                out.push_str(&hcl_key(k));
-                out.push_str(" = ");
-                hcl_value(item, indent + 2, out);
-                out.push('\n');
+            let mut run_start = 0;
+            while run_start < rendered.len() {
+                let run_end = rendered[run_start..]
+                    .iter()
+                    .position(|(_, v)| v.contains('\n'))
+                    .map_or(rendered.len(), |p| run_start + p + 1);
+                let width = rendered[run_start..run_end]
+                    .iter()
+                    .filter(|(_, v)| !v.contains('\n'))
+                    .map(|(k, _)| k.len())
+                    .max()
+                    .unwrap_or(0);
+                for (key, value) in &rendered[run_start..run_end] {
+                    out.push_str(&inner);
+                    if value.contains('\n') {
+                        out.push_str(key);
+                    } else {
+                        out.push_str(&format!("{key:width$}"));
+                    }
+                    out.push_str(" = ");
+                    out.push_str(value);
+                    out.push('\n');
+                }
+                run_start = run_end;
             }
             out.push_str(&pad);
             out.push('}');
@@ -362,11 +428,12 @@ mod tests {
             "List": ["a", 1, true],
         });
         let text = to_hcl(&v, 2);
-        assert!(text.contains("Version = \"2012-10-17\""), "{text}");
+        assert!(text.contains("Version      = \"2012-10-17\""), "{text}");
         assert!(
             text.contains("\"aws:userId\" = local.allowed_user_ids"),
             "{text}"
         );
+        assert!(text.contains("List         = [\"a\", 1, true]"), "{text}");
         let parsed = hcl::parse(&format!("locals {{\n  x = {text}\n}}\n"));
         assert!(parsed.is_ok(), "{text}: {parsed:?}");
     }
