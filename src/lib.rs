@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod deploy;
+pub mod docs;
 pub mod error;
 pub mod org;
 pub mod render;

@@ -65,8 +65,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         return Err(invalid(path, None, None,
             "the file is empty; a configuration needs at least `version: 1`, `organisation` and `regions` (see `provision schema`)".into()));
     }
-    let config: Config = serde_saphyr::from_str_with_options(text, options())
-        .map_err(|e| syntax_problem(path, &e))?;
+    let config: Config = match serde_saphyr::from_str_with_options(text, options()) {
+        Ok(config) => config,
+        Err(e) => return Err(syntax_problem(path, &e, &PositionIndex::build(text))),
+    };
     let index = PositionIndex::build(text);
     let problems = validate::check(&config);
     if problems.is_empty() {
@@ -115,7 +117,7 @@ fn invalid(
     }
 }
 
-fn syntax_problem(path: &Path, e: &serde_saphyr::Error) -> ConfigError {
+fn syntax_problem(path: &Path, e: &serde_saphyr::Error, index: &PositionIndex) -> ConfigError {
     let position = e.location().map(|l| Position {
         line: l.line() as u32,
         column: l.column() as u32,
@@ -125,15 +127,42 @@ fn syntax_problem(path: &Path, e: &serde_saphyr::Error) -> ConfigError {
     if let Some(idx) = message.find(" at line ") {
         message.truncate(idx);
     }
-    invalid(path, position, None, improve(&message))
+    let field = position.and_then(|p| index.field_at(p));
+    invalid(path, position, field, improve(&message))
 }
 
-/// Adds what is allowed to the library's terse messages where it helps.
+/// Rewrites the parser's terse or library-specific messages into what the user can act on:
+/// what was expected, what is allowed.
 fn improve(message: &str) -> String {
-    if message.contains("unknown field") && !message.contains("expected") {
-        return format!("{message} (see `provision schema` for the fields allowed here)");
+    let m = message.trim();
+    if m.starts_with("invalid u32")
+        || m.starts_with("invalid u64")
+        || m.starts_with("invalid integer")
+    {
+        "expected a whole number (0 or more)".to_string()
+    } else if m.starts_with("invalid boolean") {
+        "expected `true` or `false` (YAML 1.2: `yes`, `no`, `on` and `off` are text)".to_string()
+    } else if m.starts_with("expected sequence start") {
+        "expected a list, e.g. `[eu-west-1, us-east-1]` or one `- item` per line".to_string()
+    } else if m.starts_with("expected mapping start") {
+        "expected a mapping of `field: value` lines here".to_string()
+    } else if m.starts_with("expected string scalar") {
+        "expected text here".to_string()
+    } else if m.starts_with("multiple YAML documents") {
+        "a configuration is one YAML document; remove the `---` separator and what follows"
+            .to_string()
+    } else if let Some(rest) = m.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest);
+        format!("`{key}` is given twice; each field once")
+    } else if m.contains("unknown field") && !m.contains("expected") {
+        format!("{m} (see `provision schema` for the fields allowed here)")
+    } else if m.contains("budget") || m.contains("alias") && m.contains("limit") {
+        format!(
+            "{m}: the file expands beyond what a configuration needs (too many aliases or nodes); refused"
+        )
+    } else {
+        m.to_string()
     }
-    message.to_string()
 }
 
 /// Positions of every node of the document, by path (`bucket.name`, `regions[1]`).
@@ -159,6 +188,17 @@ impl PositionIndex {
             let cut = p.rfind(['.', '['])?;
             p = &p[..cut];
         }
+    }
+}
+
+impl PositionIndex {
+    /// The field whose value (or key) starts at `position`, for type errors.
+    fn field_at(&self, position: Position) -> Option<String> {
+        self.0
+            .iter()
+            .filter(|(path, p)| **p == position && !path.is_empty())
+            .map(|(path, _)| path.clone())
+            .max_by_key(|path| path.len())
     }
 }
 
@@ -283,5 +323,70 @@ impl<'de> Deserialize<'de> for KeyText {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "version: 1\norganisation: acme\nregions: [eu-west-1]\n";
+
+    #[test]
+    fn defaults_are_startifacts() {
+        let c = parse(Path::new("p.yaml"), MINIMAL).expect("valid");
+        assert_eq!(c.parameters.configuration, "/startifact");
+        assert_eq!(c.parameters.bucket_name, "/buckets/staging");
+        assert_eq!(c.parameters.artifact_prefix, "/artifacts");
+        assert_eq!(c.bucket.key_prefix, "");
+        assert_eq!(c.home_region(), "eu-west-1");
+        assert!(c.bucket.versioning && c.bucket.access_logging && c.bucket.retain_on_delete);
+        assert_eq!(c.stack_name, "artifact-storage");
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_by_the_budget_not_expanded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..20 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let err = serde_saphyr::from_str_with_options::<Spanned<Node>>(&text, options())
+            .err()
+            .expect("refused");
+        let msg = err.to_string();
+        assert!(msg.contains("alias") || msg.contains("budget"), "{msg}");
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_value() {
+        let text = "version: 1\norganisation: acme\nregions:\n  - eu-west-1\n  - mars-1\n";
+        let err = parse(Path::new("p.yaml"), text).expect_err("invalid");
+        let p = &err.problems()[0];
+        assert_eq!(p.position, Some(Position { line: 5, column: 5 }));
+        assert_eq!(p.field.as_deref(), Some("regions[1]"));
+    }
+
+    #[test]
+    fn a_defaulted_field_points_at_its_nearest_parent() {
+        let text = "version: 1\norganisation: acme\nregions: [eu-west-1]\nkms:\n  alias: alias/a\n  deletion_window_days: 1\n";
+        let err = parse(Path::new("p.yaml"), text).expect_err("invalid");
+        assert_eq!(
+            err.problems()[0].position,
+            Some(Position {
+                line: 6,
+                column: 25
+            })
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let text =
+            "version: 1\norganisation: acme\nregions: [eu-west-1]\nbucket:\n  versioning: on\n";
+        let err = parse(Path::new("p.yaml"), text).expect_err("invalid");
+        let p = &err.problems()[0];
+        assert_eq!(p.field.as_deref(), Some("bucket.versioning"));
+        assert!(p.message.contains("`true` or `false`"), "{}", p.message);
     }
 }

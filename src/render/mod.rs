@@ -1,13 +1,30 @@
 //! Rendering: CloudFormation (one stack per region), Terraform (one root module) and the IAM
-//! policy documents, from Handlebars templates embedded in the binary.
+//! policy documents, from Handlebars templates embedded in the binary (`templates/`,
+//! `policies/`), each overridable with `--templates DIR`.
 //!
-//! STUB: the minimal API the deploy engine codes against. The full renderer replaces the
-//! bodies, keeping these signatures.
+//! Handlebars runs in strict mode; every value comes from a context computed in Rust
+//! (`context.rs`) and reaches the output through the quoting helpers (`helpers.rs`); every
+//! rendered document is parsed back before it is returned, and a failure names the template.
 
-use crate::Context;
+mod cloudformation;
+mod command;
+mod context;
+mod helpers;
+mod placeholders;
+mod policy;
+mod templates;
+mod terraform;
+
+pub use command::cmd_render;
+pub use context::{identifier, region_suffix};
+pub use helpers::{hcl_string, json_string, yaml_scalar};
+pub use placeholders::EXAMPLE_ACCOUNT_ID;
+pub use policy::PolicyKind;
+pub use templates::Templates;
+
 use crate::config::Config;
-use crate::error::{Classify, Error, Exit};
-use std::path::Path;
+use crate::error::{Classify, Exit};
+use std::path::PathBuf;
 
 /// Name of the CloudFormation stack parameter that carries the cStore-style allowed
 /// `aws:userId` patterns (`AROA…:*`, `AROA…:session`, `AIDA…`, the account ID). Present only
@@ -16,19 +33,79 @@ pub const PRINCIPALS_PARAMETER: &str = "AllowedUserIds";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("not implemented yet: {0}")]
-    NotImplemented(&'static str),
+    #[error("--templates {}: not a directory", path.display())]
+    TemplateDir { path: PathBuf },
+    #[error("{}: matches no template; the templates are: {known}", path.display())]
+    UnknownTemplate { path: PathBuf, known: String },
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{template}: {message}")]
+    Template {
+        template: String,
+        overridden: bool,
+        message: String,
+    },
+    #[error("{template}: the rendered document is not valid {language}: {message}")]
+    Parse {
+        template: String,
+        overridden: bool,
+        language: &'static str,
+        message: String,
+    },
+    #[error("{template}: {message}")]
+    Placeholder {
+        template: String,
+        overridden: bool,
+        message: String,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-impl Classify for RenderError {}
+impl Classify for RenderError {
+    fn exit(&self) -> Exit {
+        match self {
+            RenderError::TemplateDir { .. } | RenderError::UnknownTemplate { .. } => Exit::Invalid,
+            RenderError::Template { overridden, .. }
+            | RenderError::Parse { overridden, .. }
+            | RenderError::Placeholder { overridden, .. } => {
+                if *overridden {
+                    Exit::Invalid
+                } else {
+                    Exit::Failure
+                }
+            }
+            RenderError::Read { .. } | RenderError::Write { .. } => Exit::Failure,
+        }
+    }
 
-/// The template set: embedded templates, optionally overridden from a directory.
-#[derive(Debug, Clone, Default)]
-pub struct Templates {}
-
-impl Templates {
-    pub fn load(_override_dir: Option<&Path>) -> Result<Self, RenderError> {
-        Ok(Templates {})
+    fn hint(&self) -> Option<String> {
+        match self {
+            RenderError::Template {
+                overridden: false, ..
+            }
+            | RenderError::Parse {
+                overridden: false, ..
+            }
+            | RenderError::Placeholder {
+                overridden: false, ..
+            } => Some("an embedded template failed: this is a bug in provision, please report it with the configuration".into()),
+            RenderError::Template { .. } | RenderError::Parse { .. } | RenderError::Placeholder { .. } => Some(
+                "fix the overriding template (docs/templates.md lists the fields each template receives), or remove it to use the embedded one".into(),
+            ),
+            RenderError::UnknownTemplate { .. } => Some(
+                "an override must have the relative path of an embedded template, e.g. DIR/cloudformation/bucket.yaml.hbs".into(),
+            ),
+            _ => None,
+        }
     }
 }
 
@@ -45,23 +122,27 @@ pub struct StackTemplate {
 /// Renders the CloudFormation template of every region, in the order of `cfg.regions`.
 pub fn cloudformation(
     cfg: &Config,
-    _templates: &Templates,
+    templates: &Templates,
 ) -> Result<Vec<StackTemplate>, RenderError> {
-    Ok(cfg
-        .regions
-        .iter()
-        .map(|region| StackTemplate {
-            region: region.clone(),
-            body: format!(
-                "Description: {org} artifact storage ({region})\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    DeletionPolicy: Retain\n    UpdateReplacePolicy: Retain\n  BucketNameParameter:\n    Type: AWS::SSM::Parameter\n    Properties:\n      Name: {param}\n      Type: String\n      Value: !Ref Bucket\nOutputs:\n  BucketName:\n    Value: !Ref Bucket\n",
-                org = cfg.organisation,
-                param = cfg.parameters.bucket_name
-            ),
-            needs_principals: !cfg.access.is_empty(),
-        })
-        .collect())
+    cloudformation::render(cfg, templates)
 }
 
-pub fn cmd_render(_ctx: &Context, _args: &crate::cli::RenderArgs) -> Result<Exit, Error> {
-    Err(RenderError::NotImplemented("render").into())
+/// One rendered file: its name relative to the output directory, and its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// Renders the Terraform root module: `main.tf`, `kms.tf`, `variables.tf`,
+/// `terraform.tfvars`, `outputs.tf`, each parsed back as HCL.
+pub fn terraform(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile>, RenderError> {
+    terraform::render(cfg, templates)
+}
+
+/// Renders every IAM document of every region as concrete JSON (`<region>/<kind>.json`):
+/// placeholders are replaced by example values (account 123456789012, the region, the
+/// bucket's name or an example of a generated one) so that policy linters can read them.
+pub fn policies(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile>, RenderError> {
+    policy::concrete_files(cfg, templates)
 }

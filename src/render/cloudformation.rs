@@ -1,0 +1,217 @@
+//! CloudFormation: one template per region, assembled from the parts in
+//! `templates/cloudformation/` and parsed back as YAML (part by part, then whole).
+
+use super::context::{Common, RegionContext, region_context};
+use super::placeholders::{Target, resolve};
+use super::policy::PolicySet;
+use super::templates::{CLOUDFORMATION_PARTS, Language, Templates};
+use super::{RenderError, StackTemplate};
+use crate::config::Config;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// What each CloudFormation part receives: the common fields, the region's fields, the
+/// policy documents (resolved to intrinsics) and the bucket name (a string, a `!Sub`, or
+/// null).
+#[derive(Serialize)]
+struct StackContext<'a> {
+    #[serde(flatten)]
+    common: &'a Common,
+    #[serde(flatten)]
+    region: &'a RegionContext,
+    policies: Value,
+    bucket_name: Value,
+}
+
+pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>, RenderError> {
+    let policies = PolicySet::render(cfg, templates)?;
+    let registry = templates.registry("cloudformation/", Language::Yaml)?;
+    let common = Common::new(cfg);
+    let documents = policies.resolved_map(&Target::CloudFormation);
+    let mut stacks = Vec::with_capacity(cfg.regions.len());
+    for region in &cfg.regions {
+        let region_ctx = region_context(cfg, region);
+        let bucket_name = match &region_ctx.bucket.name {
+            Some(name) => resolve(&json!(name), &Target::CloudFormation).map_err(|message| {
+                RenderError::Placeholder {
+                    template: "bucket.name (provision.yaml)".into(),
+                    overridden: true,
+                    message,
+                }
+            })?,
+            None => Value::Null,
+        };
+        let ctx = StackContext {
+            common: &common,
+            region: &region_ctx,
+            policies: documents.clone(),
+            bucket_name,
+        };
+        let mut body = String::new();
+        for part in CLOUDFORMATION_PARTS {
+            let text = registry.render(part, &ctx)?;
+            parse_yaml(&text).map_err(|message| RenderError::Parse {
+                template: templates.origin(part),
+                overridden: templates.overridden(part),
+                language: "YAML",
+                message: format!("in {region}: {message}"),
+            })?;
+            // Parts are separated by one blank line; the head (`Resources:`) and the
+            // resources directly after it are not.
+            let text = text.trim_start_matches('\n').trim_end();
+            if text.is_empty() {
+                continue;
+            }
+            if !body.is_empty() {
+                body.push_str(if body.ends_with("Resources:\n") {
+                    ""
+                } else {
+                    "\n"
+                });
+            }
+            body.push_str(text);
+            body.push('\n');
+        }
+        let parsed = parse_yaml(&body).map_err(|message| RenderError::Parse {
+            template: format!(
+                "the assembled template of {region} ({})",
+                CLOUDFORMATION_PARTS.join(", ")
+            ),
+            overridden: CLOUDFORMATION_PARTS.iter().any(|p| templates.overridden(p)),
+            language: "YAML",
+            message,
+        })?;
+        if !parsed.get("Resources").is_some_and(Value::is_object) {
+            return Err(RenderError::Parse {
+                template: templates.origin(CLOUDFORMATION_PARTS[0]),
+                overridden: templates.overridden(CLOUDFORMATION_PARTS[0]),
+                language: "YAML",
+                message: format!("the template of {region} has no `Resources` mapping"),
+            });
+        }
+        let needs_principals = parsed
+            .get("Parameters")
+            .and_then(|p| p.get(super::PRINCIPALS_PARAMETER))
+            .is_some();
+        stacks.push(StackTemplate {
+            region: region.clone(),
+            body,
+            needs_principals,
+        });
+    }
+    Ok(stacks)
+}
+
+/// Parses YAML text into a value. Blank or comment-only text (a part with nothing to add
+/// for this configuration) is accepted as null. CloudFormation short-form tags (`!Sub`)
+/// are read as their plain values.
+pub fn parse_yaml(text: &str) -> Result<Value, String> {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(Value::Null);
+    }
+    serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(yaml: &str) -> Config {
+        crate::config::parse(Path::new("test.yaml"), yaml).unwrap()
+    }
+
+    const BASE: &str = "version: 1\norganisation: acme\nregions: [eu-west-1, us-east-1]\n";
+
+    #[test]
+    fn one_template_per_region_in_order_and_parsed_back() {
+        let cfg = config(BASE);
+        let stacks = render(&cfg, &Templates::default()).unwrap();
+        assert_eq!(
+            stacks.iter().map(|s| s.region.as_str()).collect::<Vec<_>>(),
+            ["eu-west-1", "us-east-1"]
+        );
+        for s in &stacks {
+            let doc = parse_yaml(&s.body).unwrap();
+            assert!(!s.needs_principals);
+            assert!(doc.get("Parameters").is_none());
+            assert_eq!(doc["Resources"]["Bucket"]["DeletionPolicy"], "Retain");
+            assert!(
+                doc["Resources"]["Bucket"]["Properties"]
+                    .get("BucketName")
+                    .is_none()
+            );
+            assert_eq!(
+                doc["Resources"]["BucketNameParameter"]["Properties"]["Name"],
+                "/buckets/staging"
+            );
+            // Version stays a string for YAML 1.1 readers (moto): it is quoted.
+            assert!(s.body.contains("Version: \"2012-10-17\""));
+            assert!(
+                !s.body.contains("arn:aws:"),
+                "partition must be ${{AWS::Partition}}"
+            );
+        }
+    }
+
+    #[test]
+    fn access_lists_declare_the_principals_parameter() {
+        let cfg = config(&format!(
+            "{BASE}kms: {{alias: alias/acme}}\naccess: {{roles: [ci], role_users: [DevOps/me@example.com]}}\n"
+        ));
+        let stacks = render(&cfg, &Templates::default()).unwrap();
+        for s in &stacks {
+            assert!(s.needs_principals);
+            let doc = parse_yaml(&s.body).unwrap();
+            assert_eq!(
+                doc["Parameters"][crate::render::PRINCIPALS_PARAMETER]["Type"],
+                "CommaDelimitedList"
+            );
+            assert!(
+                s.body.contains("aws:userId: !Ref AllowedUserIds"),
+                "{}",
+                s.body
+            );
+            assert!(
+                s.body.contains("aws:userId: \"*:me@example.com\""),
+                "{}",
+                s.body
+            );
+            assert!(s.body.contains("role/ci\""));
+            assert_eq!(
+                doc["Resources"]["Key"]["Properties"]["EnableKeyRotation"],
+                true
+            );
+        }
+    }
+
+    #[test]
+    fn identities_only_in_the_home_region_and_named_buckets_substituted() {
+        let cfg = config(&format!(
+            "{BASE}home_region: us-east-1\nbucket: {{name: \"acme-{{account_id}}-{{region}}\"}}\nidentities: {{group: Apps, users: [acme-app], policy: write}}\n"
+        ));
+        let stacks = render(&cfg, &Templates::default()).unwrap();
+        let eu = parse_yaml(&stacks[0].body).unwrap();
+        let us = parse_yaml(&stacks[1].body).unwrap();
+        assert!(eu["Resources"].get("IdentityGroup").is_none());
+        assert_eq!(
+            us["Resources"]["IdentityGroup"]["Properties"]["GroupName"],
+            "Apps"
+        );
+        assert_eq!(
+            us["Resources"]["UserAcmeApp"]["Properties"]["UserName"],
+            "acme-app"
+        );
+        assert!(!stacks[1].body.contains("AccessKey"));
+        assert!(
+            stacks[0]
+                .body
+                .contains("BucketName: !Sub \"acme-${AWS::AccountId}-eu-west-1\""),
+            "{}",
+            stacks[0].body
+        );
+    }
+}

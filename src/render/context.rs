@@ -1,0 +1,438 @@
+//! The data each template receives, computed from the configuration in Rust so that the
+//! templates stay simple: names, ARNs with placeholders, switches, and policy documents.
+//! docs/templates.md lists every field.
+
+use crate::config::{Config, Encryption, IdentityPolicy, rules};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Fields common to every template of a configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct Common {
+    pub organisation: String,
+    pub stack_name: String,
+    pub home_region: String,
+    pub partition: &'static str,
+    /// Tags as `[{key, value}]` (sorted by key).
+    pub tags: Vec<Tag>,
+    /// The same tags as a CloudFormation `Tags` list, or null when there are none.
+    pub cfn_tags: Value,
+    /// The same tags as a map, or null when there are none (SSM parameters take a map).
+    pub tag_map: Value,
+    /// The tags as a map, empty when there are none.
+    pub tag_map_or_empty: Value,
+    pub parameters: crate::config::Parameters,
+    pub key_prefix: String,
+    pub access: AccessContext,
+    /// The CloudFormation parameter carrying the allowed `aws:userId` patterns.
+    pub principals_parameter: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The cStore-style access lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessContext {
+    /// Whether any list is non-empty (the bucket is then restricted to them).
+    pub enabled: bool,
+    pub role_users: Vec<RoleSession>,
+    /// The role sessions as configured (`ROLE/SESSION`).
+    pub role_user_names: Vec<String>,
+    pub roles: Vec<String>,
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleSession {
+    /// `ROLE/SESSION` as configured.
+    pub principal: String,
+    pub role: String,
+    pub session: String,
+}
+
+/// What the policy templates receive (`policies/*.json.hbs`). ARNs contain placeholders.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyContext {
+    pub arn: Arns,
+    pub read: ReadOptions,
+    /// A customer-managed key encrypts the bucket.
+    pub kms: bool,
+    /// `kms:ViaService` value: the key is used only through S3 in this region.
+    pub kms_via_service: &'static str,
+    pub principals: Principals,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReadOptions {
+    pub allow_metadata_append: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arns {
+    pub bucket: String,
+    /// Every object under the key prefix.
+    pub objects: String,
+    /// Metadata objects (`<artifact>/metadata`) under the key prefix.
+    pub metadata: String,
+    pub configuration_parameter: String,
+    pub bucket_name_parameter: String,
+    /// Every parameter whose name starts with the artifact prefix.
+    pub artifact_parameters: String,
+    /// The key (`${KeyArn}`), or null without a customer-managed key.
+    pub key: Option<String>,
+    pub account_root: String,
+    pub log_bucket: String,
+    pub log_objects: String,
+}
+
+/// The configured principals, as the policy templates use them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principals {
+    /// Whether any access list is non-empty.
+    pub any: bool,
+    /// ARNs of the configured roles and users.
+    pub arns: Vec<String>,
+    /// Role sessions: the role's ARN and the `aws:userId` pattern of the session.
+    pub role_sessions: Vec<SessionPrincipal>,
+    /// Placeholder of the resolved `aws:userId` list (`${AllowedUserIds}`).
+    pub allowed_user_ids: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionPrincipal {
+    pub role_arn: String,
+    /// `*:SESSION`: any role ID, this session name (the role itself is the principal).
+    pub user_id_pattern: String,
+}
+
+/// Everything about one region's resources.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionContext {
+    pub region: String,
+    /// The region as an identifier part: `eu_west_1`.
+    pub suffix: String,
+    /// Whether this region's stack holds the account-global IAM resources.
+    pub home: bool,
+    pub description: String,
+    pub bucket: BucketContext,
+    pub kms: Option<KmsContext>,
+    pub identities: Option<IdentitiesContext>,
+    /// The managed policies' names (Terraform; CloudFormation names them itself).
+    pub policy_names: PolicyNames,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BucketContext {
+    /// The fixed name with `{region}` substituted and `{account_id}` as `${AccountId}`, or
+    /// null when the name is left to CloudFormation/Terraform.
+    pub name: Option<String>,
+    /// `Retain` or `Delete`.
+    pub deletion_policy: &'static str,
+    pub retain: bool,
+    /// `aws:kms` or `AES256`.
+    pub sse_algorithm: &'static str,
+    /// SSE-S3 (AES256) was chosen instead of SSE-KMS.
+    pub sse_s3: bool,
+    /// An S3 bucket key (fewer KMS requests) with SSE-KMS.
+    pub bucket_key: bool,
+    /// A customer-managed key encrypts the bucket.
+    pub kms: bool,
+    pub versioning: bool,
+    pub access_logging: bool,
+    /// Prefix of the access-log objects in the log bucket.
+    pub log_prefix: &'static str,
+    pub abort_incomplete_multipart_days: u32,
+    pub noncurrent_version_expiration_days: Option<u32>,
+    pub cors: Vec<CorsContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CorsContext {
+    pub allowed_origins: Vec<String>,
+    pub allowed_methods: Vec<String>,
+    pub allowed_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KmsContext {
+    pub alias: String,
+    pub rotation: bool,
+    pub deletion_window_days: u32,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentitiesContext {
+    pub group: String,
+    pub users: Vec<IdentityUser>,
+    /// `read`, `write` or `manage`.
+    pub policy: &'static str,
+    /// The CloudFormation logical ID of that policy (`WritePolicy`).
+    pub policy_logical_id: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityUser {
+    pub name: String,
+    /// An identifier made of the name: `AcmeApp` (CloudFormation logical ID part).
+    pub id: String,
+    /// The same in snake case: `acme_app` (Terraform resource name).
+    pub resource_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyNames {
+    pub read: String,
+    pub write: String,
+    pub configure: String,
+    pub manage: String,
+}
+
+impl Common {
+    pub fn new(cfg: &Config) -> Self {
+        let tags: Vec<Tag> = cfg
+            .tags
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        let (cfn_tags, tag_map) = if tags.is_empty() {
+            (Value::Null, Value::Null)
+        } else {
+            (
+                tags.iter()
+                    .map(|t| json!({"Key": t.key, "Value": t.value}))
+                    .collect(),
+                json!(cfg.tags),
+            )
+        };
+        let role_users = cfg
+            .access
+            .role_users
+            .iter()
+            .map(|p| {
+                let (role, session) = p.split_once('/').unwrap_or((p.as_str(), ""));
+                RoleSession {
+                    principal: p.clone(),
+                    role: role.to_string(),
+                    session: session.to_string(),
+                }
+            })
+            .collect();
+        Common {
+            organisation: cfg.organisation.clone(),
+            stack_name: cfg.stack_name.clone(),
+            home_region: cfg.home_region().to_string(),
+            partition: rules::partition(cfg.home_region()),
+            tags,
+            cfn_tags,
+            tag_map,
+            tag_map_or_empty: json!(cfg.tags),
+            parameters: cfg.parameters.clone(),
+            key_prefix: cfg.bucket.key_prefix.clone(),
+            access: AccessContext {
+                enabled: !cfg.access.is_empty(),
+                role_users,
+                role_user_names: cfg.access.role_users.clone(),
+                roles: cfg.access.roles.clone(),
+                users: cfg.access.users.clone(),
+            },
+            principals_parameter: super::PRINCIPALS_PARAMETER,
+        }
+    }
+}
+
+/// The policy templates' context (the same in every region: ARNs carry placeholders).
+pub fn policy_context(cfg: &Config) -> PolicyContext {
+    let s3 = |path: &str| format!("arn:${{Partition}}:s3:::{path}");
+    let ssm =
+        |name: &str| format!("arn:${{Partition}}:ssm:${{Region}}:${{AccountId}}:parameter{name}");
+    let iam =
+        |kind: &str, name: &str| format!("arn:${{Partition}}:iam::${{AccountId}}:{kind}/{name}");
+    let prefix = &cfg.bucket.key_prefix;
+    let p = &cfg.parameters;
+    let mut arns: Vec<String> = cfg.access.roles.iter().map(|r| iam("role", r)).collect();
+    arns.extend(cfg.access.users.iter().map(|u| iam("user", u)));
+    let role_sessions = cfg
+        .access
+        .role_users
+        .iter()
+        .map(|ru| {
+            let (role, session) = ru.split_once('/').unwrap_or((ru.as_str(), ""));
+            SessionPrincipal {
+                role_arn: iam("role", role),
+                user_id_pattern: format!("*:{session}"),
+            }
+        })
+        .collect();
+    PolicyContext {
+        arn: Arns {
+            bucket: s3("${Bucket}"),
+            objects: s3(&format!("${{Bucket}}/{prefix}*")),
+            metadata: s3(&format!("${{Bucket}}/{prefix}*/metadata")),
+            configuration_parameter: ssm(&p.configuration),
+            bucket_name_parameter: ssm(&p.bucket_name),
+            artifact_parameters: ssm(&format!("{}*", p.artifact_prefix)),
+            key: cfg.kms.as_ref().map(|_| "${KeyArn}".to_string()),
+            account_root: "arn:${Partition}:iam::${AccountId}:root".into(),
+            log_bucket: s3("${LogBucket}"),
+            log_objects: s3("${LogBucket}/*"),
+        },
+        read: ReadOptions {
+            allow_metadata_append: cfg.policies.read.allow_metadata_append,
+        },
+        kms: cfg.kms.is_some(),
+        kms_via_service: "s3.${Region}.${UrlSuffix}",
+        principals: Principals {
+            any: !cfg.access.is_empty(),
+            arns,
+            role_sessions,
+            allowed_user_ids: "${AllowedUserIds}",
+        },
+    }
+}
+
+/// `eu-west-1` → `eu_west_1`.
+pub fn region_suffix(region: &str) -> String {
+    region.replace('-', "_")
+}
+
+/// An identifier part made of an IAM name: letters and digits, each word capitalised
+/// (`acme-app` → `AcmeApp`). Uniqueness is the caller's business.
+pub fn identifier(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(if upper { c.to_ascii_uppercase() } else { c });
+            upper = false;
+        } else {
+            upper = true;
+        }
+    }
+    out
+}
+
+/// `AcmeApp2` → `acme_app2`.
+pub fn snake_case(id: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in id.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// An IAM policy name `<stack>-<region>-<kind>`, shortened to IAM's 128 characters.
+fn policy_name(stack: &str, region: &str, kind: &str) -> String {
+    let tail = format!("-{region}-{kind}");
+    let keep = 128usize.saturating_sub(tail.len()).min(stack.len());
+    format!("{}{tail}", &stack[..keep])
+}
+
+pub fn region_context(cfg: &Config, region: &str) -> RegionContext {
+    let home = region == cfg.home_region();
+    let b = &cfg.bucket;
+    let identities = cfg.identities.as_ref().filter(|_| home).map(|ids| {
+        let mut seen = std::collections::BTreeSet::new();
+        let users = ids
+            .users
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mut id = identifier(name);
+                if id.is_empty() || !seen.insert(id.clone()) {
+                    id = format!("{id}{}", i + 1);
+                    seen.insert(id.clone());
+                }
+                IdentityUser {
+                    name: name.clone(),
+                    resource_name: snake_case(&id),
+                    id,
+                }
+            })
+            .collect();
+        IdentitiesContext {
+            group: ids.group.clone(),
+            users,
+            policy: match ids.policy {
+                IdentityPolicy::Read => "read",
+                IdentityPolicy::Write => "write",
+                IdentityPolicy::Manage => "manage",
+            },
+            policy_logical_id: match ids.policy {
+                IdentityPolicy::Read => "ReadPolicy",
+                IdentityPolicy::Write => "WritePolicy",
+                IdentityPolicy::Manage => "ManagePolicy",
+            },
+        }
+    });
+    RegionContext {
+        region: region.to_string(),
+        suffix: region_suffix(region),
+        home,
+        description: format!(
+            "{} artifact storage in {region} (rendered by provision; Startifact-compatible)",
+            cfg.organisation
+        ),
+        bucket: BucketContext {
+            name: cfg.bucket_name_in(region, "${AccountId}"),
+            deletion_policy: if b.retain_on_delete {
+                "Retain"
+            } else {
+                "Delete"
+            },
+            retain: b.retain_on_delete,
+            sse_algorithm: match b.encryption {
+                Encryption::Kms => "aws:kms",
+                Encryption::S3 => "AES256",
+            },
+            sse_s3: b.encryption == Encryption::S3,
+            bucket_key: b.encryption == Encryption::Kms,
+            kms: cfg.kms.is_some(),
+            versioning: b.versioning,
+            access_logging: b.access_logging,
+            log_prefix: "artifacts/",
+            abort_incomplete_multipart_days: b.abort_incomplete_multipart_days,
+            noncurrent_version_expiration_days: b.noncurrent_version_expiration_days,
+            cors: b
+                .cors
+                .iter()
+                .map(|r| CorsContext {
+                    allowed_origins: r.allowed_origins.clone(),
+                    allowed_methods: r.allowed_methods.clone(),
+                    allowed_headers: r.allowed_headers.clone(),
+                    expose_headers: r.expose_headers.clone(),
+                    max_age_seconds: r.max_age_seconds,
+                })
+                .collect(),
+        },
+        kms: cfg.kms.as_ref().map(|k| KmsContext {
+            alias: k.alias.clone(),
+            rotation: k.rotation,
+            deletion_window_days: k.deletion_window_days,
+            description: format!("{} artifact bucket key ({region})", cfg.organisation),
+        }),
+        identities,
+        policy_names: PolicyNames {
+            read: policy_name(&cfg.stack_name, region, "read"),
+            write: policy_name(&cfg.stack_name, region, "write"),
+            configure: policy_name(&cfg.stack_name, region, "configure"),
+            manage: policy_name(&cfg.stack_name, region, "manage"),
+        },
+    }
+}

@@ -1,0 +1,174 @@
+//! The IAM documents (`policies/*.json.hbs`): rendered once per configuration with
+//! placeholders, parsed back as JSON, then resolved for each output (see `placeholders.rs`).
+
+use super::RenderError;
+use super::context::{PolicyContext, policy_context};
+use super::placeholders::{Target, resolve};
+use super::templates::{Language, Templates};
+use crate::config::Config;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Which documents a configuration has, by kind (also the file stem of the template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKind {
+    Read,
+    Write,
+    Configure,
+    Manage,
+    Bucket,
+    Key,
+    LogBucket,
+}
+
+impl PolicyKind {
+    pub fn stem(self) -> &'static str {
+        match self {
+            PolicyKind::Read => "read",
+            PolicyKind::Write => "write",
+            PolicyKind::Configure => "configure",
+            PolicyKind::Manage => "manage",
+            PolicyKind::Bucket => "bucket",
+            PolicyKind::Key => "key",
+            PolicyKind::LogBucket => "log-bucket",
+        }
+    }
+
+    pub fn template(self) -> String {
+        format!("policies/{}.json.hbs", self.stem())
+    }
+}
+
+/// The documents of a configuration, with placeholders unresolved.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    pub documents: Vec<(PolicyKind, Value)>,
+}
+
+impl PolicySet {
+    pub fn render(cfg: &Config, templates: &Templates) -> Result<Self, RenderError> {
+        let registry = templates.registry("policies/", Language::Json)?;
+        let ctx: PolicyContext = policy_context(cfg);
+        let mut kinds = vec![PolicyKind::Read, PolicyKind::Write, PolicyKind::Configure];
+        if cfg.policies.manage.enabled {
+            kinds.push(PolicyKind::Manage);
+        }
+        kinds.push(PolicyKind::Bucket);
+        if cfg.kms.is_some() {
+            kinds.push(PolicyKind::Key);
+        }
+        if cfg.bucket.access_logging {
+            kinds.push(PolicyKind::LogBucket);
+        }
+        let mut documents = Vec::new();
+        for kind in kinds {
+            let name = kind.template();
+            let text = registry.render(&name, &ctx)?;
+            let doc: Value = serde_json::from_str(&text).map_err(|e| RenderError::Parse {
+                template: templates.origin(&name),
+                overridden: templates.overridden(&name),
+                language: "JSON",
+                message: format!("line {}, column {}: {e}", e.line(), e.column()),
+            })?;
+            // Resolving once up front finds unknown placeholders before any output is built.
+            resolve(&doc, &Target::CloudFormation).map_err(|message| RenderError::Placeholder {
+                template: templates.origin(&name),
+                overridden: templates.overridden(&name),
+                message,
+            })?;
+            documents.push((kind, doc));
+        }
+        Ok(PolicySet { documents })
+    }
+
+    /// The document of `kind`, resolved for `target` (null when the configuration has none).
+    pub fn resolved(&self, kind: PolicyKind, target: &Target<'_>) -> Value {
+        self.documents
+            .iter()
+            .find(|(k, _)| *k == kind)
+            // Placeholders were checked in `render`: resolution cannot fail here.
+            .and_then(|(_, doc)| resolve(doc, target).ok())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Every document resolved for `target`, keyed by stem (`read`, `log-bucket`, ...), with
+    /// null for the ones the configuration does not have.
+    pub fn resolved_map(&self, target: &Target<'_>) -> Value {
+        let mut map = serde_json::Map::new();
+        for kind in [
+            PolicyKind::Read,
+            PolicyKind::Write,
+            PolicyKind::Configure,
+            PolicyKind::Manage,
+            PolicyKind::Bucket,
+            PolicyKind::Key,
+            PolicyKind::LogBucket,
+        ] {
+            // Templates use `policies.log_bucket`: underscores, as in every other field.
+            map.insert(kind.stem().replace('-', "_"), self.resolved(kind, target));
+        }
+        Value::Object(map)
+    }
+}
+
+/// The concrete documents of every region (see [`super::policies`]).
+pub fn concrete_files(
+    cfg: &Config,
+    templates: &Templates,
+) -> Result<Vec<super::RenderedFile>, RenderError> {
+    let set = PolicySet::render(cfg, templates)?;
+    let allowed_user_ids = example_user_ids(cfg);
+    let mut files = Vec::new();
+    for region in &cfg.regions {
+        let partition = crate::config::rules::partition(region);
+        let bucket = cfg
+            .bucket_name_in(region, super::EXAMPLE_ACCOUNT_ID)
+            .unwrap_or_else(|| format!("{}-bucket-example", cfg.stack_name.to_ascii_lowercase()));
+        let log_bucket = format!("{}-logbucket-example", cfg.stack_name.to_ascii_lowercase());
+        let target = Target::Concrete {
+            region,
+            partition,
+            bucket: &bucket,
+            log_bucket: &log_bucket,
+            allowed_user_ids: &allowed_user_ids,
+        };
+        for (kind, _) in &set.documents {
+            let doc = set.resolved(*kind, &target);
+            let mut content = serde_json::to_string_pretty(&doc).unwrap_or_default();
+            content.push('\n');
+            files.push(super::RenderedFile {
+                name: format!("{region}/{}.json", kind.stem()),
+                content,
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Example `aws:userId` patterns shaped like the ones `plan` resolves (the account ID, then
+/// `AROA…:*` per role, `AROA…:SESSION` per role session, `AIDA…` per user).
+fn example_user_ids(cfg: &Config) -> Vec<String> {
+    let id = |prefix: &str, n: usize| format!("{prefix}EXAMPLE{n:012}");
+    let mut ids = vec![super::EXAMPLE_ACCOUNT_ID.to_string()];
+    let mut roles: Vec<&str> = cfg.access.roles.iter().map(String::as_str).collect();
+    for (i, role) in cfg.access.roles.iter().enumerate() {
+        ids.push(format!("{}:*", id("AROA", i + 1)));
+        let _ = role;
+    }
+    for ru in &cfg.access.role_users {
+        let (role, session) = ru.split_once('/').unwrap_or((ru.as_str(), ""));
+        let n = match roles.iter().position(|r| *r == role) {
+            Some(i) => i + 1,
+            None => {
+                roles.push(role);
+                roles.len()
+            }
+        };
+        ids.push(format!("{}:{session}", id("AROA", n)));
+    }
+    for (i, _) in cfg.access.users.iter().enumerate() {
+        ids.push(id("AIDA", i + 1));
+    }
+    ids
+}
