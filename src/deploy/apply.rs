@@ -141,9 +141,14 @@ pub async fn apply_region(
     if opts.no_rollback {
         execute = execute.disable_rollback(true);
     }
-    execute.send().await.map_err(|e| {
-        target.failure(format!("cloudformation:ExecuteChangeSet: {}", describe(&e)))
-    })?;
+    if let Err(e) = execute.send().await {
+        // Nothing ran: remove the change set (and the empty stack a first plan made) so that
+        // the next run starts clean.
+        let _ = plan::discard(cf, &plan).await;
+        return Err(target
+            .failure(format!("cloudformation:ExecuteChangeSet: {}", describe(&e)))
+            .into());
+    }
     progress("executing the change set".into());
     let mut tracker = EventTracker::new(marker, &target.stack_name);
     let end = wait::wait_stack(

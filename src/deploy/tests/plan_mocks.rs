@@ -15,7 +15,7 @@ use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::types::{
     Capability, Change, ChangeAction, ChangeSetStatus, ChangeSetType, ChangeType, ExecutionStatus,
-    Parameter, Replacement, ResourceChange,
+    Parameter, Replacement, ResourceChange, Tag,
 };
 use aws_smithy_mocks::mock;
 
@@ -95,7 +95,7 @@ async fn a_new_stack_gets_a_create_change_set_with_parameters_tags_and_capabilit
                         .parameter_key("AllowedUserIds")
                         .parameter_value("123456789012,AROAEXAMPLE:*")
                         .build()]
-                && r.tags().len() == 1
+                && r.tags() == [Tag::builder().key("team").value("platform").build()]
                 && r.capabilities().contains(&Capability::CapabilityNamedIam)
         })
         .then_output(created);
