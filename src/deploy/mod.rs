@@ -6,7 +6,7 @@
 //! `aws-smithy-mocks` sequences (see `tests/`).
 //!
 //! - [`plan`]: per region a change set (CREATE or UPDATE), waited for and described.
-//! - [`apply`]: executes the change sets, waits with capped backoff, reports each region.
+//! - [`apply`]: shows the plan, asks, executes every region ([`execute`]) and reports each.
 //! - [`destroy`], [`status`], [`drift`]: the rest of a stack's life.
 //! - [`principals`]: cStore-style access lists resolved to IAM unique IDs.
 //! - [`security`]: statements and principals added or removed, from the templates.
@@ -16,6 +16,7 @@ pub mod cfn;
 pub mod destroy;
 pub mod display;
 pub mod drift;
+pub mod execute;
 pub mod plan;
 pub mod planfile;
 pub mod principals;
@@ -243,39 +244,31 @@ pub fn select_regions(cfg: &Config, wanted: &[String]) -> Result<Vec<String>, Er
         .collect())
 }
 
-/// Renders every selected region's template and attaches the parameters: the allowed
-/// principals (when the template asks for them) and the configuration's tags.
+/// Attaches the parameters to rendered templates: the allowed principals (when the template
+/// asks for them) and the configuration's tags.
 pub fn targets(
     cfg: &Config,
-    templates: &Templates,
-    regions: &[String],
+    rendered: Vec<render::StackTemplate>,
     principals: Option<&principals::Principals>,
-) -> Result<Vec<Target>, Error> {
-    let rendered = render::cloudformation(cfg, templates)?;
-    let mut out = Vec::new();
-    for t in rendered.into_iter().filter(|t| regions.contains(&t.region)) {
-        let mut parameters = BTreeMap::new();
-        if t.needs_principals
-            && let Some(p) = principals
-        {
-            parameters.insert(PRINCIPALS_PARAMETER.to_string(), p.parameter_value());
-        }
-        out.push(Target::new(
-            &t.region,
-            &cfg.stack_name,
-            &t.body,
-            parameters,
-            cfg.tags.clone(),
-        ));
-    }
-    Ok(out)
-}
-
-/// Whether any region's template needs the resolved principals.
-pub fn needs_principals(cfg: &Config, templates: &Templates) -> Result<bool, Error> {
-    Ok(render::cloudformation(cfg, templates)?
-        .iter()
-        .any(|t| t.needs_principals))
+) -> Vec<Target> {
+    rendered
+        .into_iter()
+        .map(|t| {
+            let mut parameters = BTreeMap::new();
+            if t.needs_principals
+                && let Some(p) = principals
+            {
+                parameters.insert(PRINCIPALS_PARAMETER.to_string(), p.parameter_value());
+            }
+            Target::new(
+                &t.region,
+                &cfg.stack_name,
+                &t.body,
+                parameters,
+                cfg.tags.clone(),
+            )
+        })
+        .collect()
 }
 
 /// Everything a multi-region command needs: configuration, regions, AWS settings.
@@ -307,23 +300,35 @@ impl Session {
         }
     }
 
-    /// Resolves the access lists when any template needs them (IAM and STS of the home region).
-    pub async fn principals(
+    /// Renders the selected regions' templates (once), resolves the access lists when any of
+    /// them needs the principals (IAM and STS of the home region), and returns the targets.
+    pub async fn targets(
         &self,
-        templates: &Templates,
-    ) -> Result<Option<principals::Principals>, Error> {
-        if !needs_principals(&self.cfg, templates)? {
-            return Ok(None);
-        }
-        let home = self.cfg.home_region();
-        let p = principals::resolve(
-            &self.aws.iam(home),
-            &self.aws.sts(home),
-            home,
-            &self.cfg.access,
-        )
-        .await?;
-        Ok(Some(p))
+        templates_dir: Option<&std::path::Path>,
+    ) -> Result<(Vec<Target>, Option<principals::Principals>), Error> {
+        let templates = Templates::load(templates_dir)?;
+        let rendered: Vec<_> = render::cloudformation(&self.cfg, &templates)?
+            .into_iter()
+            .filter(|t| self.regions.contains(&t.region))
+            .collect();
+        let principals = if rendered.iter().any(|t| t.needs_principals) {
+            let home = self.cfg.home_region();
+            Some(
+                principals::resolve(
+                    &self.aws.iam(home),
+                    &self.aws.sts(home),
+                    home,
+                    &self.cfg.access,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        Ok((
+            targets(&self.cfg, rendered, principals.as_ref()),
+            principals,
+        ))
     }
 }
 

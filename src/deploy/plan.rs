@@ -8,7 +8,7 @@ use super::wait::{self, Change, ChangeKind, ChangeSetOutcome, Polling};
 use super::{DeployError, RegionFailure, Session, Target, display, planfile};
 use crate::Context;
 use crate::error::{Error, Exit};
-use crate::render::{PRINCIPALS_PARAMETER, Templates};
+use crate::render::PRINCIPALS_PARAMETER;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
 use serde::{Deserialize, Serialize};
@@ -446,14 +446,7 @@ impl PlanReport {
 
 pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit, Error> {
     let session = Session::open(ctx, &args.regions.regions).await?;
-    let templates = Templates::load(args.templates.as_deref())?;
-    let principals = session.principals(&templates).await?;
-    let targets = super::targets(
-        &session.cfg,
-        &templates,
-        &session.regions,
-        principals.as_ref(),
-    )?;
+    let (targets, principals) = session.targets(args.templates.as_deref()).await?;
     let results = plan_all(&session, &targets, principals.as_ref(), PLAN_CONCURRENCY).await;
     let mut report = PlanReport::new(&session.cfg.stack_name, &results, principals);
     let mut write_error = None;

@@ -3,7 +3,7 @@
 //! protection, throttling while polling.
 
 use super::*;
-use crate::deploy::apply::{ApplyOptions, Outcome, apply_region};
+use crate::deploy::execute::{ApplyOptions, Outcome, apply_region};
 use crate::deploy::plan::{Action, RegionPlan};
 use crate::deploy::wait::{self, Change, ChangeKind, EventTracker, Polling};
 use aws_sdk_cloudformation::Client;
@@ -77,7 +77,7 @@ async fn run(
     plan: &RegionPlan,
     opts: &ApplyOptions,
     messages: &Messages,
-) -> Result<crate::deploy::apply::Executed, crate::deploy::apply::ExecutionFailure> {
+) -> Result<crate::deploy::execute::Executed, crate::deploy::execute::ExecutionFailure> {
     let m = messages.clone();
     apply_region(cf, plan, &target(TEMPLATE, "1"), opts, &move |s| m.push(s)).await
 }
