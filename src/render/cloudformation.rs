@@ -54,7 +54,7 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
                 template: templates.origin(part),
                 overridden: templates.overridden(part),
                 language: "YAML",
-                message: format!("in {region}: {message}"),
+                message: format!("(as rendered for {region}) {message}"),
             })?;
             // Parts are separated by one blank line; the head (`Resources:`) and the
             // resources directly after it are not.
@@ -213,5 +213,35 @@ mod tests {
             "{}",
             stacks[0].body
         );
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A value that would break an unquoted YAML, JSON or HCL document if pasted verbatim.
+    pub const HOSTILE: &str = "x\", \"evil\": [1] #c: d ${AWS::Region} %{if} {{x}}\n\t\\ ünï";
+
+    #[test]
+    fn user_strings_cannot_break_the_template() {
+        let cfg = crate::config::parse(
+            Path::new("t.yaml"),
+            &format!(
+                "version: 1\norganisation: acme\nregions: [eu-west-1]\ntags: {{\"team: x\": \"a: b @=+- /x\"}}\nbucket:\n  cors:\n    - allowed_origins: [\"*\"]\n      allowed_methods: [GET]\n      allowed_headers: [{}]\n",
+                serde_json::to_string(HOSTILE).unwrap()
+            ),
+        )
+        .unwrap();
+        let stacks = render(&cfg, &Templates::default()).unwrap();
+        let doc = parse_yaml(&stacks[0].body).unwrap();
+        let bucket = &doc["Resources"]["Bucket"]["Properties"];
+        assert_eq!(
+            bucket["CorsConfiguration"]["CorsRules"][0]["AllowedHeaders"][0],
+            HOSTILE
+        );
+        assert_eq!(bucket["Tags"][0]["Key"], "team: x");
+        assert_eq!(bucket["Tags"][0]["Value"], "a: b @=+- /x");
     }
 }
