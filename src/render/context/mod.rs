@@ -6,6 +6,12 @@ use crate::config::{Config, Encryption, IdentityPolicy, rules};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+mod policy;
+#[cfg(test)]
+mod tests;
+
+pub use policy::*;
+
 /// Fields common to every template of a configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Common {
@@ -52,61 +58,6 @@ pub struct RoleSession {
     pub principal: String,
     pub role: String,
     pub session: String,
-}
-
-/// What the policy templates receive (`policies/*.json.hbs`). ARNs contain placeholders.
-#[derive(Debug, Clone, Serialize)]
-pub struct PolicyContext {
-    pub arn: Arns,
-    pub read: ReadOptions,
-    /// A customer-managed key encrypts the bucket.
-    pub kms: bool,
-    /// `kms:ViaService` value: the key is used only through S3 in this region.
-    pub kms_via_service: &'static str,
-    pub principals: Principals,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ReadOptions {
-    pub allow_metadata_append: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Arns {
-    pub bucket: String,
-    /// Every object under the key prefix.
-    pub objects: String,
-    /// Metadata objects (`<artifact>/metadata`) under the key prefix.
-    pub metadata: String,
-    pub configuration_parameter: String,
-    pub bucket_name_parameter: String,
-    /// Every parameter whose name starts with the artifact prefix.
-    pub artifact_parameters: String,
-    /// The key (`${KeyArn}`), or null without a customer-managed key.
-    pub key: Option<String>,
-    pub account_root: String,
-    pub log_bucket: String,
-    pub log_objects: String,
-}
-
-/// The configured principals, as the policy templates use them.
-#[derive(Debug, Clone, Serialize)]
-pub struct Principals {
-    /// Whether any access list is non-empty.
-    pub any: bool,
-    /// ARNs of the configured roles and users.
-    pub arns: Vec<String>,
-    /// Role sessions: the role's ARN and the `aws:userId` pattern of the session.
-    pub role_sessions: Vec<SessionPrincipal>,
-    /// Placeholder of the resolved `aws:userId` list (`${AllowedUserIds}`).
-    pub allowed_user_ids: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionPrincipal {
-    pub role_arn: String,
-    /// `*:SESSION`: any role ID, this session name (the role itself is the principal).
-    pub user_id_pattern: String,
 }
 
 /// Everything about one region's resources.
@@ -250,56 +201,6 @@ impl Common {
     }
 }
 
-/// The policy templates' context (the same in every region: ARNs carry placeholders).
-pub fn policy_context(cfg: &Config) -> PolicyContext {
-    let s3 = |path: &str| format!("arn:${{Partition}}:s3:::{path}");
-    let ssm =
-        |name: &str| format!("arn:${{Partition}}:ssm:${{Region}}:${{AccountId}}:parameter{name}");
-    let iam =
-        |kind: &str, name: &str| format!("arn:${{Partition}}:iam::${{AccountId}}:{kind}/{name}");
-    let prefix = &cfg.bucket.key_prefix;
-    let p = &cfg.parameters;
-    let mut arns: Vec<String> = cfg.access.roles.iter().map(|r| iam("role", r)).collect();
-    arns.extend(cfg.access.users.iter().map(|u| iam("user", u)));
-    let role_sessions = cfg
-        .access
-        .role_users
-        .iter()
-        .map(|ru| {
-            let (role, session) = ru.split_once('/').unwrap_or((ru.as_str(), ""));
-            SessionPrincipal {
-                role_arn: iam("role", role),
-                user_id_pattern: format!("*:{session}"),
-            }
-        })
-        .collect();
-    PolicyContext {
-        arn: Arns {
-            bucket: s3("${Bucket}"),
-            objects: s3(&format!("${{Bucket}}/{prefix}*")),
-            metadata: s3(&format!("${{Bucket}}/{prefix}*/metadata")),
-            configuration_parameter: ssm(&p.configuration),
-            bucket_name_parameter: ssm(&p.bucket_name),
-            artifact_parameters: ssm(&format!("{}*", p.artifact_prefix)),
-            key: cfg.kms.as_ref().map(|_| "${KeyArn}".to_string()),
-            account_root: "arn:${Partition}:iam::${AccountId}:root".into(),
-            log_bucket: s3("${LogBucket}"),
-            log_objects: s3("${LogBucket}/*"),
-        },
-        read: ReadOptions {
-            allow_metadata_append: cfg.policies.read.allow_metadata_append,
-        },
-        kms: cfg.kms.is_some(),
-        kms_via_service: "s3.${Region}.${UrlSuffix}",
-        principals: Principals {
-            any: !cfg.access.is_empty(),
-            arns,
-            role_sessions,
-            allowed_user_ids: "${AllowedUserIds}",
-        },
-    }
-}
-
 /// `eu-west-1` → `eu_west_1`.
 pub fn region_suffix(region: &str) -> String {
     region.replace('-', "_")
@@ -434,122 +335,5 @@ pub fn region_context(cfg: &Config, region: &str) -> RegionContext {
             configure: policy_name(&cfg.stack_name, region, "configure"),
             manage: policy_name(&cfg.stack_name, region, "manage"),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn config(extra: &str) -> Config {
-        crate::config::parse(
-            Path::new("t.yaml"),
-            &format!("version: 1\norganisation: acme\nregions: [eu-west-1, us-east-1]\n{extra}"),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn policy_arns_follow_the_key_prefix_and_parameter_names() {
-        let cfg = config(
-            "parameters: {configuration: /cfg, bucket_name: /b/name, artifact_prefix: /art}\nbucket: {key_prefix: \"team/\"}\nkms: {alias: alias/x}\n",
-        );
-        let ctx = policy_context(&cfg);
-        assert_eq!(ctx.arn.bucket, "arn:${Partition}:s3:::${Bucket}");
-        assert_eq!(ctx.arn.objects, "arn:${Partition}:s3:::${Bucket}/team/*");
-        assert_eq!(
-            ctx.arn.metadata,
-            "arn:${Partition}:s3:::${Bucket}/team/*/metadata"
-        );
-        assert_eq!(
-            ctx.arn.configuration_parameter,
-            "arn:${Partition}:ssm:${Region}:${AccountId}:parameter/cfg"
-        );
-        assert_eq!(
-            ctx.arn.artifact_parameters,
-            "arn:${Partition}:ssm:${Region}:${AccountId}:parameter/art*"
-        );
-        assert_eq!(ctx.arn.key.as_deref(), Some("${KeyArn}"));
-        assert!(ctx.kms && !ctx.principals.any);
-    }
-
-    #[test]
-    fn principals_become_arns_and_session_patterns() {
-        let cfg =
-            config("access: {role_users: [DevOps/me@example.com], roles: [ci], users: [bot]}\n");
-        let p = policy_context(&cfg).principals;
-        assert!(p.any);
-        assert_eq!(
-            p.arns,
-            [
-                "arn:${Partition}:iam::${AccountId}:role/ci",
-                "arn:${Partition}:iam::${AccountId}:user/bot"
-            ]
-        );
-        assert_eq!(
-            p.role_sessions[0].role_arn,
-            "arn:${Partition}:iam::${AccountId}:role/DevOps"
-        );
-        assert_eq!(p.role_sessions[0].user_id_pattern, "*:me@example.com");
-        let common = Common::new(&cfg);
-        assert_eq!(common.access.role_users[0].role, "DevOps");
-        assert_eq!(common.access.role_users[0].session, "me@example.com");
-    }
-
-    #[test]
-    fn region_context_places_identities_in_the_home_region_only() {
-        let cfg = config(
-            "home_region: us-east-1\nidentities: {group: Apps, users: [acme-app, acme.app, app], policy: read}\nbucket: {name: \"acme-{account_id}-{region}\", encryption: s3}\n",
-        );
-        let eu = region_context(&cfg, "eu-west-1");
-        let us = region_context(&cfg, "us-east-1");
-        assert!(!eu.home && eu.identities.is_none());
-        let ids = us.identities.expect("home region has the identities");
-        let names: Vec<_> = ids
-            .users
-            .iter()
-            .map(|u| (u.id.as_str(), u.resource_name.as_str()))
-            .collect();
-        // `acme-app` and `acme.app` make the same identifier: the second gets its position.
-        assert_eq!(
-            names,
-            [
-                ("AcmeApp", "acme_app"),
-                ("AcmeApp2", "acme_app2"),
-                ("App", "app")
-            ]
-        );
-        assert_eq!(ids.policy_logical_id, "ReadPolicy");
-        assert_eq!(
-            eu.bucket.name.as_deref(),
-            Some("acme-${AccountId}-eu-west-1")
-        );
-        assert_eq!(eu.bucket.sse_algorithm, "AES256");
-        assert!(eu.bucket.sse_s3 && !eu.bucket.bucket_key && !eu.bucket.kms);
-        assert_eq!(eu.suffix, "eu_west_1");
-    }
-
-    #[test]
-    fn policy_names_fit_iam_limits() {
-        let long = "a".repeat(128);
-        let name = policy_name(&long, "ap-southeast-2", "configure");
-        assert_eq!(name.len(), 128);
-        assert!(name.ends_with("-ap-southeast-2-configure"));
-        assert_eq!(policy_name("st", "eu-west-1", "read"), "st-eu-west-1-read");
-    }
-
-    #[test]
-    fn tags_are_sorted_lists_and_maps() {
-        let cfg = config("tags: {team: platform, cost: \"42\"}\n");
-        let c = Common::new(&cfg);
-        assert_eq!(
-            c.cfn_tags,
-            json!([{"Key": "cost", "Value": "42"}, {"Key": "team", "Value": "platform"}])
-        );
-        assert_eq!(c.tag_map, json!({"cost": "42", "team": "platform"}));
-        let none = Common::new(&config(""));
-        assert!(none.cfn_tags.is_null() && none.tag_map.is_null());
-        assert_eq!(none.tag_map_or_empty, json!({}));
     }
 }
