@@ -88,11 +88,15 @@ const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The CloudFormation parts, concatenated in this order into one template per region.
+///
+/// The key comes before the bucket: emulators such as moto create resources in template
+/// order and cannot resolve `!GetAtt Key.Arn` before the key exists (CloudFormation itself
+/// orders by dependencies).
 pub const CLOUDFORMATION_PARTS: &[&str] = &[
     "cloudformation/stack.yaml.hbs",
+    "cloudformation/kms.yaml.hbs",
     "cloudformation/bucket.yaml.hbs",
     "cloudformation/logging.yaml.hbs",
-    "cloudformation/kms.yaml.hbs",
     "cloudformation/policies.yaml.hbs",
     "cloudformation/identities.yaml.hbs",
     "cloudformation/outputs.yaml.hbs",
