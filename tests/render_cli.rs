@@ -274,3 +274,13 @@ fn an_invalid_configuration_renders_nothing() {
     assert!(stderr.contains("provision.yaml:3:"), "{stderr}");
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn quiet_prints_nothing_but_still_writes() {
+    let dir = workdir(CONFIG);
+    let (code, stdout, stderr) =
+        support::output(support::provision(dir.path()).args(["-q", "render", "--out", "out"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("", ""));
+    assert!(dir.path().join("out/eu-west-1.yaml").is_file());
+}
