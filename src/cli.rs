@@ -94,6 +94,12 @@ pub enum Command {
     /// Check the configuration file offline: schema and every naming rule.
     Validate,
     /// Render CloudFormation, Terraform or the IAM policies into a directory.
+    ///
+    /// Offline. cloudformation writes DIR/<region>.yaml (one stack per region); terraform
+    /// writes a root module (main.tf, kms.tf, variables.tf, terraform.tfvars, outputs.tf);
+    /// policies writes DIR/<region>/<kind>.json for every IAM document, with example values
+    /// (account 123456789012) in place of what only a deployment knows, for policy linters
+    /// and review. Every document is parsed back before it is written.
     Render(RenderArgs),
     /// Show, per region, what `apply` would change (CloudFormation change sets).
     Plan(PlanArgs),
@@ -146,8 +152,10 @@ pub struct RenderArgs {
     /// Directory to write into (created if missing; existing files of the same name are replaced).
     #[arg(long, value_name = "DIR", default_value = "rendered")]
     pub out: PathBuf,
-    /// Directory of templates overriding the embedded ones, same layout as `templates/` and
-    /// `policies/` (e.g. DIR/cloudformation/stack.yaml.hbs).
+    /// Directory of templates overriding the embedded ones by relative path:
+    /// DIR/cloudformation/*.yaml.hbs, DIR/terraform/*.tf.hbs, DIR/policies/*.json.hbs
+    /// (see docs/templates.md). Templates missing from DIR keep the embedded version; a file
+    /// matching no template is refused.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
 }

@@ -50,7 +50,9 @@ fn prefixes_and_mutations_never_panic() {
     let mut parsed = 0usize;
     for text in inputs() {
         let bytes = text.as_bytes();
-        for cut in 0..=bytes.len() {
+        // Every prefix of small files; a sample of larger ones keeps the debug-build run short.
+        let stride = 1 + bytes.len() / 400;
+        for cut in (0..=bytes.len()).step_by(stride) {
             if let Ok(prefix) = std::str::from_utf8(&bytes[..cut]) {
                 let _ = provision::config::parse(Path::new("t.yaml"), prefix);
                 parsed += 1;

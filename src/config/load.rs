@@ -95,7 +95,7 @@ fn options() -> Options {
     options.budget = serde_saphyr::budget! {
         max_aliases: 100,
         max_anchors: 100,
-        max_events: 100_000,
+        max_events: 10_000,
         max_depth: 64,
     };
     options

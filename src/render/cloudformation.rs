@@ -48,17 +48,12 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
             bucket_name,
         };
         let mut body = String::new();
+        let mut parts = Vec::with_capacity(CLOUDFORMATION_PARTS.len());
         for part in CLOUDFORMATION_PARTS {
             let text = registry.render(part, &ctx)?;
-            parse_yaml(&text).map_err(|message| RenderError::Parse {
-                template: templates.origin(part),
-                overridden: templates.overridden(part),
-                language: "YAML",
-                message: format!("in {region}: {message}"),
-            })?;
             // Parts are separated by one blank line; the head (`Resources:`) and the
             // resources directly after it are not.
-            let text = text.trim_start_matches('\n').trim_end();
+            let text = text.trim_start_matches('\n').trim_end().to_string();
             if text.is_empty() {
                 continue;
             }
@@ -69,17 +64,32 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
                     "\n"
                 });
             }
-            body.push_str(text);
+            body.push_str(&text);
             body.push('\n');
+            parts.push((*part, text));
         }
-        let parsed = parse_yaml(&body).map_err(|message| RenderError::Parse {
-            template: format!(
-                "the assembled template of {region} ({})",
-                CLOUDFORMATION_PARTS.join(", ")
-            ),
-            overridden: CLOUDFORMATION_PARTS.iter().any(|p| templates.overridden(p)),
-            language: "YAML",
-            message,
+        // One parse of the whole template; only when it fails are the parts parsed one by
+        // one, to name the template that broke it (parsing is most of the render time).
+        let parsed = parse_yaml(&body).map_err(|whole| {
+            for (part, text) in &parts {
+                if let Err(message) = parse_yaml(text) {
+                    return RenderError::Parse {
+                        template: templates.origin(part),
+                        overridden: templates.overridden(part),
+                        language: "YAML",
+                        message: format!("(as rendered for {region}) {message}"),
+                    };
+                }
+            }
+            RenderError::Parse {
+                template: format!(
+                    "the assembled template of {region} ({})",
+                    CLOUDFORMATION_PARTS.join(", ")
+                ),
+                overridden: CLOUDFORMATION_PARTS.iter().any(|p| templates.overridden(p)),
+                language: "YAML",
+                message: whole,
+            }
         })?;
         if !parsed.get("Resources").is_some_and(Value::is_object) {
             return Err(RenderError::Parse {
@@ -213,5 +223,35 @@ mod tests {
             "{}",
             stacks[0].body
         );
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A value that would break an unquoted YAML, JSON or HCL document if pasted verbatim.
+    pub const HOSTILE: &str = "x\", \"evil\": [1] #c: d ${AWS::Region} %{if} {{x}}\n\t\\ ünï";
+
+    #[test]
+    fn user_strings_cannot_break_the_template() {
+        let cfg = crate::config::parse(
+            Path::new("t.yaml"),
+            &format!(
+                "version: 1\norganisation: acme\nregions: [eu-west-1]\ntags: {{\"team: x\": \"a: b @=+- /x\"}}\nbucket:\n  cors:\n    - allowed_origins: [\"*\"]\n      allowed_methods: [GET]\n      allowed_headers: [{}]\n",
+                serde_json::to_string(HOSTILE).unwrap()
+            ),
+        )
+        .unwrap();
+        let stacks = render(&cfg, &Templates::default()).unwrap();
+        let doc = parse_yaml(&stacks[0].body).unwrap();
+        let bucket = &doc["Resources"]["Bucket"]["Properties"];
+        assert_eq!(
+            bucket["CorsConfiguration"]["CorsRules"][0]["AllowedHeaders"][0],
+            HOSTILE
+        );
+        assert_eq!(bucket["Tags"][0]["Key"], "team: x");
+        assert_eq!(bucket["Tags"][0]["Value"], "a: b @=+- /x");
     }
 }

@@ -39,6 +39,10 @@ pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, Error> {
         out: args.out.clone(),
         written,
     };
+    if ctx.ui.quiet && !ctx.ui.json() {
+        // -q: the files are the requested data; the list of them is not.
+        return Ok(Exit::Success);
+    }
     ctx.ui.emit("render", &report, || {
         let mut text = format!(
             "{}: rendered {} file{} ({format}) into {}\n",

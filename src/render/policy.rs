@@ -152,9 +152,8 @@ fn example_user_ids(cfg: &Config) -> Vec<String> {
     let id = |prefix: &str, n: usize| format!("{prefix}EXAMPLE{n:012}");
     let mut ids = vec![super::EXAMPLE_ACCOUNT_ID.to_string()];
     let mut roles: Vec<&str> = cfg.access.roles.iter().map(String::as_str).collect();
-    for (i, role) in cfg.access.roles.iter().enumerate() {
-        ids.push(format!("{}:*", id("AROA", i + 1)));
-        let _ = role;
+    for n in 1..=cfg.access.roles.len() {
+        ids.push(format!("{}:*", id("AROA", n)));
     }
     for ru in &cfg.access.role_users {
         let (role, session) = ru.split_once('/').unwrap_or((ru.as_str(), ""));
@@ -167,8 +166,8 @@ fn example_user_ids(cfg: &Config) -> Vec<String> {
         };
         ids.push(format!("{}:{session}", id("AROA", n)));
     }
-    for (i, _) in cfg.access.users.iter().enumerate() {
-        ids.push(id("AIDA", i + 1));
+    for n in 1..=cfg.access.users.len() {
+        ids.push(id("AIDA", n));
     }
     ids
 }

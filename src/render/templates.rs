@@ -88,11 +88,15 @@ const EMBEDDED: &[(&str, &str)] = &[
 ];
 
 /// The CloudFormation parts, concatenated in this order into one template per region.
+///
+/// The key comes before the bucket: emulators such as moto create resources in template
+/// order and cannot resolve `!GetAtt Key.Arn` before the key exists (CloudFormation itself
+/// orders by dependencies).
 pub const CLOUDFORMATION_PARTS: &[&str] = &[
     "cloudformation/stack.yaml.hbs",
+    "cloudformation/kms.yaml.hbs",
     "cloudformation/bucket.yaml.hbs",
     "cloudformation/logging.yaml.hbs",
-    "cloudformation/kms.yaml.hbs",
     "cloudformation/policies.yaml.hbs",
     "cloudformation/identities.yaml.hbs",
     "cloudformation/outputs.yaml.hbs",
@@ -225,7 +229,7 @@ impl Templates {
                 .map_err(|e| RenderError::Template {
                     template: self.origin(s.name),
                     overridden: s.file.is_some(),
-                    message: e.to_string(),
+                    message: template_error_message(&e),
                 })?;
         }
         Ok(Registry {
@@ -284,9 +288,24 @@ impl Registry<'_> {
     }
 }
 
+/// A template syntax error in one line: position and reason (the caller names the file).
+fn template_error_message(e: &handlebars::TemplateError) -> String {
+    let reason = e.reason().to_string();
+    let reason = reason.lines().next().unwrap_or_default().trim();
+    match e.pos() {
+        Some((line, col)) => format!("line {line}, column {col}: {reason}"),
+        None => reason.to_string(),
+    }
+}
+
 /// A Handlebars error without the template name (the caller names the file).
 fn render_error_message(e: &handlebars::RenderError) -> String {
-    let reason = e.reason().to_string();
+    let reason = match e.reason() {
+        handlebars::RenderErrorReason::MissingVariable(Some(path)) => format!(
+            "`{path}` is not a field of this template's context (strict mode; docs/templates.md lists the fields)"
+        ),
+        other => other.to_string(),
+    };
     match (e.line_no, e.column_no) {
         (Some(line), Some(col)) => format!("line {line}, column {col}: {reason}"),
         _ => reason,

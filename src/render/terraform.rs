@@ -170,3 +170,56 @@ mod tests {
         assert_eq!(tidy("\n\na\n\n\n\nb  \n\n"), "a\n\nb\n");
     }
 }
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+    use hcl::eval::Evaluate;
+    use std::path::Path;
+
+    const HOSTILE: &str = "x\", evil = [1] # ${var.secret} %{if true}y%{endif} {{x}}\n\t\\ ünï";
+
+    #[test]
+    fn user_strings_cannot_break_or_interpolate_in_the_module() {
+        let cfg = crate::config::parse(
+            Path::new("t.yaml"),
+            &format!(
+                "version: 1\norganisation: acme\nregions: [eu-west-1]\ntags: {{\"team: x\": \"a: b @=+- /x\"}}\nbucket:\n  cors:\n    - allowed_origins: [\"*\"]\n      allowed_methods: [GET]\n      allowed_headers: [{}]\n",
+                serde_json::to_string(HOSTILE).unwrap()
+            ),
+        )
+        .unwrap();
+        let files = render(&cfg, &Templates::default()).unwrap();
+        let main = hcl::parse(&files[0].content).unwrap();
+        let cors = main
+            .blocks()
+            .find(|b| {
+                b.identifier() == "resource"
+                    && b.labels()
+                        .first()
+                        .is_some_and(|l| l.as_str() == "aws_s3_bucket_cors_configuration")
+            })
+            .expect("a CORS resource");
+        let rule = cors
+            .body()
+            .blocks()
+            .find(|b| b.identifier() == "cors_rule")
+            .unwrap();
+        let headers = rule
+            .body()
+            .attributes()
+            .find(|a| a.key() == "allowed_headers")
+            .unwrap();
+        let value = headers.expr().evaluate(&hcl::eval::Context::new()).unwrap();
+        assert_eq!(value, hcl::Value::from(vec![HOSTILE]));
+
+        let tfvars = hcl::parse(&files[3].content).unwrap();
+        let tags = tfvars.attributes().find(|a| a.key() == "tags").unwrap();
+        let value = tags.expr().evaluate(&hcl::eval::Context::new()).unwrap();
+        let expected: hcl::Map<String, hcl::Value> =
+            [("team: x".to_string(), hcl::Value::from("a: b @=+- /x"))]
+                .into_iter()
+                .collect();
+        assert_eq!(value, hcl::Value::Object(expected));
+    }
+}
