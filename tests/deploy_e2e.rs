@@ -175,9 +175,10 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
     let s = Setup::new();
     let regions = ["eu-west-1", "eu-north-1", "us-east-1"];
     let with_urls: Vec<(&str, &str)> = regions.iter().map(|r| (*r, url.as_str())).collect();
-    // No `tags:`: moto 5.2 fails on resource tags of AWS::SSM::Parameter and AWS::KMS::Key
-    // (stack tags are covered by the SDK-mock tests).
-    s.write(&with_urls, "");
+    s.write(
+        &with_urls,
+        "tags:\n  team: platform\n  cost-center: \"4711\"\n",
+    );
 
     let (code, out, _) = s.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2, "a new stack is a change");
@@ -206,6 +207,33 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
         "aws:kms",
     )
     .await;
+
+    // Stack tags from the configuration.
+    let cf = cloudformation(&url, "eu-north-1").await;
+    let stack = cf
+        .describe_stacks()
+        .stack_name(&s.name)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(String, String)> = stack.stacks()[0]
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().into(),
+                t.value().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    assert!(
+        tags.contains(&("cost-center".into(), "4711".into())),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&("team".into(), "platform".into())),
+        "{tags:?}"
+    );
 
     // The managed policies exist with Startifact's statements (IAM is account-global).
     let read_arn = physical_id(&url, "eu-west-1", &s.name, "ReadPolicy").await;
@@ -292,26 +320,12 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// An example of examples/ made runnable on the emulator: names made unique (`acme` → the
-/// test's name), SSM parameters of its own, per-region endpoints, and no `tags:` (moto 5.2
-/// fails on resource tags of AWS::SSM::Parameter and AWS::KMS::Key). Returns the stack name
-/// and the regions.
+/// test's name), SSM parameters of its own, per-region endpoints. Returns the stack name and
+/// the regions.
 fn example_on_emulator(s: &Setup, file: &str, url: &str) -> (String, Vec<String>) {
     let text =
         std::fs::read_to_string(support::repo_root().join("examples").join(file)).expect("example");
-    let mut out = String::new();
-    let mut in_tags = false;
-    for line in text.lines() {
-        if line.starts_with("tags:") {
-            in_tags = true;
-            continue;
-        }
-        if in_tags && (line.starts_with(' ') || line.starts_with('-')) {
-            continue;
-        }
-        in_tags = false;
-        out.push_str(&line.replace("acme", &s.name));
-        out.push('\n');
-    }
+    let mut out = text.replace("acme", &s.name);
     let doc: serde_json::Value = serde_saphyr::from_str(&out).expect("example YAML");
     let regions: Vec<String> = doc["regions"]
         .as_array()

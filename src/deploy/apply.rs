@@ -109,7 +109,10 @@ pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Ex
     // A plan file's change sets stay for a later run when this one stops early.
     let from_file = args.plan.is_some();
     let report = PlanReport::new(&session.cfg.stack_name, &results, principals);
-    ctx.ui.out(display::plan_text(&report, &ctx.ui));
+    // `-q` hides the plan, except when the user is about to be asked to approve it.
+    if !ctx.ui.quiet || (!args.yes && ctx.ui.can_prompt) {
+        ctx.ui.out(display::plan_text(&report, &ctx.ui));
+    }
     let data_loss: Vec<String> = results
         .iter()
         .flatten()
