@@ -235,49 +235,68 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
         "{tags:?}"
     );
 
-    // The managed policies exist with Startifact's statements (IAM is account-global).
-    let read_arn = physical_id(&url, "eu-west-1", &s.name, "ReadPolicy").await;
+    // The managed policies exist with Startifact's statements, naming this region's bucket
+    // and parameters (IAM is account-global).
     let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1").await);
-    let policy = iam
-        .get_policy()
-        .policy_arn(&read_arn)
-        .send()
-        .await
-        .expect("GetPolicy");
-    let version = policy
-        .policy()
-        .and_then(|p| p.default_version_id())
-        .unwrap_or("v1")
-        .to_string();
-    let doc = iam
-        .get_policy_version()
-        .policy_arn(&read_arn)
-        .version_id(version)
-        .send()
-        .await
-        .expect("GetPolicyVersion");
-    let doc = doc
-        .policy_version()
-        .and_then(|v| v.document())
-        .unwrap_or_default()
-        .to_string();
-    let doc = percent_decode(&doc);
     let bucket = physical_id(&url, "eu-west-1", &s.name, "Bucket").await;
-    assert!(
-        doc.contains("DownloadArtifacts") && doc.contains("s3:GetObject"),
-        "{doc}"
-    );
-    assert!(
-        doc.contains(&format!("arn:aws:s3:::{bucket}/*")),
-        "the read policy names this region's bucket: {doc}"
-    );
-    for name in ["WritePolicy", "ConfigurePolicy"] {
-        let arn = physical_id(&url, "eu-west-1", &s.name, name).await;
-        iam.get_policy()
-            .policy_arn(&arn)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+    let objects = format!("arn:aws:s3:::{bucket}/*");
+    let parameter = |p: &str| {
+        format!(
+            "arn:aws:ssm:eu-west-1:{ACCOUNT_ID}:parameter/{}/{p}",
+            s.name
+        )
+    };
+    let expected: [(&str, &[Expected]); 3] = [
+        (
+            "ReadPolicy",
+            &[
+                ("DownloadArtifacts", "s3:GetObject", objects.clone()),
+                (
+                    "ReadConfigurationAndVersions",
+                    "ssm:GetParameter",
+                    parameter("bucket"),
+                ),
+            ],
+        ),
+        (
+            "WritePolicy",
+            &[
+                (
+                    "CheckForArtifacts",
+                    "s3:ListBucket",
+                    format!("arn:aws:s3:::{bucket}"),
+                ),
+                ("UploadArtifacts", "s3:PutObject", objects.clone()),
+                ("WriteVersions", "ssm:PutParameter", parameter("artifacts*")),
+            ],
+        ),
+        (
+            "ConfigurePolicy",
+            &[(
+                "ReadAndWriteConfiguration",
+                "ssm:PutParameter",
+                parameter("startifact"),
+            )],
+        ),
+    ];
+    for (policy, statements) in expected {
+        let arn = physical_id(&url, "eu-west-1", &s.name, policy).await;
+        let doc = policy_document(&iam, &arn).await;
+        for (sid, action, resource) in statements {
+            let st = doc["Statement"]
+                .as_array()
+                .and_then(|l| l.iter().find(|st| st["Sid"] == *sid))
+                .unwrap_or_else(|| panic!("{policy} has statement {sid}: {doc}"));
+            assert_eq!(st["Effect"], "Allow");
+            assert!(
+                as_list(&st["Action"]).contains(&action.to_string()),
+                "{policy}/{sid}: {st}"
+            );
+            assert!(
+                as_list(&st["Resource"]).contains(resource),
+                "{policy}/{sid} on {resource}: {st}"
+            );
+        }
     }
 
     let (code, out, _) = s.run(&["plan", "--detailed-exitcode"]);
@@ -289,6 +308,50 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
             0,
             "plan deletes its change sets in {r}"
         );
+    }
+}
+
+/// A statement a managed policy must have: Sid, one of its actions, one of its resources.
+type Expected = (&'static str, &'static str, String);
+
+/// The default version of a managed policy, as IAM returns it.
+async fn policy_document(iam: &aws_sdk_iam::Client, arn: &str) -> serde_json::Value {
+    let policy = iam
+        .get_policy()
+        .policy_arn(arn)
+        .send()
+        .await
+        .expect("GetPolicy");
+    let version = policy
+        .policy()
+        .and_then(|p| p.default_version_id())
+        .unwrap_or("v1")
+        .to_string();
+    let out = iam
+        .get_policy_version()
+        .policy_arn(arn)
+        .version_id(version)
+        .send()
+        .await
+        .expect("GetPolicyVersion");
+    let text = out
+        .policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or_default()
+        .to_string();
+    serde_json::from_str(&percent_decode(&text))
+        .unwrap_or_else(|e| panic!("policy document of {arn}: {e}: {text}"))
+}
+
+/// A policy element that is a string or a list of strings, as a list.
+fn as_list(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
+        _ => vec![],
     }
 }
 

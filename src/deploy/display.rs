@@ -226,3 +226,79 @@ fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::RegionFailure;
+    use crate::deploy::plan::RegionResult;
+    use crate::deploy::wait::Change;
+
+    fn plan(region: &str, action: Action, changes: &[(ChangeKind, &str, &str)]) -> RegionPlan {
+        RegionPlan {
+            region: region.into(),
+            stack_name: "artifact-storage".into(),
+            action,
+            stack_status: None,
+            change_set_arn: None,
+            stack_id: None,
+            changes: changes
+                .iter()
+                .map(|(a, t, l)| Change {
+                    action: *a,
+                    resource_type: t.to_string(),
+                    logical_id: l.to_string(),
+                    physical_id: Some(format!("{l}-in-{region}")),
+                })
+                .collect(),
+            security: vec![SecurityChange {
+                change: Sign::Added,
+                resource: "ReadPolicy".into(),
+                resource_type: "AWS::IAM::ManagedPolicy".into(),
+                detail: "[Read] Allow s3:GetObject".into(),
+            }],
+            stack_changed_at: None,
+            created_review_stack: false,
+        }
+    }
+
+    #[test]
+    fn identical_regions_are_collapsed_and_failures_and_replacements_stand_out() {
+        let bucket = (ChangeKind::Add, "AWS::S3::Bucket", "Bucket");
+        let results: Vec<RegionResult> = vec![
+            Ok(plan("eu-west-1", Action::Create, &[bucket])),
+            Ok(plan("us-east-1", Action::Create, &[bucket])),
+            Ok(plan(
+                "eu-north-1",
+                Action::Update,
+                &[(ChangeKind::Replace, "AWS::KMS::Key", "Key")],
+            )),
+            Err(RegionFailure::new(
+                "ap-south-1",
+                "artifact-storage",
+                "cloudformation:DescribeStacks: cannot connect",
+            )),
+        ];
+        let report = PlanReport::new("artifact-storage", &results, None);
+        let text = plan_text(&report, &Ui::plain());
+        assert_eq!(
+            text,
+            "Stack artifact-storage in 4 regions
+
+eu-west-1, us-east-1: create stack
+  +  AWS::S3::Bucket              Bucket
+
+eu-north-1: update stack
+  ±  AWS::KMS::Key                Key  (replace)
+
+ap-south-1: failed: cloudformation:DescribeStacks: cannot connect
+
+Security changes:
+  REGIONS                           RESOURCE                              DETAIL
+  eu-west-1, us-east-1, eu-north-1  ReadPolicy (AWS::IAM::ManagedPolicy)  + [Read] Allow s3:GetObject
+
+Plan: 4 regions (2 to create, 1 to update, 1 failed); resources: 2 to add, 0 to modify, 1 to replace, 0 to remove; 3 security changes.
+"
+        );
+    }
+}
