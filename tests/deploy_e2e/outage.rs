@@ -1,0 +1,69 @@
+//! One region unreachable: the others complete, and a rerun completes it.
+
+use super::*;
+
+#[tokio::test]
+async fn an_unreachable_region_fails_alone_and_a_rerun_completes_it() {
+    let a = Moto::start();
+    let mut b = Moto::start();
+    let s = Setup::new();
+    b.stop();
+    s.write(&[("eu-west-1", &a.url()), ("eu-north-1", &b.url())], "");
+    let (code, out, err) = s.run(&["apply", "--yes"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "error: eu-north-1 (stack {}): cloudformation:DescribeStacks: cannot connect",
+            s.name
+        )),
+        "{err}"
+    );
+    assert!(
+        out.contains("Apply: 1 created, 0 updated, 0 recreated, 0 unchanged, 1 failed."),
+        "{out}"
+    );
+    assert_eq!(
+        stack_status(&a.url(), "eu-west-1", &s.name)
+            .await
+            .as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let events_before = cloudformation(&a.url(), "eu-west-1")
+        .await
+        .describe_stack_events()
+        .stack_name(&s.name)
+        .send()
+        .await
+        .unwrap()
+        .stack_events()
+        .len();
+
+    // The region is back (a fresh emulator: a restarted moto has lost its state).
+    let c = Moto::start();
+    s.write(&[("eu-west-1", &a.url()), ("eu-north-1", &c.url())], "");
+    let (code, out, _) = s.run(&["apply", "--yes"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Apply: 1 created, 0 updated, 0 recreated, 1 unchanged, 0 failed."),
+        "{out}"
+    );
+    assert_eq!(
+        stack_status(&c.url(), "eu-north-1", &s.name)
+            .await
+            .as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let events_after = cloudformation(&a.url(), "eu-west-1")
+        .await
+        .describe_stack_events()
+        .stack_name(&s.name)
+        .send()
+        .await
+        .unwrap()
+        .stack_events()
+        .len();
+    assert_eq!(
+        events_before, events_after,
+        "the completed region is left unchanged"
+    );
+}
