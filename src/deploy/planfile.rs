@@ -118,7 +118,7 @@ impl PlanFile {
             }
             if t.parameters != planned.parameters {
                 return Some(format!(
-                    "the parameters of {} changed since the plan (e.g. a principal's IAM ID)",
+                    "the parameters of {} changed since the plan (a principal's IAM ID, or another deploying identity than the planner's)",
                     planned.region
                 ));
             }
