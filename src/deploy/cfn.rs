@@ -122,8 +122,10 @@ where
 }
 
 /// RFC 3339 text of an SDK timestamp.
+/// RFC 3339 to the second (`2026-11-23T04:16:48Z`): sub-second digits only widen tables.
 pub fn timestamp(t: &aws_smithy_types::DateTime) -> String {
-    t.fmt(Format::DateTime)
+    aws_smithy_types::DateTime::from_secs(t.secs())
+        .fmt(Format::DateTime)
         .unwrap_or_else(|_| t.secs().to_string())
 }
 

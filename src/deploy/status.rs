@@ -86,7 +86,7 @@ impl StatusReport {
         );
         let _ = writeln!(
             out,
-            "  {:<w$}  {:<32}  {:<25}  PROTECTED",
+            "  {:<w$}  {:<32}  {:<20}  PROTECTED",
             "REGION", "STATUS", "LAST CHANGE"
         );
         for r in &self.regions {
@@ -105,7 +105,7 @@ impl StatusReport {
             };
             let _ = writeln!(
                 out,
-                "  {:<w$}  {status}  {:<25}  {protected}",
+                "  {:<w$}  {status}  {:<20}  {protected}",
                 r.region,
                 r.last_updated.as_deref().unwrap_or("")
             );
