@@ -236,8 +236,15 @@ pub struct StageArgs {
     /// Metadata key=value (repeatable).
     #[arg(long = "metadata", value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
-    /// File name recorded for downloads (default: the file's own name).
-    #[arg(long, value_name = "NAME")]
+    /// Record a file name in the metadata (`startifact:filename`) for `download --filename`:
+    /// the file's own name, or NAME with `--filename=NAME`.
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     pub filename: Option<String>,
     /// Check everything and say what would be staged; upload nothing.
     #[arg(long)]
