@@ -232,6 +232,9 @@ pub struct StageArgs {
     /// Semantic version (2.0 canonical form), e.g. 1.2.3.
     pub version: String,
     /// The artifact file.
+    // Its own id: `file` is the global `-f/--file`, and one id would make them overwrite
+    // each other.
+    #[arg(id = "artifact_file", value_name = "FILE")]
     pub file: PathBuf,
     /// Metadata key=value (repeatable).
     #[arg(long = "metadata", value_name = "KEY=VALUE")]

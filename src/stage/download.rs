@@ -116,6 +116,15 @@ struct Downloaded {
     /// What the bytes were checked against: `sha256` (the metadata's), `s3-<algorithm>`
     /// (S3's full-object checksum), or `none`.
     verified: String,
+    /// Regions tried first that failed, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Serialize)]
+struct Skipped {
+    region: String,
+    error: String,
 }
 
 pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Error> {
@@ -127,7 +136,11 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Er
     let mut failures = Vec::new();
     for region in target.read_order() {
         match attempt(&target, &region, &args.project, &mut version, &dest).await {
-            Ok(done) => {
+            Ok(mut done) => {
+                done.skipped = failures
+                    .into_iter()
+                    .map(|(region, error)| Skipped { region, error })
+                    .collect();
                 if done.verified == "none" && ctx.ui.verbose > 0 {
                     ctx.ui.status(format!(
                         "note: {} has no recorded SHA-256 and S3 holds no full-object checksum for it: its bytes were not verified",
@@ -361,6 +374,7 @@ async fn attempt(
         size,
         sha256: actual,
         verified,
+        skipped: Vec::new(),
     })
 }
 

@@ -226,7 +226,11 @@ pub async fn upload_parts(
         match result {
             Ok(part) => {
                 done.push(part);
-                progress.set(format!("uploaded part {}/{total}", done.len()));
+                // About ten updates per upload: plain (CI) output gets a line per update.
+                let n = done.len();
+                if n == total || n * 10 / total != (n - 1) * 10 / total {
+                    progress.set(format!("uploaded {n}/{total} parts"));
+                }
             }
             Err(e) => {
                 failure = Some(e);

@@ -5,6 +5,8 @@
 //! which the test command runs). Without it the tests fail: they never skip.
 #![allow(dead_code)]
 
+pub mod storage;
+
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -29,7 +31,8 @@ fn moto_server_path() -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    let l = TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
+    let l =
+        TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
     l.local_addr().expect("local address").port()
 }
 
@@ -55,7 +58,10 @@ impl Moto {
                 .stderr(log)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-            let mut moto = Moto { port, child: Some(child) };
+            let mut moto = Moto {
+                port,
+                child: Some(child),
+            };
             match moto.wait_ready(Duration::from_secs(30)) {
                 Ok(()) => return moto,
                 Err(e) => {
@@ -73,14 +79,25 @@ impl Moto {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
             {
-                return Err(format!("moto exited with {status} (log: {})", self.log_path().display()));
+                return Err(format!(
+                    "moto exited with {status} (log: {})",
+                    self.log_path().display()
+                ));
             }
-            if TcpStream::connect_timeout(&SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port).into(), Duration::from_millis(200)).is_ok() {
+            if TcpStream::connect_timeout(
+                &SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.port).into(),
+                Duration::from_millis(200),
+            )
+            .is_ok()
+            {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Err(format!("no answer on port {} within {timeout:?}", self.port))
+        Err(format!(
+            "no answer on port {} within {timeout:?}",
+            self.port
+        ))
     }
 
     pub fn log_path(&self) -> PathBuf {
@@ -129,9 +146,14 @@ pub fn shared() -> &'static SharedMoto {
             .spawn()
             .expect("start the shared moto server");
         let mut probe = Moto { port, child: None };
-        probe.wait_ready(Duration::from_secs(30)).expect("shared moto server");
+        probe
+            .wait_ready(Duration::from_secs(30))
+            .expect("shared moto server");
         // Keep the child (and its stdin pipe) alive for the life of the process.
-        SharedMoto { port, _child: std::sync::Mutex::new(child) }
+        SharedMoto {
+            port,
+            _child: std::sync::Mutex::new(child),
+        }
     })
 }
 
@@ -150,7 +172,11 @@ impl SharedMoto {
 pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The `provision` binary with an environment that can only reach the emulator: fixed test
@@ -161,8 +187,12 @@ pub fn provision(dir: &Path) -> Command {
     for (k, v) in test_env() {
         cmd.env(k, v);
     }
-    cmd.env_remove("AWS_PROFILE").env_remove("AWS_ENDPOINT_URL").env_remove("AWS_REGION")
-        .env_remove("STARTIFACT_PARAMETER").env_remove("STARTIFACT_REGIONS").env_remove("PROVISION_FILE");
+    cmd.env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_REGION")
+        .env_remove("STARTIFACT_PARAMETER")
+        .env_remove("STARTIFACT_REGIONS")
+        .env_remove("PROVISION_FILE");
     cmd
 }
 
@@ -173,7 +203,10 @@ pub fn test_env() -> Vec<(&'static str, String)> {
         ("AWS_SESSION_TOKEN", "testing".into()),
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("AWS_CONFIG_FILE", "/nonexistent/aws-config".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials".into()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials".into(),
+        ),
         ("NO_COLOR", "1".into()),
     ]
 }
@@ -184,14 +217,24 @@ pub async fn sdk_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", Some("testing".into()), None, "tests"))
+        .credentials_provider(Credentials::new(
+            "testing",
+            "testing",
+            Some("testing".into()),
+            None,
+            "tests",
+        ))
         .load()
         .await
 }
 
 pub async fn s3_client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
     let conf = sdk_config(endpoint, region).await;
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build())
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// Runs a command and returns (exit code, stdout, stderr), printing them on failure paths.
