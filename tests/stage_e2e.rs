@@ -205,9 +205,62 @@ fn eight_concurrent_stagers_of_one_version_one_wins_and_the_object_is_intact() {
     concurrent_stagers(8, MIB);
 }
 
+/// The multipart commit (`CompleteMultipartUpload` with `If-None-Match: *`) loses to an
+/// object written while the parts were uploading: the stage changes nothing. (Concurrent
+/// multipart stagers are not raced here: moto checks the condition and completes in two
+/// steps, so two completions can both pass; S3's check is atomic.)
 #[test]
-fn concurrent_multipart_stagers_of_one_version_one_wins() {
-    concurrent_stagers(3, 17 * MIB);
+fn a_multipart_stage_preempted_before_it_completes_changes_nothing() {
+    let st = Storage::on(&shared().url(), &REGIONS, "");
+    st.setup();
+    let work = tempfile::tempdir().unwrap();
+    let big = random_file(work.path(), "big.bin", 100 * MIB, 51);
+    let mut child = st
+        .ci(work.path())
+        .args(["stage", "pre", "1.0.0"])
+        .arg(&big)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn provision");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !REGIONS.iter().any(|r| st.multipart_uploads(r) > 0) {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the stage ended too early"
+        );
+        assert!(Instant::now() < deadline, "no multipart upload started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Another writer gets there first, in the region committed first.
+    st.put_object("eu-north-1", "pre@1.0.0", b"someone else's bytes");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("already staged with different content"),
+        "{stderr}"
+    );
+    assert_eq!(
+        st.object("eu-north-1", "pre@1.0.0").as_deref(),
+        Some(&b"someone else's bytes"[..])
+    );
+    for region in REGIONS {
+        if region != "eu-north-1" {
+            assert_eq!(
+                st.object(region, "pre@1.0.0"),
+                None,
+                "{region}: nothing committed"
+            );
+        }
+        assert_eq!(st.object(region, "pre@1.0.0/metadata"), None, "{region}");
+        assert_eq!(
+            st.parameter_value(region, &st.latest_param("pre")),
+            None,
+            "{region}"
+        );
+        assert_eq!(st.multipart_uploads(region), 0, "{region}: uploads aborted");
+    }
 }
 
 #[test]

@@ -140,7 +140,7 @@ impl Job<'_> {
             claim_then_rest(
                 absent,
                 claimed.is_some(),
-                |r, b| self.direct_single(r, b),
+                |r, b, claiming| self.direct_single(r, b, claiming),
                 |_| async {},
             )
             .await?
@@ -167,7 +167,7 @@ impl Job<'_> {
             let committed = claim_then_rest(
                 pending,
                 claimed.is_some(),
-                |r, p| self.commit_multipart(r, p),
+                |r, p, claiming| self.commit_multipart(r, p, claiming),
                 |p: Pending| async move { upload::abort(&p).await },
             )
             .await?;
@@ -197,7 +197,7 @@ impl Job<'_> {
                 let Some((r, b)) = rest.next() else {
                     return Ok(results);
                 };
-                match self.direct(&r, &b).await {
+                match self.direct(&r, &b, true).await {
                     Settled::Done(u) => {
                         results.push((r.clone(), Ok(u)));
                         break (r, b);
@@ -225,7 +225,7 @@ impl Job<'_> {
                 Err(e) => {
                     tracing::warn!("{r}: server-side copy failed ({e}); uploading directly");
                     self.line(&r).set("copy failed; uploading directly");
-                    self.direct(&r, &b).await
+                    self.direct(&r, &b, false).await
                 }
             };
             (r, into_result(settled))
@@ -235,19 +235,24 @@ impl Job<'_> {
         Ok(results)
     }
 
-    async fn direct_single(&self, region: String, bucket: String) -> Settled {
+    async fn direct_single(&self, region: String, bucket: String, claiming: bool) -> Settled {
         self.line(&region).set("uploading");
         let s3 = self.target.s3_write(&region);
         match upload::put_single(&s3, &bucket, self.artifact).await {
+            Ok(Committed::Written) if claiming => self.confirm(&region, &bucket, Upload::Put).await,
             Ok(Committed::Written) => Settled::Done(Upload::Put),
             Ok(Committed::Preempted) => self.settle(&region, &bucket).await,
             Err(e) => Settled::Failed(e),
         }
     }
 
-    async fn commit_multipart(&self, region: String, pending: Pending) -> Settled {
+    async fn commit_multipart(&self, region: String, pending: Pending, claiming: bool) -> Settled {
         self.line(&region).set("completing the upload");
         match upload::complete(&pending).await {
+            Ok(Committed::Written) if claiming => {
+                self.confirm(&region, &pending.bucket, Upload::Multipart)
+                    .await
+            }
             Ok(Committed::Written) => Settled::Done(Upload::Multipart),
             Ok(Committed::Preempted) => self.settle(&region, &pending.bucket).await,
             Err(e) => Settled::Failed(e),
@@ -255,16 +260,32 @@ impl Job<'_> {
     }
 
     /// A direct upload to one region, single or multipart.
-    async fn direct(&self, region: &str, bucket: &str) -> Settled {
+    async fn direct(&self, region: &str, bucket: &str, claiming: bool) -> Settled {
         if self.artifact.digest.part_size.is_none() {
             return self
-                .direct_single(region.to_string(), bucket.to_string())
+                .direct_single(region.to_string(), bucket.to_string(), claiming)
                 .await;
         }
         let s3 = self.target.s3_write(region);
         match upload::upload_parts(&s3, bucket, self.artifact, self.line(region)).await {
-            Ok(p) => self.commit_multipart(region.to_string(), p).await,
+            Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
             Err(e) => Settled::Failed(e),
+        }
+    }
+
+    /// After the claim's write succeeded: is the object still ours? S3's conditional writes
+    /// are atomic; some S3-compatible stores (moto 5.2) check and write in two steps, and
+    /// two concurrent writers can both be told they won. Reading back makes the later
+    /// writer the only winner there too.
+    async fn confirm(&self, region: &str, bucket: &str, upload: Upload) -> Settled {
+        match self.settle(region, bucket).await {
+            Settled::Done(_) => Settled::Done(upload),
+            Settled::Conflict(why) => Settled::Conflict(why),
+            // The write succeeded; a failed read-back does not undo it.
+            Settled::Failed(e) => {
+                tracing::warn!("{region}: could not read the artifact back: {e}");
+                Settled::Done(upload)
+            }
         }
     }
 
@@ -379,7 +400,7 @@ async fn claim_then_rest<T, F, Fut, A, AFut>(
     abandon: A,
 ) -> Result<Vec<(String, Result<Upload, String>)>, Conflict>
 where
-    F: Fn(String, T) -> Fut,
+    F: Fn(String, T, bool) -> Fut,
     Fut: Future<Output = Settled>,
     A: Fn(T) -> AFut,
     AFut: Future<Output = ()>,
@@ -391,7 +412,7 @@ where
             let Some((region, item)) = queue.next() else {
                 return Ok(results);
             };
-            match commit(region.clone(), item).await {
+            match commit(region.clone(), item, true).await {
                 Settled::Done(u) => {
                     results.push((region, Ok(u)));
                     break;
@@ -405,7 +426,7 @@ where
         }
     }
     let rest = futures_util::future::join_all(queue.map(|(region, item)| {
-        let fut = commit(region.clone(), item);
+        let fut = commit(region.clone(), item, false);
         async move { (region, into_result(fut.await)) }
     }))
     .await;
