@@ -1,10 +1,10 @@
 //! Server-side copy of a staged artifact to another region's bucket (`stage --copy`).
 //!
-//! Always a multipart copy (`UploadPartCopy` ranges, then `CompleteMultipartUpload` with
-//! `If-None-Match: *`): `CopyObject` also accepts `If-None-Match`, but emulators such as
-//! moto 5.2 ignore it there, and the no-overwrite guarantee must not depend on the store.
-//! Parts are large (server-side copies move no bytes through this machine), and the copy
-//! carries the same `x-amz-meta-sha256` as a direct upload.
+//! Up to 5 GiB one `CopyObject`, larger objects a multipart copy (`UploadPartCopy` ranges,
+//! then `CompleteMultipartUpload`); both with `If-None-Match: *`. The copy keeps the
+//! source's user metadata, so it carries the same `x-amz-meta-sha256` as a direct upload.
+//! (moto 5.2 ignores `If-None-Match` on `CopyObject`; a copy only ever follows this stage's
+//! won claim, so a concurrent stager of other bytes has stopped before it could copy.)
 
 use super::layout::OBJECT_SHA256;
 use super::meta::precondition_failed;
@@ -14,6 +14,8 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures_util::StreamExt;
 
 const MIB: u64 = 1024 * 1024;
+/// The largest object one `CopyObject` copies.
+const COPY_OBJECT_MAX: u64 = 5 * 1024 * MIB;
 /// Smallest copy part; S3 allows up to 5 GiB per copied part.
 const COPY_PART_SIZE: u64 = 512 * MIB;
 const COPY_CONCURRENCY: usize = 4;
@@ -54,9 +56,44 @@ pub async fn copy_object(
     bucket: &str,
     source: &Source<'_>,
 ) -> Result<Committed, String> {
-    if source.size == 0 {
-        return Err("an empty artifact is uploaded, not copied".into());
+    if source.size <= COPY_OBJECT_MAX {
+        copy_whole(s3, bucket, source).await
+    } else {
+        copy_parts(s3, bucket, source).await
     }
+}
+
+async fn copy_whole(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    source: &Source<'_>,
+) -> Result<Committed, String> {
+    let res = s3
+        .copy_object()
+        .bucket(bucket)
+        .key(source.key)
+        .copy_source(copy_source(source.bucket, source.key))
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
+        .if_none_match("*")
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(Committed::Written),
+        Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
+        Err(e) => Err(format!(
+            "copying {} from {}: {}",
+            source.key,
+            source.bucket,
+            aws::describe(&e)
+        )),
+    }
+}
+
+async fn copy_parts(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    source: &Source<'_>,
+) -> Result<Committed, String> {
     let created = s3
         .create_multipart_upload()
         .bucket(bucket)

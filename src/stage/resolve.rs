@@ -185,6 +185,10 @@ impl Target {
 
     /// An S3 client for reads (HEAD, GET, list): quick to give up, like [`Target::ssm`].
     /// The body of a GET is not covered by the attempt timeout; the download guards it.
+    /// The SDK's own response-checksum validation is off: downloads verify the SHA-256
+    /// from the metadata themselves, and S3's checksums only for full-object checksums
+    /// (emulators report a multipart object's composite checksum without its `-N` mark,
+    /// which the SDK would take for a full-object one and fail on).
     pub fn s3_read(&self, region: &str) -> aws_sdk_s3::Client {
         let conf = self
             .aws
@@ -193,6 +197,9 @@ impl Target {
             .to_builder()
             .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
             .timeout_config(self.read_timeouts())
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            )
             .build();
         aws_sdk_s3::Client::from_conf(conf)
     }

@@ -148,8 +148,19 @@ impl Storage {
         format!("{}/{project}/latest", self.artifact_prefix)
     }
 
+    /// An S3 client for checks. It leaves checksum validation to the test (which compares
+    /// SHA-256 digests): moto reports a copied multipart object's composite checksum as if
+    /// it were a full-object one.
     pub async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        super::s3_client(&self.endpoints[region], region).await
+        let conf = sdk_config(&self.endpoints[region], region).await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .response_checksum_validation(
+                    aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+                )
+                .build(),
+        )
     }
 
     pub async fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
