@@ -27,13 +27,17 @@ pub const KNOWN_KEYS: [&str; 5] = [
 ];
 
 /// The configuration parameter's name: `STARTIFACT_PARAMETER` wins over the configuration
-/// file's `parameters.configuration`, which wins over Startifact's default.
-pub fn parameter_name(cfg: Option<&Config>) -> String {
-    std::env::var(PARAMETER_ENV)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .or_else(|| cfg.map(|c| c.parameters.configuration.clone()))
-        .unwrap_or_else(|| DEFAULT_PARAMETER.to_string())
+/// file's `parameters.configuration`, which wins over Startifact's default. A name from the
+/// environment must follow SSM's naming rules (the file's was checked when it was loaded).
+pub fn parameter_name(cfg: Option<&Config>) -> Result<String, String> {
+    if let Some(name) = std::env::var(PARAMETER_ENV).ok().filter(|v| !v.is_empty()) {
+        crate::config::rules::parameter_name(&name)
+            .map_err(|e| format!("{PARAMETER_ENV}: `{name}` {e}"))?;
+        return Ok(name);
+    }
+    Ok(cfg
+        .map(|c| c.parameters.configuration.clone())
+        .unwrap_or_else(|| DEFAULT_PARAMETER.to_string()))
 }
 
 /// What the staging commands need from the organisation configuration.

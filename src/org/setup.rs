@@ -66,7 +66,7 @@ struct Found {
 
 pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
     let cfg = ctx.config()?;
-    let parameter = document::parameter_name(Some(&cfg));
+    let parameter = document::parameter_name(Some(&cfg)).map_err(super::OrgError::Input)?;
     let desired = document::desired(&cfg);
     let aws = ctx.aws_settings(Some(&cfg)).load(cfg.home_region()).await;
     let (aws, parameter_ref, desired) = (&aws, parameter.as_str(), &desired);

@@ -77,7 +77,7 @@ fn env_nonempty(name: &str) -> Option<String> {
 /// answers and settles the regions to work in.
 pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Error> {
     let cfg = optional_config(ctx)?;
-    let parameter = document::parameter_name(cfg.as_ref());
+    let parameter = document::parameter_name(cfg.as_ref()).map_err(StageError::Input)?;
 
     let preferred = match &staging.region {
         Some(r) => Some(r.clone()),
