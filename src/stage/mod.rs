@@ -19,6 +19,8 @@ pub mod download;
 pub mod layout;
 pub mod meta;
 pub mod metadata_cmd;
+#[cfg(test)]
+mod mock_tests;
 pub mod presign;
 pub mod pyjson;
 pub mod query;

@@ -167,6 +167,8 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
     for r in &regions {
         check_region_name(r, &source)?;
     }
+    let mut regions = regions;
+    dedup(&mut regions);
     target.regions = regions;
     target.regions_source = source;
     Ok(target)

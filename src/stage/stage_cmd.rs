@@ -92,10 +92,10 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
         .await
         .map_err(|e| Error::io("hashing the artifact", std::io::Error::other(e)))?
         .map_err(|e| {
-            Error::io(
-                format!("{}: cannot read the artifact", args.file.display()),
-                e,
-            )
+            StageError::Input(format!(
+                "{}: cannot read the artifact: {e}",
+                args.file.display()
+            ))
         })?;
 
     let key = target.layout.artifact_key(&args.project, &req.version);
