@@ -219,8 +219,9 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct StagingArgs {
-    /// Region to read the organisation configuration from first (default: AWS_REGION, then
-    /// the configuration file's home region).
+    /// Region to use first: the organisation configuration is read there first, and reads
+    /// (download, info, presign) try it first (default: AWS_REGION; then STARTIFACT_REGIONS or
+    /// the configuration file's home region and regions).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 }
