@@ -9,6 +9,9 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::Value;
 
+/// Metadata documents are a few hundred bytes; a huge one is refused rather than loaded.
+const MAX_METADATA_BYTES: i64 = 1024 * 1024;
+
 /// A metadata document as found in a bucket.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -41,6 +44,12 @@ pub async fn get(
         Err(e) if http_status(&e) == Some(404) => return Ok(None),
         Err(e) => return Err(format!("reading {key}: {}", aws::describe(&e))),
     };
+    if out.content_length.unwrap_or(0) > MAX_METADATA_BYTES {
+        return Err(format!(
+            "{key} is {} bytes; a metadata document is read only up to {MAX_METADATA_BYTES}",
+            out.content_length.unwrap_or(0)
+        ));
+    }
     let etag = out.e_tag.clone();
     let bytes = out
         .body
