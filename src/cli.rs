@@ -231,8 +231,9 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct StagingArgs {
-    /// Region to read the organisation configuration from first (default: AWS_REGION, then
-    /// the configuration file's home region).
+    /// Region to use first: the organisation configuration is read there first, and reads
+    /// (download, info, presign) try it first (default: AWS_REGION; then STARTIFACT_REGIONS or
+    /// the configuration file's home region and regions).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 }
@@ -244,12 +245,22 @@ pub struct StageArgs {
     /// Semantic version (2.0 canonical form), e.g. 1.2.3.
     pub version: String,
     /// The artifact file.
+    // Its own id: `file` is the global `-f/--file`, and one id would make them overwrite
+    // each other.
+    #[arg(id = "artifact_file", value_name = "FILE")]
     pub file: PathBuf,
     /// Metadata key=value (repeatable).
     #[arg(long = "metadata", value_name = "KEY=VALUE")]
     pub metadata: Vec<String>,
-    /// File name recorded for downloads (default: the file's own name).
-    #[arg(long, value_name = "NAME")]
+    /// Record a file name in the metadata (`startifact:filename`) for `download --filename`:
+    /// the file's own name, or NAME with `--filename=NAME`.
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
     pub filename: Option<String>,
     /// Check everything and say what would be staged; upload nothing.
     #[arg(long)]

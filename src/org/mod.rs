@@ -1,16 +1,20 @@
-//! Org: stub, to be implemented.
+//! The organisation configuration: read, compare and write it in every region (`setup`).
+pub mod document;
+mod setup;
 
-use crate::Context;
-use crate::error::{Classify, Error, Exit};
+pub use setup::cmd_setup;
 
+use crate::error::Classify;
+
+/// Why `setup` stopped as a whole (per-region failures are reported per region).
 #[derive(Debug, thiserror::Error)]
 pub enum OrgError {
-    #[error("not implemented yet: {0}")]
-    NotImplemented(&'static str),
+    #[error("{0}")]
+    Input(String),
 }
 
-impl Classify for OrgError {}
-
-pub async fn cmd_setup(_ctx: &Context, _args: &crate::cli::SetupArgs) -> Result<Exit, Error> {
-    Err(OrgError::NotImplemented("cmd_setup").into())
+impl Classify for OrgError {
+    fn exit(&self) -> crate::error::Exit {
+        crate::error::Exit::Invalid
+    }
 }

@@ -1,36 +1,124 @@
-//! Stage: stub, to be implemented.
+//! The artifact data path, in Startifact 1.0's storage layout: `stage`, `download`, `info`,
+//! `list`, `metadata` and `presign`.
+//!
+//! - [`layout`]: names, keys, versions and metadata documents (byte-compatible).
+//! - [`resolve`]: regions, organisation configuration and buckets, without a config file.
+//! - [`digest`]: the one pass over the file (SHA-256 of the whole and of each part).
+//! - [`upload`]: one region's artifact upload: single PUT or streaming multipart, no overwrite.
+//! - [`meta`]: the metadata object (create without overwrite, guarded read-modify-write).
+//! - [`stage_flow`]: `stage` across regions (checks, claim order, metadata, `latest`).
+//! - [`stage_cmd`]: `stage`'s inputs and per-region report.
+//! - [`copy`]: the server-side copy mode of `stage`.
+//! - [`download`]: `download` with failover and verification.
+//! - [`query`]: `info`, `list`; [`metadata_cmd`]: `metadata`; [`presign`]: `presign`.
 
-use crate::Context;
-use crate::error::{Classify, Error, Exit};
+pub mod checksums;
+pub mod copy;
+pub mod digest;
+pub mod download;
+pub mod layout;
+pub mod meta;
+pub mod metadata_cmd;
+#[cfg(test)]
+mod mock_tests;
+pub mod presign;
+pub mod pyjson;
+pub mod query;
+pub mod resolve;
+pub mod stage_cmd;
+pub mod stage_flow;
+pub mod upload;
 
+use crate::error::{Classify, Exit};
+
+pub use download::cmd_download;
+pub use query::{cmd_info, cmd_list, cmd_metadata, cmd_presign};
+pub use stage_cmd::cmd_stage;
+
+/// Why a staging command stopped as a whole. Failures of single regions are reported per
+/// region and end the command with exit 1 without an error of this type.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
-    #[error("not implemented yet: {0}")]
-    NotImplemented(&'static str),
+    /// A project, version, key, file name or duration that breaks a rule.
+    #[error("{0}")]
+    Input(String),
+    #[error(
+        "no region to read the organisation configuration from: pass --region, set AWS_REGION or STARTIFACT_REGIONS, or run where provision.yaml is (or pass -f FILE)"
+    )]
+    NoBootstrapRegion,
+    #[error(
+        "cannot read the organisation configuration {parameter} in any region:{}",
+        list(failures)
+    )]
+    NoConfiguration {
+        parameter: String,
+        failures: Vec<(String, String)>,
+    },
+    #[error("{what}{}", list(regions))]
+    Conflict {
+        what: String,
+        regions: Vec<(String, String)>,
+    },
+    #[error("{0}")]
+    Integrity(Box<IntegrityError>),
+    #[error("{what}:{}", list(failures))]
+    Unavailable {
+        what: String,
+        failures: Vec<(String, String)>,
+    },
+    #[error("refusing the staged file name of {key} (from {region}): {reason}")]
+    UnsafeFilename {
+        region: String,
+        key: String,
+        reason: String,
+    },
 }
 
-impl Classify for StageError {}
-
-pub async fn cmd_stage(_ctx: &Context, _args: &crate::cli::StageArgs) -> Result<Exit, Error> {
-    Err(StageError::NotImplemented("cmd_stage").into())
+/// Downloaded bytes that do not match what was staged.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "integrity check failed for s3://{bucket}/{key} in {region}: the bytes received have {algorithm} {actual}, the staged artifact has {expected}; nothing was written"
+)]
+pub struct IntegrityError {
+    pub region: String,
+    pub bucket: String,
+    pub key: String,
+    /// `SHA-256`, or S3's checksum (`CRC32 (S3 checksum)`).
+    pub algorithm: String,
+    pub expected: String,
+    pub actual: String,
 }
 
-pub async fn cmd_download(_ctx: &Context, _args: &crate::cli::DownloadArgs) -> Result<Exit, Error> {
-    Err(StageError::NotImplemented("cmd_download").into())
+fn list(items: &[(String, String)]) -> String {
+    items
+        .iter()
+        .map(|(region, why)| format!("\n  {region}: {why}"))
+        .collect()
 }
 
-pub async fn cmd_info(_ctx: &Context, _args: &crate::cli::InfoArgs) -> Result<Exit, Error> {
-    Err(StageError::NotImplemented("cmd_info").into())
-}
+impl Classify for StageError {
+    fn exit(&self) -> Exit {
+        match self {
+            StageError::Input(_) | StageError::NoBootstrapRegion => Exit::Invalid,
+            _ => Exit::Failure,
+        }
+    }
 
-pub async fn cmd_list(_ctx: &Context, _args: &crate::cli::ListArgs) -> Result<Exit, Error> {
-    Err(StageError::NotImplemented("cmd_list").into())
-}
-
-pub async fn cmd_metadata(_ctx: &Context, _args: &crate::cli::MetadataArgs) -> Result<Exit, Error> {
-    Err(StageError::NotImplemented("cmd_metadata").into())
-}
-
-pub async fn cmd_presign(_ctx: &Context, _args: &crate::cli::PresignArgs) -> Result<Exit, Error> {
-    Err(StageError::NotImplemented("cmd_presign").into())
+    fn hint(&self) -> Option<String> {
+        match self {
+            StageError::NoConfiguration { .. } => Some(
+                "run `provision setup -f provision.yaml` to write it; set STARTIFACT_PARAMETER if your organisation uses another name"
+                    .into(),
+            ),
+            StageError::Conflict { .. } => Some(
+                "a staged version is immutable: stage a new version, or add metadata with `provision metadata`"
+                    .into(),
+            ),
+            StageError::Integrity { .. } => Some(
+                "the object was changed after staging; restage under a new version and investigate who wrote it"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
 }

@@ -5,6 +5,8 @@
 //! which the test command runs). Without it the tests fail: they never skip.
 #![allow(dead_code)]
 
+pub mod storage;
+
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,175 @@
+//! One pass over the artifact file: its SHA-256, and the SHA-256 of each multipart part.
+//!
+//! The whole-file digest goes into the metadata (checked on download). The part digests go
+//! with each `UploadPart` (`x-amz-checksum-sha256`), and the whole-file digest with a single
+//! `PutObject`: S3 refuses bytes that differ from what was hashed, so a file that changes
+//! between hashing and uploading cannot be staged under the wrong digest.
+//! Memory stays at one read buffer whatever the file's size.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+const MIB: u64 = 1024 * 1024;
+/// Files larger than this are uploaded in parts.
+pub const MULTIPART_THRESHOLD: u64 = 16 * MIB;
+/// Smallest part size (S3's minimum is 5 MiB); grows for files over 80 GB to stay within
+/// S3's 10,000 parts.
+pub const MIN_PART_SIZE: u64 = 8 * MIB;
+/// S3's limit on parts per upload.
+pub const MAX_PARTS: u64 = 10_000;
+/// S3's limit on an object's size.
+pub const MAX_OBJECT_SIZE: u64 = 5 * 1024 * 1024 * MIB;
+const READ_BUFFER: usize = MIB as usize;
+
+/// The part size for a file of `size` bytes, or `None` for a single `PutObject`.
+pub fn part_size_for(size: u64) -> Option<u64> {
+    if size <= MULTIPART_THRESHOLD {
+        return None;
+    }
+    let for_count = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+    Some(for_count.max(MIN_PART_SIZE))
+}
+
+/// The digests of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDigest {
+    pub size: u64,
+    pub sha256: [u8; 32],
+    /// `None`: single `PutObject`.
+    pub part_size: Option<u64>,
+    /// SHA-256 of each part, in order (empty for a single `PutObject`).
+    pub parts: Vec<[u8; 32]>,
+}
+
+impl FileDigest {
+    pub fn hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// The whole-file digest as S3 checksum headers carry it (base64).
+    pub fn base64(&self) -> String {
+        aws_smithy_types::base64::encode(self.sha256)
+    }
+
+    /// Offset and length of part `index` (0-based).
+    pub fn part_range(&self, index: usize) -> (u64, u64) {
+        let part = self.part_size.unwrap_or(self.size.max(1));
+        let offset = part * index as u64;
+        (offset, part.min(self.size - offset))
+    }
+
+    pub fn part_base64(&self, index: usize) -> String {
+        aws_smithy_types::base64::encode(self.parts[index])
+    }
+}
+
+/// Hashes `path` (blocking: run it on a blocking thread). `expected_size` is the size the
+/// upload plan was made for; a file that grows or shrinks meanwhile is an error. Setting
+/// `cancel` stops the work early (the command failed for another reason).
+pub fn digest_file(
+    path: &Path,
+    expected_size: u64,
+    cancel: &AtomicBool,
+) -> std::io::Result<FileDigest> {
+    use sha2::{Digest, Sha256};
+    let part_size = part_size_for(expected_size);
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; READ_BUFFER];
+    let mut whole = Sha256::new();
+    let mut part = Sha256::new();
+    let mut parts = Vec::new();
+    let mut in_part: u64 = 0;
+    let mut total: u64 = 0;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        whole.update(chunk);
+        total += n as u64;
+        if let Some(size) = part_size {
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                let take = ((size - in_part) as usize).min(rest.len());
+                part.update(&rest[..take]);
+                in_part += take as u64;
+                rest = &rest[take..];
+                if in_part == size {
+                    parts.push(part.finalize_reset().into());
+                    in_part = 0;
+                }
+            }
+        }
+    }
+    if total != expected_size {
+        return Err(std::io::Error::other(format!(
+            "the file changed while it was read ({expected_size} bytes before, {total} now)"
+        )));
+    }
+    if part_size.is_some() && in_part > 0 {
+        parts.push(part.finalize().into());
+    }
+    Ok(FileDigest {
+        size: total,
+        sha256: whole.finalize().into(),
+        part_size,
+        parts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+
+    #[test]
+    fn small_files_are_one_put() {
+        assert_eq!(part_size_for(0), None);
+        assert_eq!(part_size_for(MULTIPART_THRESHOLD), None);
+        assert_eq!(part_size_for(MULTIPART_THRESHOLD + 1), Some(MIN_PART_SIZE));
+    }
+
+    #[test]
+    fn part_size_grows_to_stay_within_ten_thousand_parts() {
+        let size = MAX_OBJECT_SIZE;
+        let part = part_size_for(size).unwrap();
+        assert!(size.div_ceil(part) <= MAX_PARTS);
+        assert_eq!(part % MIB, 0);
+        assert!(part <= 5 * 1024 * MIB, "a part may be at most 5 GiB");
+    }
+
+    #[test]
+    fn parts_hash_to_the_file_slices() {
+        let size = MULTIPART_THRESHOLD + 3 * MIB + 17;
+        let data: Vec<u8> = (0..size).map(|i| (i * 31 % 251) as u8).collect();
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&data).unwrap();
+        let d = digest_file(f.path(), size, &AtomicBool::new(false)).unwrap();
+        assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
+        assert_eq!(d.parts.len(), 3);
+        for (i, h) in d.parts.iter().enumerate() {
+            let (off, len) = d.part_range(i);
+            let slice = &data[off as usize..(off + len) as usize];
+            assert_eq!(*h, <[u8; 32]>::from(Sha256::digest(slice)), "part {i}");
+        }
+        assert_eq!(d.part_range(2).1, size - 2 * MIN_PART_SIZE);
+    }
+
+    #[test]
+    fn a_file_of_another_size_than_planned_is_an_error() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"abc").unwrap();
+        assert!(digest_file(f.path(), 4, &AtomicBool::new(false)).is_err());
+        let d = digest_file(f.path(), 3, &AtomicBool::new(false)).unwrap();
+        assert_eq!(d.hex(), hex::encode(Sha256::digest(b"abc")));
+        assert_eq!(d.part_range(0), (0, 3));
+    }
+}

@@ -1,0 +1,484 @@
+//! `provision download PROJECT [VERSION|latest] PATH [--filename]`.
+//!
+//! Regions are tried in failover order (the preferred region, then the others shuffled);
+//! any error in a region — unreachable, throttled, object missing, stalled body — moves on
+//! to the next. The object streams into a temporary file next to PATH while its SHA-256 is
+//! computed; the file is synced and renamed over PATH only when the digest matches the
+//! metadata. A mismatch is not an outage but a changed object: it stops the download with
+//! an integrity error, and the temporary file is removed.
+
+use super::checksums::{self, Running};
+use super::layout::{self, FILENAME_KEY, OBJECT_SHA256, is_sha256_hex, recorded_sha256};
+use super::meta::{self, http_status};
+use super::resolve::{self, Target};
+use super::{IntegrityError, StageError};
+use crate::Context;
+use crate::aws;
+use crate::cli::DownloadArgs;
+use crate::error::{Error, Exit};
+use aws_sdk_s3::types::ChecksumMode;
+use semver::Version;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// A body that delivers nothing for this long is abandoned for the next region.
+const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+const WRITE_BUFFER: usize = 1024 * 1024;
+
+/// Where the artifact goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// This file (replaced if it exists).
+    File(PathBuf),
+    /// This directory, under the file name recorded at staging (`--filename`).
+    Directory(PathBuf),
+}
+
+impl Destination {
+    pub fn check(path: &str, filename: bool) -> Result<Destination, StageError> {
+        let p = PathBuf::from(path);
+        if filename {
+            if !p.is_dir() {
+                return Err(StageError::Input(format!(
+                    "{path}: with --filename, PATH must be an existing directory"
+                )));
+            }
+            return Ok(Destination::Directory(p));
+        }
+        if p.is_dir() {
+            return Err(StageError::Input(format!(
+                "{path}: is a directory; pass --filename to write the staged file name into it, or a file path"
+            )));
+        }
+        let parent = parent_dir(&p);
+        if !parent.is_dir() {
+            return Err(StageError::Input(format!(
+                "{path}: the directory {} does not exist",
+                parent.display()
+            )));
+        }
+        Ok(Destination::File(p))
+    }
+
+    /// The final path, given the metadata's file name for `--filename`.
+    pub fn resolve(&self, staged_name: Option<&str>) -> Result<PathBuf, String> {
+        match self {
+            Destination::File(p) => Ok(p.clone()),
+            Destination::Directory(dir) => {
+                let name = staged_name.ok_or_else(|| {
+                    format!("it was staged without a file name ({FILENAME_KEY}); pass a file path instead of --filename")
+                })?;
+                layout::check_filename(name)?;
+                Ok(dir.join(name))
+            }
+        }
+    }
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `[VERSION] PATH` → (version or latest, path).
+pub fn split_rest(rest: &[String]) -> Result<(Option<Version>, &str), StageError> {
+    let (version, path) = match rest {
+        [path] => ("latest", path),
+        [version, path] => (version.as_str(), path),
+        _ => return Err(StageError::Input("expected [VERSION] PATH".into())),
+    };
+    Ok((parse_wanted(version)?, path.as_str()))
+}
+
+/// Why one region's attempt ended.
+enum Attempt {
+    /// Try the next region.
+    Next(String),
+    /// Stop: the failure is not the region's (integrity, unsafe name, local disk).
+    Stop(Error),
+}
+
+#[derive(Debug, Serialize)]
+struct Downloaded {
+    project: String,
+    version: String,
+    region: String,
+    bucket: String,
+    key: String,
+    path: String,
+    size: u64,
+    sha256: String,
+    /// What the bytes were checked against: `sha256` (the metadata's), `s3-<algorithm>`
+    /// (S3's full-object checksum), or `none`.
+    verified: String,
+    /// Regions tried first that failed, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Serialize)]
+struct Skipped {
+    region: String,
+    error: String,
+}
+
+pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Error> {
+    layout::check_project(&args.project).map_err(StageError::Input)?;
+    let (wanted, path) = split_rest(&args.rest)?;
+    let dest = Destination::check(path, args.filename)?;
+    let target = resolve::resolve(ctx, &args.staging).await?;
+    let mut version = wanted;
+    let mut failures = Vec::new();
+    for region in target.read_order() {
+        match attempt(&target, &region, &args.project, &mut version, &dest).await {
+            Ok(mut done) => {
+                done.skipped = failures
+                    .into_iter()
+                    .map(|(region, error)| Skipped { region, error })
+                    .collect();
+                if done.verified == "none" && ctx.ui.verbose > 0 {
+                    ctx.ui.status(format!(
+                        "note: {} has no recorded SHA-256 and S3 holds no full-object checksum for it: its bytes were not verified",
+                        done.key
+                    ));
+                }
+                ctx.ui.emit("download", &done, || {
+                    format!(
+                        "downloaded {} {} from {} to {} ({}, {})",
+                        done.project,
+                        done.version,
+                        done.region,
+                        done.path,
+                        super::stage_cmd::human_size(done.size),
+                        match done.verified.as_str() {
+                            "sha256" => "SHA-256 verified".to_string(),
+                            "none" => "not verified: no checksum recorded".to_string(),
+                            other => format!("verified with S3's {} checksum", &other[3..]),
+                        }
+                    )
+                });
+                return Ok(Exit::Success);
+            }
+            Err(Attempt::Stop(e)) => return Err(e),
+            Err(Attempt::Next(why)) => {
+                ctx.ui.status(format!("{region}: {why}"));
+                failures.push((region, why));
+            }
+        }
+    }
+    Err(StageError::Unavailable {
+        what: format!(
+            "cannot download {} {} from any region",
+            args.project,
+            version.map_or("latest".to_string(), |v| v.to_string())
+        ),
+        failures,
+    }
+    .into())
+}
+
+async fn attempt(
+    target: &Target,
+    region: &str,
+    project: &str,
+    version: &mut Option<Version>,
+    dest: &Destination,
+) -> Result<Downloaded, Attempt> {
+    let bucket = target.bucket(region).await.map_err(Attempt::Next)?;
+    let version = match version {
+        Some(v) => v.clone(),
+        None => {
+            let v = resolve_latest(target, region, project)
+                .await
+                .map_err(Attempt::Next)?;
+            *version = Some(v.clone());
+            v
+        }
+    };
+    let key = target.layout.artifact_key(project, &version);
+    let s3 = target.s3_read(region);
+    let (fetched, object) = tokio::join!(
+        meta::get(&s3, &bucket, &key),
+        s3.get_object().bucket(&bucket).key(&key).send()
+    );
+    let object = object.map_err(|e| {
+        if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || http_status(&e) == Some(404)
+        {
+            Attempt::Next(format!("s3://{bucket}/{key} does not exist"))
+        } else {
+            Attempt::Next(format!(
+                "reading s3://{bucket}/{key}: {}",
+                aws::describe(&e)
+            ))
+        }
+    })?;
+    let fetched = fetched.map_err(Attempt::Next)?;
+    let doc = fetched.as_ref().map(|f| f.doc.clone()).unwrap_or_default();
+
+    let final_path = match (dest, &fetched) {
+        (Destination::Directory(_), None) => {
+            return Err(Attempt::Next(format!(
+                "{} does not exist",
+                layout::metadata_key(&key)
+            )));
+        }
+        _ => {
+            let name = doc.get(FILENAME_KEY).and_then(|v| v.as_str());
+            dest.resolve(name).map_err(|reason| {
+                Attempt::Stop(
+                    StageError::UnsafeFilename {
+                        region: region.to_string(),
+                        key: key.clone(),
+                        reason,
+                    }
+                    .into(),
+                )
+            })?
+        }
+    };
+
+    let expected = recorded_sha256(&doc).or_else(|| {
+        object
+            .metadata()
+            .and_then(|m| m.get(OBJECT_SHA256))
+            .filter(|s| is_sha256_hex(s))
+            .map(|s| s.to_ascii_lowercase())
+    });
+    let mut s3_checksum = None;
+    if expected.is_none() {
+        let head = s3
+            .head_object()
+            .bucket(&bucket)
+            .key(&key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+            .await
+            .map_err(|e| {
+                Attempt::Next(format!(
+                    "reading s3://{bucket}/{key}: {}",
+                    aws::describe(&e)
+                ))
+            })?;
+        s3_checksum = checksums::full_object(&head).and_then(Running::new);
+    }
+
+    let dir = parent_dir(&final_path);
+    let temp = tempfile::Builder::new()
+        .prefix(".provision-download-")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            Attempt::Stop(Error::io(
+                format!("creating a temporary file in {}", dir.display()),
+                e,
+            ))
+        })?;
+    let (file, temp_path) = temp.into_parts();
+    let write_err =
+        |e: std::io::Error| Attempt::Stop(Error::io(format!("writing {}", temp_path.display()), e));
+    let mut out =
+        tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
+    let mut sha = Sha256::new();
+    let mut size: u64 = 0;
+    let mut body = object.body;
+    loop {
+        match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
+            Err(_) => {
+                return Err(Attempt::Next(format!(
+                    "no data for {}s while reading {key}",
+                    STALL_TIMEOUT.as_secs()
+                )));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => return Err(Attempt::Next(format!("reading {key}: {e}"))),
+            Ok(Some(Ok(chunk))) => {
+                sha.update(&chunk);
+                if let Some(c) = s3_checksum.as_mut() {
+                    c.update(&chunk);
+                }
+                size += chunk.len() as u64;
+                out.write_all(&chunk).await.map_err(write_err)?;
+            }
+        }
+    }
+    if let Some(len) = object.content_length.filter(|l| *l as u64 != size) {
+        return Err(Attempt::Next(format!(
+            "{key}: received {size} of {len} bytes"
+        )));
+    }
+    out.flush().await.map_err(write_err)?;
+    let file = out.into_inner();
+    file.sync_all().await.map_err(write_err)?;
+    drop(file);
+
+    let actual = hex::encode(sha.finalize());
+    let integrity = |algorithm: &str, expected: String, actual: String| {
+        Attempt::Stop(
+            StageError::Integrity(Box::new(IntegrityError {
+                region: region.to_string(),
+                bucket: bucket.clone(),
+                key: key.clone(),
+                algorithm: algorithm.to_string(),
+                expected,
+                actual,
+            }))
+            .into(),
+        )
+    };
+    let verified = match (&expected, s3_checksum) {
+        (Some(exp), _) if *exp != actual => return Err(integrity("SHA-256", exp.clone(), actual)),
+        (Some(_), _) => "sha256".to_string(),
+        (None, Some(c)) => {
+            let algorithm = c.expected.algorithm;
+            let expected_value = c.expected.value.clone();
+            let (got, ok) = c.finish();
+            if !ok {
+                return Err(integrity(
+                    &format!("{} (S3 checksum)", algorithm.to_uppercase()),
+                    expected_value,
+                    got,
+                ));
+            }
+            format!("s3-{algorithm}")
+        }
+        (None, None) => "none".to_string(),
+    };
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(0o644))
+            .map_err(write_err)?;
+    }
+    temp_path.persist(&final_path).map_err(|e| {
+        Attempt::Stop(Error::io(
+            format!("moving the download to {}", final_path.display()),
+            e.error,
+        ))
+    })?;
+    // Make the rename itself durable (best effort: not every file system allows it).
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(Downloaded {
+        project: project.to_string(),
+        version: version.to_string(),
+        region: region.to_string(),
+        bucket,
+        key,
+        path: final_path.display().to_string(),
+        size,
+        sha256: actual,
+        verified,
+        skipped: Vec::new(),
+    })
+}
+
+/// The `latest` version in one region.
+pub async fn resolve_latest(
+    target: &Target,
+    region: &str,
+    project: &str,
+) -> Result<Version, String> {
+    let name = target.layout.latest_parameter(project);
+    let v = target
+        .latest(region, project)
+        .await
+        .map_err(|e| format!("reading {name}: {e}"))?
+        .ok_or_else(|| format!("{name} does not exist (nothing staged yet?)"))?;
+    Version::parse(v.trim()).map_err(|_| format!("{name} holds `{v}`, which is not a version"))
+}
+
+/// The version to work on: the one given, or `latest` from the first region that answers.
+pub async fn resolve_version(
+    target: &Target,
+    project: &str,
+    wanted: Option<Version>,
+) -> Result<Version, Error> {
+    if let Some(v) = wanted {
+        return Ok(v);
+    }
+    let mut failures = Vec::new();
+    for region in target.read_order() {
+        match resolve_latest(target, &region, project).await {
+            Ok(v) => return Ok(v),
+            Err(e) => failures.push((region, e)),
+        }
+    }
+    Err(StageError::Unavailable {
+        what: format!("cannot read the latest version of {project} in any region"),
+        failures,
+    }
+    .into())
+}
+
+/// `latest` or a canonical version.
+pub fn parse_wanted(version: &str) -> Result<Option<Version>, StageError> {
+    match version {
+        "latest" => Ok(None),
+        v => layout::parse_version(v)
+            .map(Some)
+            .map_err(StageError::Input),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_is_version_then_path() {
+        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let binding = r(&["out.tgz"]);
+        let (v, p) = split_rest(&binding).unwrap();
+        assert!(v.is_none());
+        assert_eq!(p, "out.tgz");
+        let binding = r(&["latest", "out.tgz"]);
+        assert!(split_rest(&binding).unwrap().0.is_none());
+        let binding = r(&["1.2.3", "out.tgz"]);
+        assert_eq!(
+            split_rest(&binding).unwrap().0.unwrap().to_string(),
+            "1.2.3"
+        );
+        let binding = r(&["1.2", "out.tgz"]);
+        assert!(split_rest(&binding).is_err());
+    }
+
+    #[test]
+    fn staged_names_cannot_leave_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = Destination::check(dir.path().to_str().unwrap(), true).unwrap();
+        assert_eq!(
+            dest.resolve(Some("a.tgz")).unwrap(),
+            dir.path().join("a.tgz")
+        );
+        for bad in ["../a", "/etc/passwd", "..", "a/../../b", "a\0b", ""] {
+            assert!(dest.resolve(Some(bad)).is_err(), "{bad:?}");
+        }
+        assert!(dest.resolve(None).unwrap_err().contains(FILENAME_KEY));
+    }
+
+    #[test]
+    fn paths_are_checked_before_any_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert!(
+            Destination::check(d, false).is_err(),
+            "a directory without --filename"
+        );
+        assert!(Destination::check(&format!("{d}/missing/x"), false).is_err());
+        assert!(Destination::check(&format!("{d}/file"), true).is_err());
+        assert_eq!(
+            Destination::check(&format!("{d}/x"), false).unwrap(),
+            Destination::File(dir.path().join("x"))
+        );
+        assert_eq!(
+            Destination::check("x", false).unwrap(),
+            Destination::File("x".into())
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! The metadata object (`<artifact key>/metadata`): read, create without overwriting, and
+//! read-modify-write guarded by the ETag, so that two writers never lose each other's keys.
+
+use super::layout::{Metadata, metadata_key, value_text};
+use super::pyjson;
+use crate::aws;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use serde_json::Value;
+
+/// Metadata documents are a few hundred bytes; a huge one is refused rather than loaded.
+const MAX_METADATA_BYTES: i64 = 1024 * 1024;
+
+/// A metadata document as found in a bucket.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub doc: Metadata,
+    /// For a conditional rewrite.
+    pub etag: Option<String>,
+}
+
+/// The HTTP status of an SDK error's response, if there was a response.
+pub fn http_status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
+}
+
+/// A conditional write that lost: the object exists (412), or another conditional write to
+/// the same key was in flight (409).
+pub fn precondition_failed<E>(e: &SdkError<E, HttpResponse>) -> bool {
+    matches!(http_status(e), Some(412 | 409))
+}
+
+/// Reads the metadata of the artifact at `artifact_key`; `None` when there is none.
+pub async fn get(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifact_key: &str,
+) -> Result<Option<Fetched>, String> {
+    let key = metadata_key(artifact_key);
+    let out = match s3.get_object().bucket(bucket).key(&key).send().await {
+        Ok(out) => out,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+        Err(e) if http_status(&e) == Some(404) => return Ok(None),
+        Err(e) => return Err(format!("reading {key}: {}", aws::describe(&e))),
+    };
+    if out.content_length.unwrap_or(0) > MAX_METADATA_BYTES {
+        return Err(format!(
+            "{key} is {} bytes; a metadata document is read only up to {MAX_METADATA_BYTES}",
+            out.content_length.unwrap_or(0)
+        ));
+    }
+    let etag = out.e_tag.clone();
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| format!("reading {key}: {e}"))?
+        .into_bytes();
+    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{key} is not UTF-8 text"))?;
+    let doc = crate::org::document::parse_object(text).map_err(|e| format!("{key} {e}"))?;
+    Ok(Some(Fetched { doc, etag }))
+}
+
+/// How a write is guarded.
+pub enum Guard<'a> {
+    /// Only if there is no metadata object yet.
+    Absent,
+    /// Only if the object is still the one read (its ETag).
+    Unchanged(&'a str),
+}
+
+/// Writes the document in Python's formatting. `Ok(false)`: the guard did not hold.
+pub async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifact_key: &str,
+    doc: &Metadata,
+    guard: Guard<'_>,
+) -> Result<bool, String> {
+    let key = metadata_key(artifact_key);
+    let text = pyjson::dumps(&Value::Object(doc.clone()));
+    let mut req = s3
+        .put_object()
+        .bucket(bucket)
+        .key(&key)
+        .body(ByteStream::from(text.into_bytes()));
+    req = match guard {
+        Guard::Absent => req.if_none_match("*"),
+        Guard::Unchanged(etag) => req.if_match(etag),
+    };
+    match req.send().await {
+        Ok(_) => Ok(true),
+        Err(e) if precondition_failed(&e) => Ok(false),
+        Err(e) => Err(format!("writing {key}: {}", aws::describe(&e))),
+    }
+}
+
+/// What staging did to a region's metadata object.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetadataOutcome {
+    /// Written now.
+    Written,
+    /// Already there with these values (a resumed stage).
+    Present,
+    /// Already there without some of these keys; they were added.
+    Merged,
+}
+
+/// Writes the metadata of a just-staged (or resumed) artifact. An existing document must
+/// agree on every key given here; keys it lacks are added, keys only it has are kept.
+pub async fn stage(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifact_key: &str,
+    doc: &Metadata,
+) -> Result<MetadataOutcome, String> {
+    if put(s3, bucket, artifact_key, doc, Guard::Absent).await? {
+        return Ok(MetadataOutcome::Written);
+    }
+    // Someone wrote it first: a previous run of this stage, or `provision metadata`.
+    for _ in 0..3 {
+        let Some(existing) = get(s3, bucket, artifact_key).await? else {
+            if put(s3, bucket, artifact_key, doc, Guard::Absent).await? {
+                return Ok(MetadataOutcome::Written);
+            }
+            continue;
+        };
+        let mut merged = existing.doc.clone();
+        let mut missing = false;
+        for (k, v) in doc {
+            match existing.doc.get(k) {
+                Some(found) if found == v => {}
+                Some(found) => {
+                    return Err(format!(
+                        "{} already has `{k}` = \"{}\", not \"{}\"",
+                        metadata_key(artifact_key),
+                        value_text(found),
+                        value_text(v)
+                    ));
+                }
+                None => {
+                    missing = true;
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if !missing {
+            return Ok(MetadataOutcome::Present);
+        }
+        let guard = match &existing.etag {
+            Some(etag) => Guard::Unchanged(etag),
+            None => return Err(format!("{} has no ETag", metadata_key(artifact_key))),
+        };
+        if put(s3, bucket, artifact_key, &merged, guard).await? {
+            return Ok(MetadataOutcome::Merged);
+        }
+    }
+    Err(format!(
+        "{} kept changing while it was written; run again",
+        metadata_key(artifact_key)
+    ))
+}

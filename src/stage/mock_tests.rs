@@ -1,0 +1,208 @@
+//! SDK call sequences the emulator does not produce on demand: a conditional write refused
+//! with 409 (a concurrent conditional write in flight), a failed multipart completion, a
+//! metadata document changed between read and write, throttling.
+
+use super::digest::{FileDigest, digest_file};
+use super::meta::{self, MetadataOutcome};
+use super::upload::{self, Artifact, Committed, Pending};
+use aws_credential_types::Credentials;
+use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use serde_json::json;
+use std::sync::atomic::AtomicBool;
+
+fn s3(rules: &[&Rule]) -> aws_sdk_s3::Client {
+    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        i = i.with_rule(r);
+    }
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+            .http_client(create_mock_http_client())
+            .interceptor(i)
+            .build(),
+    )
+}
+
+fn ssm(rules: &[&Rule]) -> aws_sdk_ssm::Client {
+    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        i = i.with_rule(r);
+    }
+    aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+            .region(aws_sdk_ssm::config::Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled())
+            .http_client(create_mock_http_client())
+            .interceptor(i)
+            .build(),
+    )
+}
+
+/// An S3 error response as S3 sends it.
+fn s3_error(status: u16, code: &str) -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"
+        )),
+    )
+}
+
+fn small_file() -> (tempfile::NamedTempFile, FileDigest) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), b"artifact bytes").unwrap();
+    let d = digest_file(f.path(), 14, &AtomicBool::new(false)).unwrap();
+    (f, d)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_refused_conditional_put_is_preempted_and_other_failures_are_errors() {
+    let (f, d) = small_file();
+    let a = Artifact {
+        path: f.path(),
+        digest: &d,
+        key: "app@1.0.0",
+    };
+    for (status, code, expected) in [
+        (412, "PreconditionFailed", Some(Committed::Preempted)),
+        (
+            409,
+            "ConditionalRequestConflict",
+            Some(Committed::Preempted),
+        ),
+        (503, "SlowDown", None),
+    ] {
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(|r| r.if_none_match() == Some("*") && r.checksum_sha256().is_some())
+            .then_http_response(move || s3_error(status, code));
+        let client = s3(&[&put]);
+        let got = rt().block_on(upload::put_single(&client, "bkt", a));
+        match expected {
+            Some(c) => assert_eq!(got, Ok(c), "{status}"),
+            None => assert!(got.unwrap_err().contains("SlowDown"), "{status}"),
+        }
+        assert_eq!(put.num_calls(), 1);
+    }
+}
+
+#[test]
+fn a_multipart_upload_is_aborted_when_its_completion_is_refused_or_fails() {
+    for (status, code) in [(412, "PreconditionFailed"), (500, "InternalError")] {
+        let complete = mock!(aws_sdk_s3::Client::complete_multipart_upload)
+            .match_requests(|r| r.if_none_match() == Some("*") && r.upload_id() == Some("u1"))
+            .then_http_response(move || s3_error(status, code));
+        let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload)
+            .match_requests(|r| r.upload_id() == Some("u1"))
+            .then_output(|| AbortMultipartUploadOutput::builder().build());
+        let client = s3(&[&complete, &abort]);
+        let pending = Pending {
+            s3: client,
+            bucket: "bkt".into(),
+            key: "app@1.0.0".into(),
+            upload_id: "u1".into(),
+            parts: Vec::new(),
+        };
+        let got = rt().block_on(upload::complete(&pending));
+        if status == 412 {
+            assert_eq!(got, Ok(Committed::Preempted));
+        } else {
+            assert!(got.unwrap_err().contains("InternalError"));
+        }
+        assert_eq!(abort.num_calls(), 1, "aborted after {status}");
+    }
+}
+
+fn metadata_rules(existing: serde_json::Value) -> (Rule, Rule, Rule) {
+    let create = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| r.if_none_match() == Some("*"))
+        .then_http_response(|| s3_error(412, "PreconditionFailed"));
+    let body = existing.to_string();
+    let get = mock!(aws_sdk_s3::Client::get_object)
+        .match_requests(|r| r.key() == Some("app@1.0.0/metadata"))
+        .then_output(move || {
+            GetObjectOutput::builder()
+                .body(ByteStream::from(body.clone().into_bytes()))
+                .e_tag("\"e1\"")
+                .build()
+        });
+    let rewrite = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(|r| r.if_match() == Some("\"e1\""))
+        .then_output(|| PutObjectOutput::builder().build());
+    (create, get, rewrite)
+}
+
+#[test]
+fn existing_metadata_gets_missing_keys_under_its_etag_and_keeps_its_own() {
+    let (create, get, rewrite) =
+        metadata_rules(json!({"startifact:filename": "a.tgz", "team": "x"}));
+    let client = s3(&[&create, &get, &rewrite]);
+    let mut ours = super::layout::Metadata::new();
+    ours.insert("provision:sha256".into(), "ab".repeat(32).into());
+    ours.insert("startifact:filename".into(), "a.tgz".into());
+    let got = rt().block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours));
+    assert_eq!(got, Ok(MetadataOutcome::Merged));
+    assert_eq!(rewrite.num_calls(), 1);
+}
+
+#[test]
+fn existing_metadata_that_disagrees_is_an_error_and_not_rewritten() {
+    let (create, get, rewrite) = metadata_rules(json!({"provision:sha256": "cd".repeat(32)}));
+    let client = s3(&[&create, &get, &rewrite]);
+    let mut ours = super::layout::Metadata::new();
+    ours.insert("provision:sha256".into(), "ab".repeat(32).into());
+    let err = rt()
+        .block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours))
+        .unwrap_err();
+    assert!(err.contains("already has `provision:sha256`"), "{err}");
+    assert_eq!(rewrite.num_calls(), 0);
+}
+
+#[test]
+fn a_missing_parameter_is_none_and_throttling_is_an_error() {
+    let missing = mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(|r| r.name() == Some("/missing"))
+        .then_http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(r#"{"__type":"ParameterNotFound","message":"not found"}"#),
+            )
+        });
+    let throttled = mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(|r| r.name() == Some("/busy"))
+        .then_http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
+            )
+        });
+    let client = ssm(&[&missing, &throttled]);
+    let rt = rt();
+    assert_eq!(
+        rt.block_on(super::resolve::get_parameter(&client, "/missing")),
+        Ok(None)
+    );
+    let err = rt
+        .block_on(super::resolve::get_parameter(&client, "/busy"))
+        .unwrap_err();
+    assert!(err.contains("ThrottlingException"), "{err}");
+}

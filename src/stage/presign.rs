@@ -1,0 +1,162 @@
+//! `provision presign PROJECT VERSION --expires DURATION`: a presigned GET URL for the
+//! artifact in the first region (failover order) that has it.
+//!
+//! The expiry is required and at most 7 days (SigV4's limit). A URL signed with temporary
+//! credentials stops working when they expire, whatever its own expiry: that is warned about.
+
+use super::StageError;
+use super::download::{parse_wanted, resolve_version};
+use super::layout;
+use super::meta::http_status;
+use super::resolve;
+use crate::Context;
+use crate::aws;
+use crate::cli::PresignArgs;
+use crate::error::{Error, Exit};
+use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use serde::Serialize;
+use std::time::{Duration, SystemTime};
+
+/// SigV4 presigned URLs live at most a week.
+pub const MAX_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Parses `--expires` (`15m`, `12h`, `7d`, `1h 30m`).
+pub fn parse_expiry(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("--expires `{text}` is not a duration ({e}); e.g. 15m, 12h, 7d"))?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("--expires `{text}` is shorter than a second"));
+    }
+    if d > MAX_EXPIRY {
+        return Err(format!(
+            "--expires `{text}` is longer than 7 days, the most a presigned URL allows"
+        ));
+    }
+    Ok(d)
+}
+
+#[derive(Debug, Serialize)]
+struct Presigned {
+    url: String,
+    project: String,
+    version: String,
+    region: String,
+    bucket: String,
+    key: String,
+    expires_in_seconds: u64,
+    expires_at: String,
+}
+
+pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Error> {
+    layout::check_project(&args.project).map_err(StageError::Input)?;
+    let wanted = parse_wanted(&args.version)?;
+    let expires = parse_expiry(&args.expires).map_err(StageError::Input)?;
+    let target = resolve::resolve(ctx, &args.staging).await?;
+    let version = resolve_version(&target, &args.project, wanted).await?;
+    let key = target.layout.artifact_key(&args.project, &version);
+    let config = PresigningConfig::expires_in(expires)
+        .map_err(|e| StageError::Input(format!("--expires: {e}")))?;
+
+    let mut failures = Vec::new();
+    let mut found = None;
+    for region in target.read_order() {
+        let bucket = match target.bucket(&region).await {
+            Ok(b) => b,
+            Err(e) => {
+                failures.push((region, e));
+                continue;
+            }
+        };
+        let s3 = target.s3_read(&region);
+        match s3.head_object().bucket(&bucket).key(&key).send().await {
+            Ok(_) => {}
+            Err(e) => {
+                let why = if http_status(&e) == Some(404) {
+                    format!("s3://{bucket}/{key} does not exist")
+                } else {
+                    aws::describe(&e)
+                };
+                failures.push((region, why));
+                continue;
+            }
+        }
+        match s3
+            .get_object()
+            .bucket(&bucket)
+            .key(&key)
+            .presigned(config.clone())
+            .await
+        {
+            Ok(req) => {
+                found = Some((region, bucket, req.uri().to_string()));
+                break;
+            }
+            Err(e) => failures.push((region, aws::describe(&e))),
+        }
+    }
+    let Some((region, bucket, url)) = found else {
+        return Err(StageError::Unavailable {
+            what: format!("cannot presign {} {} in any region", args.project, version),
+            failures,
+        }
+        .into());
+    };
+
+    let expires_at = SystemTime::now() + expires;
+    if let Some(provider) = target.aws.base.credentials_provider()
+        && let Ok(creds) = provider.provide_credentials().await
+        && let Some(creds_expiry) = creds.expiry()
+        && creds_expiry < expires_at
+    {
+        ctx.ui.warn(format!(
+            "the URL is signed with temporary credentials that expire at {}: it stops working then, before its own expiry",
+            fmt_time(creds_expiry)
+        ));
+    }
+    let out = Presigned {
+        url,
+        project: args.project.clone(),
+        version: version.to_string(),
+        region,
+        bucket,
+        key,
+        expires_in_seconds: expires.as_secs(),
+        expires_at: fmt_time(expires_at),
+    };
+    ctx.ui.status(format!(
+        "{} {} in {}, valid until {}",
+        out.project, out.version, out.region, out.expires_at
+    ));
+    ctx.ui.emit("presign", &out, || out.url.clone());
+    Ok(Exit::Success)
+}
+
+fn fmt_time(t: SystemTime) -> String {
+    DateTime::from(t)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "?".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_required_to_be_sane() {
+        assert_eq!(parse_expiry("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_expiry("7d").unwrap(), MAX_EXPIRY);
+        assert_eq!(parse_expiry("1h 30m").unwrap(), Duration::from_secs(5400));
+        assert!(
+            parse_expiry("7d 1s")
+                .unwrap_err()
+                .contains("longer than 7 days")
+        );
+        assert!(parse_expiry("8d").is_err());
+        assert!(parse_expiry("0s").unwrap_err().contains("shorter"));
+        assert!(parse_expiry("soon").unwrap_err().contains("not a duration"));
+        assert!(parse_expiry("").is_err());
+    }
+}

@@ -1,0 +1,416 @@
+//! `provision stage PROJECT VERSION FILE`: inputs, the run, and the per-region report.
+
+use super::StageError;
+use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
+use super::layout::{self, Metadata};
+use super::meta::MetadataOutcome;
+use super::resolve::{self, Target};
+use super::stage_flow::{Conflict, Job, LatestChange, RegionOutcome, Upload};
+use super::upload::{Artifact, Existing};
+use crate::Context;
+use crate::cli::StageArgs;
+use crate::error::{Error, Exit};
+use crate::ui::{Tone, Ui};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Validated inputs (exit 3 when any is wrong, before anything is read from AWS).
+struct Request {
+    version: semver::Version,
+    user_metadata: BTreeMap<String, String>,
+    filename: Option<String>,
+    size: u64,
+}
+
+fn validate(args: &StageArgs) -> Result<Request, StageError> {
+    layout::check_project(&args.project).map_err(StageError::Input)?;
+    let version = layout::parse_version(&args.version).map_err(StageError::Input)?;
+    let user_metadata =
+        layout::parse_pairs(&args.metadata, "--metadata").map_err(StageError::Input)?;
+    let path = &args.file;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        StageError::Input(format!("{}: cannot read the artifact: {e}", path.display()))
+    })?;
+    if !meta.is_file() {
+        return Err(StageError::Input(format!(
+            "{}: is not a regular file",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_OBJECT_SIZE {
+        return Err(StageError::Input(format!(
+            "{}: is {} bytes; S3 objects are at most 5 TiB",
+            path.display(),
+            meta.len()
+        )));
+    }
+    let filename = match args.filename.as_deref() {
+        None => None,
+        Some("") => Some(
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .ok_or_else(|| {
+                    StageError::Input(format!(
+                        "{}: the file name is not UTF-8; pass --filename=NAME",
+                        path.display()
+                    ))
+                })?
+                .to_string(),
+        ),
+        Some(name) => Some(name.to_string()),
+    };
+    if let Some(name) = &filename {
+        layout::check_filename(name).map_err(|e| StageError::Input(format!("--filename: {e}")))?;
+    }
+    Ok(Request {
+        version,
+        user_metadata,
+        filename,
+        size: meta.len(),
+    })
+}
+
+pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
+    let req = validate(args)?;
+
+    // Hash while the configuration is read; stop hashing if that fails.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let hashing = {
+        let (path, size, cancel) = (args.file.clone(), req.size, cancel.clone());
+        tokio::task::spawn_blocking(move || digest_file(&path, size, &cancel))
+    };
+    let target = match resolve::resolve(ctx, &args.staging).await {
+        Ok(t) => t,
+        Err(e) => {
+            cancel.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+    };
+    let digest = hashing
+        .await
+        .map_err(|e| Error::io("hashing the artifact", std::io::Error::other(e)))?
+        .map_err(|e| {
+            StageError::Input(format!(
+                "{}: cannot read the artifact: {e}",
+                args.file.display()
+            ))
+        })?;
+
+    let key = target.layout.artifact_key(&args.project, &req.version);
+    let metadata =
+        layout::staged_metadata(&req.user_metadata, req.filename.as_deref(), &digest.hex());
+    let mut regions = target.regions.clone();
+    regions.sort();
+    let progress = ctx.ui.progress();
+    let job = Job {
+        target: &target,
+        artifact: Artifact {
+            path: &args.file,
+            digest: &digest,
+            key: &key,
+        },
+        metadata: &metadata,
+        project: &args.project,
+        version: &req.version,
+        force_latest: args.force_latest,
+        copy: args.copy,
+        lines: regions
+            .iter()
+            .map(|r| (r.clone(), progress.line(r)))
+            .collect(),
+        regions,
+    };
+    ctx.ui.status(format!(
+        "staging {} {} ({}, SHA-256 {}) to {} region{} ({})",
+        args.project,
+        req.version,
+        human_size(digest.size),
+        &digest.hex()[..12],
+        job.regions.len(),
+        if job.regions.len() == 1 { "" } else { "s" },
+        target.regions_source
+    ));
+
+    let mut states = job.check().await;
+    let conflicts: Vec<(String, String)> = job
+        .regions
+        .iter()
+        .filter_map(|r| match &states[r].existing {
+            Some(Existing::Different(why)) => Some((r.clone(), why.clone())),
+            _ => None,
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        finish_lines(&job, &states, args.dry_run);
+        return Err(conflict(args, &req, conflicts).into());
+    }
+    if !args.dry_run {
+        if let Err(Conflict(regions)) = job.upload(&mut states).await {
+            finish_lines(&job, &states, false);
+            return Err(conflict(args, &req, regions).into());
+        }
+        job.finish(&mut states).await;
+    }
+    finish_lines(&job, &states, args.dry_run);
+
+    let report = report(args, &req, &target, &job, &digest, &states);
+    let ok = report.staged == report.total;
+    ctx.ui.emit("stage", &report, || render(&ctx.ui, &report));
+    Ok(if ok { Exit::Success } else { Exit::Failure })
+}
+
+fn conflict(args: &StageArgs, req: &Request, regions: Vec<(String, String)>) -> StageError {
+    StageError::Conflict {
+        what: format!(
+            "{} {} is already staged with different content; nothing was changed",
+            args.project, req.version
+        ),
+        regions,
+    }
+}
+
+fn finish_lines(job: &Job<'_>, states: &HashMap<String, RegionOutcome>, dry_run: bool) {
+    for r in &job.regions {
+        let (status, _) = status_of(&states[r], dry_run);
+        job.lines[r].finish(status.text());
+    }
+}
+
+/// A region's status in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Staged,
+    AlreadyStaged,
+    WouldStage,
+    Conflict,
+    Failed,
+}
+
+impl Status {
+    fn text(self) -> &'static str {
+        match self {
+            Status::Staged => "staged",
+            Status::AlreadyStaged => "already staged",
+            Status::WouldStage => "would stage",
+            Status::Conflict => "other content",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+fn status_of(s: &RegionOutcome, dry_run: bool) -> (Status, Option<&str>) {
+    if let Some(e) = &s.error {
+        return (Status::Failed, Some(e));
+    }
+    match (&s.existing, s.upload) {
+        (Some(Existing::Different(why)), _) => (Status::Conflict, Some(why)),
+        (_, Some(Upload::Present)) | (Some(Existing::Same), None) => (Status::AlreadyStaged, None),
+        (_, Some(_)) => (Status::Staged, None),
+        (Some(Existing::Absent), None) if dry_run => (Status::WouldStage, None),
+        _ => (Status::Failed, Some("not staged")),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct RegionReport {
+    region: String,
+    status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upload: Option<Upload>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<MetadataOutcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latest: Option<LatestChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct StageReport {
+    project: String,
+    version: String,
+    key: String,
+    file: String,
+    size: u64,
+    sha256: String,
+    metadata: Metadata,
+    dry_run: bool,
+    copy: bool,
+    /// Multipart part size in bytes; absent for a single PutObject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    part_size: Option<u64>,
+    regions_source: String,
+    /// Regions staged (or, with --dry-run, ready to stage).
+    staged: usize,
+    total: usize,
+    regions: Vec<RegionReport>,
+}
+
+fn report(
+    args: &StageArgs,
+    req: &Request,
+    target: &Target,
+    job: &Job<'_>,
+    digest: &FileDigest,
+    states: &HashMap<String, RegionOutcome>,
+) -> StageReport {
+    let regions: Vec<RegionReport> = job
+        .regions
+        .iter()
+        .map(|r| {
+            let s = &states[r];
+            let (status, why) = status_of(s, args.dry_run);
+            RegionReport {
+                region: r.clone(),
+                status,
+                bucket: s.bucket.clone(),
+                upload: s.upload,
+                metadata: s.metadata.clone(),
+                latest: s.latest.clone(),
+                error: why.map(str::to_string),
+            }
+        })
+        .collect();
+    StageReport {
+        project: args.project.clone(),
+        version: req.version.to_string(),
+        key: job.artifact.key.to_string(),
+        file: args.file.display().to_string(),
+        size: digest.size,
+        sha256: digest.hex(),
+        metadata: job.metadata.clone(),
+        dry_run: args.dry_run,
+        copy: args.copy,
+        part_size: digest.part_size,
+        regions_source: target.regions_source.clone(),
+        staged: regions
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.status,
+                    Status::Staged | Status::AlreadyStaged | Status::WouldStage
+                )
+            })
+            .count(),
+        total: regions.len(),
+        regions,
+    }
+}
+
+fn render(ui: &Ui, r: &StageReport) -> String {
+    let verb = if r.dry_run { "can stage" } else { "staged" };
+    let mut out = format!(
+        "{} {}: {verb} in {} of {} regions (s3 key {}, {}, SHA-256 {})\n",
+        r.project,
+        r.version,
+        r.staged,
+        r.total,
+        r.key,
+        human_size(r.size),
+        r.sha256
+    );
+    let width = r.regions.iter().map(|x| x.region.len()).max().unwrap_or(0);
+    for x in &r.regions {
+        let tone = match x.status {
+            Status::Staged | Status::AlreadyStaged | Status::WouldStage => Tone::Good,
+            Status::Conflict | Status::Failed => Tone::Bad,
+        };
+        let mut line = format!(
+            "  {:<width$}  {}",
+            x.region,
+            ui.paint(tone, format!("{:<14}", x.status.text()))
+        );
+        if let Some(u) = x.upload.filter(|u| *u != Upload::Present) {
+            line.push_str(&format!("  {}", upload_text(u)));
+        }
+        if r.dry_run && x.status == Status::WouldStage {
+            line.push_str(if r.copy {
+                "  upload or copy"
+            } else {
+                "  upload"
+            });
+        }
+        if let Some(l) = &x.latest {
+            line.push_str(&format!("  {}", latest_text(l, &r.version)));
+        }
+        if let Some(e) = &x.error {
+            line.push_str(&format!("  {e}"));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn upload_text(u: Upload) -> &'static str {
+    match u {
+        Upload::Put => "uploaded",
+        Upload::Multipart => "uploaded in parts",
+        Upload::Copy => "copied server-side",
+        Upload::Present => "present",
+    }
+}
+
+fn latest_text(l: &LatestChange, ours: &str) -> String {
+    match (&l.previous, l.moved) {
+        (None, _) => format!("latest set to {}", l.current),
+        (Some(p), true) => format!("latest {p} → {}", l.current),
+        (Some(p), false) if p == ours => format!("latest already {p}"),
+        (Some(p), false) => format!("latest stays {p} (newer; --force-latest moves it)"),
+    }
+}
+
+/// `1.0 MiB`, `100.0 MiB`, `512 B`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1024 * 1024), "1.0 MiB");
+        assert_eq!(human_size(100 * 1024 * 1024), "100.0 MiB");
+        assert_eq!(human_size(3 * 1024 * 1024 * 1024 / 2), "1.5 GiB");
+    }
+
+    #[test]
+    fn latest_lines_say_what_happened() {
+        let l = |p: Option<&str>, c: &str, m| LatestChange {
+            previous: p.map(String::from),
+            current: c.into(),
+            moved: m,
+        };
+        assert_eq!(
+            latest_text(&l(None, "1.0.0", true), "1.0.0"),
+            "latest set to 1.0.0"
+        );
+        assert_eq!(
+            latest_text(&l(Some("0.9.0"), "1.0.0", true), "1.0.0"),
+            "latest 0.9.0 → 1.0.0"
+        );
+        assert_eq!(
+            latest_text(&l(Some("1.0.0"), "1.0.0", false), "1.0.0"),
+            "latest already 1.0.0"
+        );
+        assert!(latest_text(&l(Some("2.0.0"), "2.0.0", false), "1.0.0").contains("stays 2.0.0"));
+    }
+}

@@ -1,0 +1,435 @@
+//! `stage` across regions: check, upload in claim order, then metadata and `latest`.
+//!
+//! 1. Check every region concurrently (bucket name, existing object). Other bytes already
+//!    staged anywhere: stop, nothing changed. The same bytes: that region is already staged
+//!    (a rerun completes the rest).
+//! 2. Upload. Regions are committed in a fixed (sorted) order until the first commit
+//!    succeeds — the claim — and then all the others at once. Two stagers of one version with
+//!    different bytes therefore meet in the same region first: the loser stops before it
+//!    has written anything anywhere. Multipart parts are uploaded to every region
+//!    concurrently before that; only the commits are ordered. With `--copy` the claim region
+//!    gets the upload and the others a server-side copy, falling back to a direct upload.
+//! 3. Per region, once its artifact is in place: the metadata object, then `latest`, which
+//!    only moves forward in semantic-version order unless `--force-latest`.
+
+use super::copy::{self, Source};
+use super::layout::{Metadata, moves_forward};
+use super::meta::{self, MetadataOutcome};
+use super::resolve::Target;
+use super::upload::{self, Artifact, Committed, Existing, Pending};
+use crate::aws;
+use crate::ui::ProgressLine;
+use semver::Version;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::future::Future;
+
+/// How the artifact got into a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Upload {
+    /// One `PutObject`.
+    Put,
+    /// A streaming multipart upload.
+    Multipart,
+    /// A server-side copy from another region.
+    Copy,
+    /// It was already there with the same bytes.
+    Present,
+}
+
+/// What happened to `latest` in a region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LatestChange {
+    pub previous: Option<String>,
+    pub current: String,
+    pub moved: bool,
+}
+
+/// One region's result.
+#[derive(Debug, Clone, Default)]
+pub struct RegionOutcome {
+    pub bucket: Option<String>,
+    pub existing: Option<Existing>,
+    pub upload: Option<Upload>,
+    pub metadata: Option<MetadataOutcome>,
+    pub latest: Option<LatestChange>,
+    pub error: Option<String>,
+}
+
+/// Everything one stage needs.
+pub struct Job<'a> {
+    pub target: &'a Target,
+    pub artifact: Artifact<'a>,
+    pub metadata: &'a Metadata,
+    pub project: &'a str,
+    pub version: &'a Version,
+    pub force_latest: bool,
+    pub copy: bool,
+    /// Regions in claim order.
+    pub regions: Vec<String>,
+    pub lines: HashMap<String, ProgressLine>,
+}
+
+/// The stage stopped before writing: another version of these bytes is staged.
+pub struct Conflict(pub Vec<(String, String)>);
+
+enum Settled {
+    Done(Upload),
+    Conflict(String),
+    Failed(String),
+}
+
+impl Job<'_> {
+    fn line(&self, region: &str) -> &ProgressLine {
+        &self.lines[region]
+    }
+
+    /// Phase 1: bucket and existing object in every region.
+    pub async fn check(&self) -> HashMap<String, RegionOutcome> {
+        let results =
+            aws::for_each_region(&self.regions, self.regions.len(), |region| async move {
+                self.line(&region).set("checking");
+                let mut out = RegionOutcome::default();
+                match self.target.bucket(&region).await {
+                    Err(e) => out.error = Some(e),
+                    Ok(bucket) => {
+                        let s3 = self.target.s3_read(&region);
+                        match upload::inspect(&s3, &bucket, self.artifact).await {
+                            Ok(existing) => out.existing = Some(existing),
+                            Err(e) => out.error = Some(e),
+                        }
+                        out.bucket = Some(bucket);
+                    }
+                }
+                out
+            })
+            .await;
+        results.into_iter().collect()
+    }
+
+    /// Phase 2: uploads the artifact where it is absent. `Err` when other bytes won the
+    /// claim: nothing was written by this run.
+    pub async fn upload(
+        &self,
+        states: &mut HashMap<String, RegionOutcome>,
+    ) -> Result<(), Conflict> {
+        let mut absent = Vec::new();
+        let mut claimed = None;
+        for region in &self.regions {
+            let s = &states[region];
+            match (&s.existing, &s.bucket) {
+                (Some(Existing::Absent), Some(b)) => absent.push((region.clone(), b.clone())),
+                (Some(Existing::Same), Some(b)) => {
+                    claimed.get_or_insert((region.clone(), b.clone()));
+                }
+                _ => {}
+            }
+        }
+        for s in states.values_mut() {
+            if s.existing == Some(Existing::Same) {
+                s.upload = Some(Upload::Present);
+            }
+        }
+        if absent.is_empty() {
+            return Ok(());
+        }
+        let results = if self.copy {
+            self.upload_copying(absent, claimed).await?
+        } else if self.artifact.digest.part_size.is_none() {
+            claim_then_rest(
+                absent,
+                claimed.is_some(),
+                |r, b, claiming| self.direct_single(r, b, claiming),
+                |_| async {},
+            )
+            .await?
+        } else {
+            let regions: Vec<String> = absent.iter().map(|(r, _)| r.clone()).collect();
+            let buckets: HashMap<String, String> = absent.into_iter().collect();
+            let uploaded = aws::for_each_region(&regions, regions.len(), |r| {
+                let bucket = buckets[&r].clone();
+                async move {
+                    self.line(&r).set("uploading parts");
+                    let s3 = self.target.s3_write(&r);
+                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r)).await
+                }
+            })
+            .await;
+            let mut pending = Vec::new();
+            let mut results = Vec::new();
+            for (r, p) in uploaded {
+                match p {
+                    Ok(p) => pending.push((r, p)),
+                    Err(e) => results.push((r, Err(e))),
+                }
+            }
+            let committed = claim_then_rest(
+                pending,
+                claimed.is_some(),
+                |r, p, claiming| self.commit_multipart(r, p, claiming),
+                |p: Pending| async move { upload::abort(&p).await },
+            )
+            .await?;
+            results.extend(committed);
+            results
+        };
+        for (region, result) in results {
+            let s = states.entry(region).or_default();
+            match result {
+                Ok(u) => s.upload = Some(u),
+                Err(e) => s.error = Some(e),
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload_copying(
+        &self,
+        absent: Vec<(String, String)>,
+        claimed: Option<(String, String)>,
+    ) -> Result<Vec<(String, Result<Upload, String>)>, Conflict> {
+        let mut results = Vec::new();
+        let mut rest = absent.into_iter();
+        let source = match claimed {
+            Some(src) => src,
+            None => loop {
+                let Some((r, b)) = rest.next() else {
+                    return Ok(results);
+                };
+                match self.direct(&r, &b, true).await {
+                    Settled::Done(u) => {
+                        results.push((r.clone(), Ok(u)));
+                        break (r, b);
+                    }
+                    Settled::Conflict(why) => return Err(Conflict(vec![(r, why)])),
+                    Settled::Failed(e) => results.push((r, Err(e))),
+                }
+            },
+        };
+        let rest: Vec<(String, String)> = rest.collect();
+        let src = Source {
+            bucket: &source.1,
+            key: self.artifact.key,
+            size: self.artifact.digest.size,
+            sha256_hex: &self.artifact.digest.hex(),
+        };
+        let src = &src;
+        let source_region = source.0.as_str();
+        let copies = futures_util::future::join_all(rest.into_iter().map(|(r, b)| async move {
+            self.line(&r).set(format!("copying from {source_region}"));
+            let s3 = self.target.s3_write(&r);
+            let settled = match copy::copy_object(&s3, &b, src).await {
+                Ok(Committed::Written) => Settled::Done(Upload::Copy),
+                Ok(Committed::Preempted) => self.settle(&r, &b).await,
+                Err(e) => {
+                    tracing::warn!("{r}: server-side copy failed ({e}); uploading directly");
+                    self.line(&r).set("copy failed; uploading directly");
+                    self.direct(&r, &b, false).await
+                }
+            };
+            (r, into_result(settled))
+        }))
+        .await;
+        results.extend(copies);
+        Ok(results)
+    }
+
+    async fn direct_single(&self, region: String, bucket: String, claiming: bool) -> Settled {
+        self.line(&region).set("uploading");
+        let s3 = self.target.s3_write(&region);
+        match upload::put_single(&s3, &bucket, self.artifact).await {
+            Ok(Committed::Written) if claiming => self.confirm(&region, &bucket, Upload::Put).await,
+            Ok(Committed::Written) => Settled::Done(Upload::Put),
+            Ok(Committed::Preempted) => self.settle(&region, &bucket).await,
+            Err(e) => Settled::Failed(e),
+        }
+    }
+
+    async fn commit_multipart(&self, region: String, pending: Pending, claiming: bool) -> Settled {
+        self.line(&region).set("completing the upload");
+        match upload::complete(&pending).await {
+            Ok(Committed::Written) if claiming => {
+                self.confirm(&region, &pending.bucket, Upload::Multipart)
+                    .await
+            }
+            Ok(Committed::Written) => Settled::Done(Upload::Multipart),
+            Ok(Committed::Preempted) => self.settle(&region, &pending.bucket).await,
+            Err(e) => Settled::Failed(e),
+        }
+    }
+
+    /// A direct upload to one region, single or multipart.
+    async fn direct(&self, region: &str, bucket: &str, claiming: bool) -> Settled {
+        if self.artifact.digest.part_size.is_none() {
+            return self
+                .direct_single(region.to_string(), bucket.to_string(), claiming)
+                .await;
+        }
+        let s3 = self.target.s3_write(region);
+        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region)).await {
+            Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
+            Err(e) => Settled::Failed(e),
+        }
+    }
+
+    /// After the claim's write succeeded: is the object still ours? S3's conditional writes
+    /// are atomic; some S3-compatible stores (moto 5.2) check and write in two steps, and
+    /// two concurrent writers can both be told they won. Reading back makes the later
+    /// writer the only winner there too.
+    async fn confirm(&self, region: &str, bucket: &str, upload: Upload) -> Settled {
+        match self.settle(region, bucket).await {
+            Settled::Done(_) => Settled::Done(upload),
+            Settled::Conflict(why) => Settled::Conflict(why),
+            // The write succeeded; a failed read-back does not undo it.
+            Settled::Failed(e) => {
+                tracing::warn!("{region}: could not read the artifact back: {e}");
+                Settled::Done(upload)
+            }
+        }
+    }
+
+    /// After a refused conditional write: is what won the same artifact?
+    async fn settle(&self, region: &str, bucket: &str) -> Settled {
+        let s3 = self.target.s3_read(region);
+        match upload::inspect(&s3, bucket, self.artifact).await {
+            Ok(Existing::Same) => Settled::Done(Upload::Present),
+            Ok(Existing::Different(why)) => Settled::Conflict(why),
+            Ok(Existing::Absent) => Settled::Failed(
+                "the write was refused as conflicting, yet no object exists; another stager is writing this version: run again"
+                    .into(),
+            ),
+            Err(e) => Settled::Failed(e),
+        }
+    }
+
+    /// Phase 3: metadata, then `latest`, in every region whose artifact is in place.
+    pub async fn finish(&self, states: &mut HashMap<String, RegionOutcome>) {
+        let ready: Vec<String> = self
+            .regions
+            .iter()
+            .filter(|r| states[*r].upload.is_some() && states[*r].error.is_none())
+            .cloned()
+            .collect();
+        let buckets: HashMap<String, String> = ready
+            .iter()
+            .filter_map(|r| states[r].bucket.clone().map(|b| (r.clone(), b)))
+            .collect();
+        let done = aws::for_each_region(&ready, ready.len(), |r| {
+            let bucket = buckets.get(&r).cloned().unwrap_or_default();
+            async move {
+                self.line(&r).set("writing metadata");
+                let s3 = self.target.s3_write(&r);
+                let m = meta::stage(&s3, &bucket, self.artifact.key, self.metadata).await?;
+                self.line(&r).set("updating latest");
+                let latest = self.update_latest(&r).await.map_err(|e| (m.clone(), e));
+                Ok::<_, String>((m, latest))
+            }
+        })
+        .await;
+        for (region, result) in done {
+            let s = states.entry(region).or_default();
+            match result {
+                Err(e) => s.error = Some(e),
+                Ok((m, Ok(latest))) => {
+                    s.metadata = Some(m);
+                    s.latest = Some(latest);
+                }
+                Ok((_, Err((m, e)))) => {
+                    s.metadata = Some(m);
+                    s.error = Some(e);
+                }
+            }
+        }
+    }
+
+    async fn update_latest(&self, region: &str) -> Result<LatestChange, String> {
+        let name = self.target.layout.latest_parameter(self.project);
+        let previous = self
+            .target
+            .latest(region, self.project)
+            .await
+            .map_err(|e| format!("reading {name}: {e}"))?;
+        let ours = self.version.to_string();
+        let moved = match previous.as_deref().map(|p| (p, Version::parse(p))) {
+            None => true,
+            Some((p, _)) if p == ours => false,
+            Some((_, Err(_))) => true,
+            Some((_, Ok(current))) => self.force_latest || moves_forward(&current, self.version),
+        };
+        if moved {
+            self.target
+                .ssm_write(region)
+                .put_parameter()
+                .name(&name)
+                .value(&ours)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(|e| format!("writing {name}: {}", aws::describe(&e)))?;
+        }
+        let current = if moved {
+            ours
+        } else {
+            previous.clone().unwrap_or(ours)
+        };
+        Ok(LatestChange {
+            previous,
+            current,
+            moved,
+        })
+    }
+}
+
+fn into_result(s: Settled) -> Result<Upload, String> {
+    match s {
+        Settled::Done(u) => Ok(u),
+        Settled::Conflict(why) => Err(format!("already staged with different content: {why}")),
+        Settled::Failed(e) => Err(e),
+    }
+}
+
+/// Commits `items` one by one in order until one succeeds (the claim; skipped when
+/// `claimed`), then the rest concurrently. Other bytes found before the claim stop
+/// everything: the remaining items are handed to `abandon` and the conflict returned.
+async fn claim_then_rest<T, F, Fut, A, AFut>(
+    items: Vec<(String, T)>,
+    claimed: bool,
+    commit: F,
+    abandon: A,
+) -> Result<Vec<(String, Result<Upload, String>)>, Conflict>
+where
+    F: Fn(String, T, bool) -> Fut,
+    Fut: Future<Output = Settled>,
+    A: Fn(T) -> AFut,
+    AFut: Future<Output = ()>,
+{
+    let mut results = Vec::new();
+    let mut queue = items.into_iter();
+    if !claimed {
+        loop {
+            let Some((region, item)) = queue.next() else {
+                return Ok(results);
+            };
+            match commit(region.clone(), item, true).await {
+                Settled::Done(u) => {
+                    results.push((region, Ok(u)));
+                    break;
+                }
+                Settled::Failed(e) => results.push((region, Err(e))),
+                Settled::Conflict(why) => {
+                    futures_util::future::join_all(queue.map(|(_, t)| abandon(t))).await;
+                    return Err(Conflict(vec![(region, why)]));
+                }
+            }
+        }
+    }
+    let rest = futures_util::future::join_all(queue.map(|(region, item)| {
+        let fut = commit(region.clone(), item, false);
+        async move { (region, into_result(fut.await)) }
+    }))
+    .await;
+    results.extend(rest);
+    Ok(results)
+}

@@ -1,0 +1,338 @@
+//! One region's artifact object: inspect what is there, upload without ever overwriting.
+//!
+//! Small files go up in one `PutObject`; larger ones as a multipart upload whose parts are
+//! read from the file one by one (`ByteStream` over a file range: nothing is buffered), a
+//! few at a time. The write that makes the object visible — `PutObject` or
+//! `CompleteMultipartUpload` — carries `If-None-Match: *`, so of two stagers of one version
+//! exactly one wins, with no window between a check and a write. A multipart upload that
+//! fails is aborted; one whose process was killed stays invisible until the bucket's
+//! lifecycle rule removes it.
+
+use super::digest::FileDigest;
+use super::layout::{OBJECT_SHA256, is_sha256_hex};
+use super::meta::{self, http_status, precondition_failed};
+use crate::aws;
+use crate::ui::ProgressLine;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_smithy_types::byte_stream::Length;
+use futures_util::StreamExt;
+use std::path::Path;
+
+/// Parts in flight per region. Bodies stream from the file, so this bounds connections,
+/// not memory.
+pub const PART_CONCURRENCY: usize = 4;
+
+/// The file being staged.
+#[derive(Clone, Copy)]
+pub struct Artifact<'a> {
+    pub path: &'a Path,
+    pub digest: &'a FileDigest,
+    pub key: &'a str,
+}
+
+/// What a region holds under the artifact's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Existing {
+    Absent,
+    /// The same bytes (a resumed or repeated stage).
+    Same,
+    /// Other bytes; the reason says how we know.
+    Different(String),
+}
+
+/// Finds out whether the region already has the artifact, and whether it is the same.
+/// The SHA-256 comes from the object's own user metadata (written atomically with it), else
+/// S3's full-object SHA-256 checksum, else the metadata document; an object staged by
+/// Startifact has none of them and is compared by size, then by hashing its bytes.
+pub async fn inspect(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifact: Artifact<'_>,
+) -> Result<Existing, String> {
+    let head = match s3
+        .head_object()
+        .bucket(bucket)
+        .key(artifact.key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+    {
+        Ok(h) => h,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
+            return Ok(Existing::Absent);
+        }
+        Err(e) if http_status(&e) == Some(404) => return Ok(Existing::Absent),
+        Err(e) => return Err(format!("checking {}: {}", artifact.key, aws::describe(&e))),
+    };
+    let ours = artifact.digest.hex();
+    let verdict = |theirs: &str, source: &str| {
+        if theirs.eq_ignore_ascii_case(&ours) {
+            Existing::Same
+        } else {
+            Existing::Different(format!(
+                "its SHA-256 ({source}) is {theirs}, this file's is {ours}"
+            ))
+        }
+    };
+    if let Some(sha) = head
+        .metadata()
+        .and_then(|m| m.get(OBJECT_SHA256))
+        .filter(|s| is_sha256_hex(s))
+    {
+        return Ok(verdict(sha, "x-amz-meta-sha256"));
+    }
+    if let Some(full) = super::checksums::full_object(&head).filter(|c| c.algorithm == "sha256")
+        && let Ok(raw) = aws_smithy_types::base64::decode(&full.value)
+        && raw.len() == 32
+    {
+        return Ok(verdict(&hex::encode(raw), "S3 checksum"));
+    }
+    if let Some(fetched) = meta::get(s3, bucket, artifact.key).await?
+        && let Some(sha) = super::layout::recorded_sha256(&fetched.doc)
+    {
+        return Ok(verdict(&sha, "metadata"));
+    }
+    let size = head.content_length().unwrap_or(-1);
+    if size != artifact.digest.size as i64 {
+        return Ok(Existing::Different(format!(
+            "it is {size} bytes, this file {}",
+            artifact.digest.size
+        )));
+    }
+    let theirs = hash_object(s3, bucket, artifact.key).await?;
+    Ok(verdict(&theirs, "computed from its bytes"))
+}
+
+/// Streams an object and returns its SHA-256 (hex).
+pub async fn hash_object(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| format!("reading {key}: {}", aws::describe(&e)))?;
+    let mut body = out.body;
+    let mut h = Sha256::new();
+    while let Some(chunk) = body.next().await {
+        h.update(&chunk.map_err(|e| format!("reading {key}: {e}"))?);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// The outcome of a write guarded by `If-None-Match: *`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Committed {
+    /// Our bytes are now the object.
+    Written,
+    /// The key existed first: inspect it.
+    Preempted,
+}
+
+async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, String> {
+    ByteStream::read_from()
+        .path(path)
+        .offset(offset)
+        .length(Length::Exact(len))
+        .build()
+        .await
+        .map_err(|e| format!("reading {}: {e}", path.display()))
+}
+
+/// Uploads a small artifact in one `PutObject`.
+pub async fn put_single(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifact: Artifact<'_>,
+) -> Result<Committed, String> {
+    let d = artifact.digest;
+    let body = file_range(artifact.path, 0, d.size).await?;
+    let res = s3
+        .put_object()
+        .bucket(bucket)
+        .key(artifact.key)
+        .body(body)
+        .content_length(d.size as i64)
+        .checksum_sha256(d.base64())
+        .metadata(OBJECT_SHA256, d.hex())
+        .if_none_match("*")
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(Committed::Written),
+        Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
+        Err(e) => Err(format!("uploading {}: {}", artifact.key, aws::describe(&e))),
+    }
+}
+
+/// A multipart upload whose parts are all uploaded, not yet visible.
+pub struct Pending {
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: String,
+    pub parts: Vec<CompletedPart>,
+}
+
+/// Starts a multipart upload and uploads every part (at most [`PART_CONCURRENCY`] at once).
+/// On failure the upload is aborted.
+pub async fn upload_parts(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifact: Artifact<'_>,
+    progress: &ProgressLine,
+) -> Result<Pending, String> {
+    let d = artifact.digest;
+    let created = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(artifact.key)
+        .checksum_algorithm(ChecksumAlgorithm::Sha256)
+        .metadata(OBJECT_SHA256, d.hex())
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "starting the upload of {}: {}",
+                artifact.key,
+                aws::describe(&e)
+            )
+        })?;
+    let Some(upload_id) = created.upload_id else {
+        return Err(format!("S3 returned no upload ID for {}", artifact.key));
+    };
+    let mut pending = Pending {
+        s3: s3.clone(),
+        bucket: bucket.to_string(),
+        key: artifact.key.to_string(),
+        upload_id,
+        parts: Vec::with_capacity(d.parts.len()),
+    };
+    let total = d.parts.len();
+    let mut uploads = Box::pin(
+        futures_util::stream::iter(0..total)
+            .map(|i| upload_part(&pending, artifact, i))
+            .buffer_unordered(PART_CONCURRENCY),
+    );
+    let mut done = Vec::with_capacity(total);
+    let mut failure = None;
+    while let Some(result) = uploads.next().await {
+        match result {
+            Ok(part) => {
+                done.push(part);
+                // About ten updates per upload: plain (CI) output gets a line per update.
+                let n = done.len();
+                if n == total || n * 10 / total != (n - 1) * 10 / total {
+                    progress.set(format!("uploaded {n}/{total} parts"));
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    drop(uploads);
+    if let Some(e) = failure {
+        abort(&pending).await;
+        return Err(e);
+    }
+    done.sort_by_key(|p| p.part_number);
+    pending.parts = done;
+    Ok(pending)
+}
+
+async fn upload_part(
+    pending: &Pending,
+    artifact: Artifact<'_>,
+    index: usize,
+) -> Result<CompletedPart, String> {
+    let d = artifact.digest;
+    let (offset, len) = d.part_range(index);
+    let number = index as i32 + 1;
+    let checksum = d.part_base64(index);
+    let body = file_range(artifact.path, offset, len).await?;
+    let out = pending
+        .s3
+        .upload_part()
+        .bucket(&pending.bucket)
+        .key(&pending.key)
+        .upload_id(&pending.upload_id)
+        .part_number(number)
+        .body(body)
+        .content_length(len as i64)
+        .checksum_sha256(&checksum)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "uploading part {number} of {}: {}",
+                pending.key,
+                aws::describe(&e)
+            )
+        })?;
+    Ok(CompletedPart::builder()
+        .part_number(number)
+        .set_e_tag(out.e_tag)
+        .checksum_sha256(checksum)
+        .build())
+}
+
+/// Makes the upload visible, unless the key exists (then the upload is aborted).
+pub async fn complete(pending: &Pending) -> Result<Committed, String> {
+    let res = pending
+        .s3
+        .complete_multipart_upload()
+        .bucket(&pending.bucket)
+        .key(&pending.key)
+        .upload_id(&pending.upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(pending.parts.clone()))
+                .build(),
+        )
+        .if_none_match("*")
+        .send()
+        .await;
+    match res {
+        Ok(_) => Ok(Committed::Written),
+        Err(e) if precondition_failed(&e) => {
+            abort(pending).await;
+            Ok(Committed::Preempted)
+        }
+        Err(e) => {
+            abort(pending).await;
+            Err(format!(
+                "completing the upload of {}: {}",
+                pending.key,
+                aws::describe(&e)
+            ))
+        }
+    }
+}
+
+/// Aborts a multipart upload (best effort: the lifecycle rule is the safety net).
+pub async fn abort(pending: &Pending) {
+    if let Err(e) = pending
+        .s3
+        .abort_multipart_upload()
+        .bucket(&pending.bucket)
+        .key(&pending.key)
+        .upload_id(&pending.upload_id)
+        .send()
+        .await
+    {
+        tracing::warn!(
+            "could not abort the multipart upload of {} in {}: {}",
+            pending.key,
+            pending.bucket,
+            aws::describe(&e)
+        );
+    }
+}
