@@ -251,3 +251,61 @@ fn write_object(out: &mut String, node: &Value, defs: &Value, prefix: &str, leve
         write_object(out, &target, defs, &format!("{path}."), (level + 1).min(6));
     }
 }
+
+/// docs/iam-permissions.md: what each command needs, with the policies `provision` renders
+/// from `policies/` (concrete JSON for an example configuration).
+pub fn iam_permissions() -> String {
+    const EXAMPLE: &str = "version: 1\norganisation: example\nregions: [eu-west-1]\nkms:\n  alias: alias/example-artifacts\npolicies:\n  read:\n    allow_metadata_append: true\n  manage:\n    enabled: true\n";
+    let mut out = format!("{GENERATED}\n\n# IAM permissions per command\n\n");
+    out.push_str(
+        "The staging commands need exactly the managed policies that the stacks create (their ARNs \
+         are stack outputs: `provision status`). The documents below are rendered from `policies/` \
+         for an example configuration (account 123456789012, region eu-west-1, a KMS key, the \
+         metadata-append option and the manage policy on); yours differ only in names.\n\n\
+         | command | attach | beyond Startifact's policies |\n|---|---|---|\n\
+         | `validate`, `render`, `schema`, `completions` | nothing (offline) | |\n\
+         | `setup` | configure | — |\n\
+         | `stage` | write **and** read | `s3:GetObject` (existing-content check, `--copy` source), `ssm:GetParameter` on `<prefix>/*` (`latest` only moves forward), `s3:AbortMultipartUpload` (clean failure) — the read policy and `s3:PutObject` cover them except `AbortMultipartUpload`, whose absence leaves parts to the bucket's lifecycle rule |\n\
+         | `download`, `info`, `presign` | read | — |\n\
+         | `list` | read, plus `s3:ListBucket` (in write) | listing the versions |\n\
+         | `metadata --set` | read with `policies.read.allow_metadata_append: true`, or write | — |\n\
+         | `plan`, `status`, `drift` | see [commands/plan.md](commands/plan.md#iam-permissions) | CloudFormation read and change-set actions; with access lists `iam:GetRole`, `iam:GetUser` |\n\
+         | `apply`, `destroy` | see [commands/apply.md](commands/apply.md#iam-permissions), [commands/destroy.md](commands/destroy.md) | the permissions to create what the stacks contain |\n\n\
+         Identities in the access lists (`access:`) also pass the bucket and key policies' \
+         deny-except statements; everyone else is denied even with these policies attached.\n",
+    );
+    let cfg = match crate::config::parse(std::path::Path::new("example.yaml"), EXAMPLE) {
+        Ok(cfg) => cfg,
+        Err(e) => return format!("{out}\n(example configuration invalid: {e})\n"),
+    };
+    let files = crate::render::Templates::load(None)
+        .and_then(|t| crate::render::policies(&cfg, &t))
+        .unwrap_or_default();
+    let titles = [
+        ("read", "Read (download, info, presign; metadata append)"),
+        ("write", "Write (stage)"),
+        ("configure", "Configure (setup)"),
+        (
+            "manage",
+            "Manage (create, read, update, delete objects; optional)",
+        ),
+        (
+            "bucket",
+            "Bucket policy (on the bucket, not for identities)",
+        ),
+        ("key", "KMS key policy (on the key)"),
+    ];
+    for (stem, title) in titles {
+        if let Some(f) = files
+            .iter()
+            .find(|f| f.name == format!("eu-west-1/{stem}.json"))
+        {
+            let _ = writeln!(
+                out,
+                "\n## {title}\n\n`policies/{stem}.json.hbs`:\n\n```json\n{}```",
+                f.content
+            );
+        }
+    }
+    out
+}

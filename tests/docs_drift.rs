@@ -25,3 +25,11 @@ fn cli_reference_matches_the_clap_model() {
 fn configuration_reference_matches_the_schema() {
     check("docs/configuration.md", provision::docs::config_reference());
 }
+
+#[test]
+fn iam_permissions_match_the_policy_templates() {
+    check(
+        "docs/iam-permissions.md",
+        provision::docs::iam_permissions(),
+    );
+}
