@@ -83,7 +83,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
     match command {
         Command::Validate => {
             let cfg = ctx.config()?;
-            ctx.ui.emit(
+            ctx.ui.emit_report(
                 "validate",
                 &serde_json::json!({"file": ctx.global.file, "valid": true, "regions": cfg.regions}),
                 || format!("{}: valid ({} region{})", ctx.global.file.display(), cfg.regions.len(),

@@ -124,7 +124,17 @@ impl Ui {
         }
     }
 
+    /// Prints the report of a command run for its effect (stage, apply, setup, ...): like
+    /// [`Ui::emit`], but `-q` silences the text (JSON, when asked for, is always printed).
+    pub fn emit_report<T: Serialize>(&self, kind: &str, value: &T, text: impl FnOnce() -> String) {
+        if self.quiet && !self.json() {
+            return;
+        }
+        self.emit(kind, value, text);
+    }
+
     /// Prints a command's result: JSON (with `schema: "provision.<kind>/v1"`) or its text.
+    /// This is the requested data (status, info, list, plan), so `-q` does not silence it.
     pub fn emit<T: Serialize>(&self, kind: &str, value: &T, text: impl FnOnce() -> String) {
         let mut stdout = std::io::stdout().lock();
         if self.json() {

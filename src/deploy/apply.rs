@@ -165,7 +165,7 @@ pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Ex
             super::report_failure(&ctx.ui, e);
         }
     }
-    ctx.ui.emit("apply", &apply, || apply.text(&ctx.ui));
+    ctx.ui.emit_report("apply", &apply, || apply.text(&ctx.ui));
     Ok(if apply.failed() {
         Exit::Failure
     } else {

@@ -320,7 +320,8 @@ pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Resul
     for e in report.regions.iter().filter_map(|r| r.error.as_ref()) {
         super::report_failure(&ctx.ui, e);
     }
-    ctx.ui.emit("destroy", &report, || report.text(&ctx.ui));
+    ctx.ui
+        .emit_report("destroy", &report, || report.text(&ctx.ui));
     Ok(
         if report
             .regions

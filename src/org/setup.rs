@@ -159,7 +159,8 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
         .regions
         .iter()
         .any(|r| matches!(r.status, Status::Missing | Status::Differs));
-    ctx.ui.emit("setup", &report, || render(ctx, &report));
+    ctx.ui
+        .emit_report("setup", &report, || render(ctx, &report));
     Ok(if failed {
         Exit::Failure
     } else if differs {

@@ -147,7 +147,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Er
                         done.key
                     ));
                 }
-                ctx.ui.emit("download", &done, || {
+                ctx.ui.emit_report("download", &done, || {
                     format!(
                         "downloaded {} {} from {} to {} ({}, {})",
                         done.project,

@@ -89,7 +89,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, Er
         set,
         regions,
     };
-    ctx.ui.emit("metadata", &report, || {
+    ctx.ui.emit_report("metadata", &report, || {
         let mut out = format!("{} {}: metadata\n", report.project, report.version);
         for r in &report.regions {
             let (tone, text) = match r.status {

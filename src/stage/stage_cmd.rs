@@ -157,7 +157,8 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
 
     let report = report(args, &req, &target, &job, &digest, &states);
     let ok = report.staged == report.total;
-    ctx.ui.emit("stage", &report, || render(&ctx.ui, &report));
+    ctx.ui
+        .emit_report("stage", &report, || render(&ctx.ui, &report));
     Ok(if ok { Exit::Success } else { Exit::Failure })
 }
 
