@@ -5,6 +5,7 @@
 //! which the test command runs). Without it the tests fail: they never skip.
 #![allow(dead_code)]
 
+pub mod report;
 pub mod storage;
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
