@@ -123,7 +123,7 @@ fn a_multipart_upload_is_aborted_when_its_completion_is_refused_or_fails() {
             upload_id: "u1".into(),
             parts: Vec::new(),
         };
-        let got = rt().block_on(upload::complete(&pending));
+        let got = rt().block_on(upload::complete(&pending, "upload"));
         if status == 412 {
             assert_eq!(got, Ok(Committed::Preempted));
         } else {
