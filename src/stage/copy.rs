@@ -6,7 +6,6 @@
 //! (moto 5.2 ignores `If-None-Match` on `CopyObject`; a copy only ever follows this stage's
 //! won claim, so a concurrent stager of other bytes has stopped before it could copy.)
 
-use super::meta::precondition_failed;
 use super::upload::{Committed, Pending, abort, collect_parts, complete};
 use crate::aws;
 use aws_sdk_s3::types::CompletedPart;
@@ -76,16 +75,9 @@ async fn copy_whole(
         .if_none_match("*")
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
-        Err(e) => Err(format!(
-            "copying {} from {}: {}",
-            source.key,
-            source.bucket,
-            aws::describe(&e)
-        )),
-    }
+    Committed::of(res, || {
+        format!("copying {} from {}", source.key, source.bucket)
+    })
 }
 
 async fn copy_parts(

@@ -13,8 +13,10 @@ use super::layout::{OBJECT_SHA256, is_sha256_hex};
 use super::meta::{self, http_status, precondition_failed};
 use crate::aws;
 use crate::ui::ProgressLine;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::byte_stream::Length;
 use futures_util::{Stream, StreamExt};
 use std::path::Path;
@@ -135,6 +137,24 @@ pub enum Committed {
     Preempted,
 }
 
+impl Committed {
+    /// What the answer to a write guarded by `If-None-Match: *` means; any failure but a
+    /// lost condition is an error, `what` (e.g. "uploading app@1.0.0") followed by the cause.
+    pub fn of<O, E>(
+        answer: Result<O, SdkError<E, HttpResponse>>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Committed, String>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match answer {
+            Ok(_) => Ok(Committed::Written),
+            Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
+            Err(e) => Err(format!("{}: {}", what(), aws::describe(&e))),
+        }
+    }
+}
+
 async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, String> {
     ByteStream::read_from()
         .path(path)
@@ -164,11 +184,7 @@ pub async fn put_single(
         .if_none_match("*")
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
-        Err(e) => Err(format!("uploading {}: {}", artifact.key, aws::describe(&e))),
-    }
+    Committed::of(res, || format!("uploading {}", artifact.key))
 }
 
 /// A multipart upload whose parts are all uploaded, not yet visible.
@@ -325,21 +341,13 @@ pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, St
         .if_none_match("*")
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => {
-            abort(pending).await;
-            Ok(Committed::Preempted)
-        }
-        Err(e) => {
-            abort(pending).await;
-            Err(format!(
-                "completing the {activity} of {}: {}",
-                pending.key,
-                aws::describe(&e)
-            ))
-        }
+    let committed = Committed::of(res, || {
+        format!("completing the {activity} of {}", pending.key)
+    });
+    if committed != Ok(Committed::Written) {
+        abort(pending).await;
     }
+    committed
 }
 
 /// Aborts a multipart upload (best effort: the lifecycle rule is the safety net).
