@@ -1,7 +1,7 @@
 //! `provision destroy`: deletes the stacks (termination protection off first) and lists what
 //! CloudFormation keeps: buckets and keys with `DeletionPolicy: Retain` stay, with their data.
 
-use super::cfn::{self, StackInfo, describe, describe_stack};
+use super::cfn::{StackInfo, describe, describe_stack};
 use super::wait::{self, EventTracker, FailedEvent, Polling};
 use super::{RegionFailure, Session, security};
 use crate::Context;
@@ -123,7 +123,7 @@ pub async fn destroy_region(
                 ))
             })?;
     }
-    let marker = cfn::newest_event_id(cf, &stack.stack_id)
+    let mut tracker = EventTracker::from_now(cf, &stack.stack_id, &name)
         .await
         .map_err(fail)?;
     cf.delete_stack()
@@ -131,7 +131,6 @@ pub async fn destroy_region(
         .send()
         .await
         .map_err(|e| fail(format!("cloudformation:DeleteStack: {}", describe(&e))))?;
-    let mut tracker = EventTracker::new(marker, &name);
     let total = inventory.resources.len();
     let end = wait::wait_stack(cf, &stack.stack_id, &mut tracker, total, polling, progress)
         .await
@@ -139,12 +138,7 @@ pub async fn destroy_region(
     if end.status == "DELETE_COMPLETE" {
         return Ok(());
     }
-    let cause = end
-        .first_failure
-        .as_ref()
-        .map(|f| f.to_string())
-        .or(end.status_reason.clone())
-        .unwrap_or_else(|| "CloudFormation gave no reason".into());
+    let cause = end.cause();
     Err((
         RegionFailure::new(region, &name, format!("the deletion ended in {}: {cause}", end.status))
             .with_hint("a bucket that is not retained must be empty to be deleted; empty it or retain it, then destroy again"),

@@ -286,6 +286,17 @@ pub struct StackOutcome {
     pub first_failure: Option<FailedEvent>,
 }
 
+impl StackOutcome {
+    /// Why the operation failed: the first failed event, else the stack's status reason.
+    pub fn cause(&self) -> String {
+        self.first_failure
+            .as_ref()
+            .map(|f| f.to_string())
+            .or_else(|| self.status_reason.clone())
+            .unwrap_or_else(|| "CloudFormation gave no reason".into())
+    }
+}
+
 /// Follows a stack's events from a marker on, keeping the progress counters.
 #[derive(Debug, Default)]
 pub struct EventTracker {
@@ -306,6 +317,12 @@ impl EventTracker {
             stack_name: stack_name.to_string(),
             ..Default::default()
         }
+    }
+
+    /// A tracker for an operation about to begin: the stack's newest event is the marker.
+    pub async fn from_now(cf: &Client, stack_id: &str, stack_name: &str) -> Result<Self, String> {
+        let marker = cfn::newest_event_id(cf, stack_id).await?;
+        Ok(EventTracker::new(marker, stack_name))
     }
 
     pub fn done(&self) -> usize {
