@@ -230,9 +230,8 @@ impl DestroyReport {
 pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Result<Exit, Error> {
     let session = Session::open(ctx, &args.regions.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
-    let found =
-        crate::aws::for_each_region(&session.regions, super::plan::PLAN_CONCURRENCY, |region| {
-            let cf = session.cloudformation(&region);
+    let found = session
+        .for_each_stack(|_, cf| {
             let stack_name = &stack_name;
             async move { inventory(&cf, stack_name).await }
         })
@@ -265,48 +264,47 @@ pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Resul
         }
     }
     let progress = ctx.ui.progress();
-    let regions: Vec<String> = found.iter().map(|(r, _)| r.clone()).collect();
-    let entries = crate::aws::for_each_region(&regions, super::plan::PLAN_CONCURRENCY, |region| {
-        let cf = session.cloudformation(&region);
-        let polling = session.polling(&region);
-        let inv = found.iter().find(|(r, _)| *r == region).map(|(_, i)| i);
-        let stack_name = &stack_name;
-        let progress = &progress;
-        async move {
-            let mut entry = DestroyEntry {
-                region: region.clone(),
-                result: DestroyResult::Failed,
-                retained: vec![],
-                first_failure: None,
-                error: None,
-            };
-            match inv {
-                Some(Ok(None)) => entry.result = DestroyResult::NotDeployed,
-                Some(Ok(Some(inv))) => {
-                    let line = progress.line(&region);
-                    let report = |m: String| line.set(m);
-                    match destroy_region(&cf, &region, inv, &polling, &report).await {
-                        Ok(()) => {
-                            entry.result = DestroyResult::Deleted;
-                            entry.retained = inv.retained();
-                            line.finish("deleted");
-                        }
-                        Err((f, first)) => {
-                            line.finish(format!("failed: {}", f.message));
-                            entry.error = Some(f);
-                            entry.first_failure = first;
+    let entries = session
+        .for_each_stack(|region, cf| {
+            let polling = session.polling(&region);
+            let inv = found.iter().find(|(r, _)| *r == region).map(|(_, i)| i);
+            let stack_name = &stack_name;
+            let progress = &progress;
+            async move {
+                let mut entry = DestroyEntry {
+                    region: region.clone(),
+                    result: DestroyResult::Failed,
+                    retained: vec![],
+                    first_failure: None,
+                    error: None,
+                };
+                match inv {
+                    Some(Ok(None)) => entry.result = DestroyResult::NotDeployed,
+                    Some(Ok(Some(inv))) => {
+                        let line = progress.line(&region);
+                        let report = |m: String| line.set(m);
+                        match destroy_region(&cf, &region, inv, &polling, &report).await {
+                            Ok(()) => {
+                                entry.result = DestroyResult::Deleted;
+                                entry.retained = inv.retained();
+                                line.finish("deleted");
+                            }
+                            Err((f, first)) => {
+                                line.finish(format!("failed: {}", f.message));
+                                entry.error = Some(f);
+                                entry.first_failure = first;
+                            }
                         }
                     }
+                    Some(Err(m)) => {
+                        entry.error = Some(RegionFailure::new(&region, stack_name, m.clone()))
+                    }
+                    None => {}
                 }
-                Some(Err(m)) => {
-                    entry.error = Some(RegionFailure::new(&region, stack_name, m.clone()))
-                }
-                None => {}
+                entry
             }
-            entry
-        }
-    })
-    .await;
+        })
+        .await;
     let report = DestroyReport {
         stack_name,
         regions: entries.into_iter().map(|(_, e)| e).collect(),
