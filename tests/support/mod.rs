@@ -21,6 +21,22 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Every example configuration of examples/, by name (`minimal`, ...), sorted.
+pub fn examples() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<_> = std::fs::read_dir(repo_root().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= 5,
+        "expected at least five examples, found {out:?}"
+    );
+    out
+}
+
 fn moto_server_path() -> PathBuf {
     let path = repo_root().join(".venv/moto/bin/moto_server");
     assert!(
