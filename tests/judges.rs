@@ -6,40 +6,23 @@
 //! The judges come from the repository's virtual environments (`scripts/python-env lint
 //! checkov`, which scripts/test runs). A missing judge fails the test; it never skips.
 
+mod support;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::{examples, repo_root};
 
 /// A judge's executable, or a failure saying how to install it.
 fn judge(venv: &str, exe: &str) -> PathBuf {
-    let path = repo().join(".venv").join(venv).join("bin").join(exe);
+    let path = repo_root().join(".venv").join(venv).join("bin").join(exe);
     assert!(
         path.exists(),
         "{exe} is not installed at {}: run `scripts/python-env lint checkov` (scripts/test does)",
         path.display()
     );
     path
-}
-
-/// Every example configuration, by name (`minimal`, ...).
-fn examples() -> Vec<(String, PathBuf)> {
-    let mut out: Vec<_> = std::fs::read_dir(repo().join("examples"))
-        .expect("examples/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
-        .collect();
-    out.sort();
-    assert!(
-        out.len() >= 5,
-        "expected at least five examples, found {out:?}"
-    );
-    out
 }
 
 /// The rendered output of every example, once per test binary:
@@ -174,7 +157,7 @@ fn checkov(framework: &str) {
     );
 
     let security =
-        std::fs::read_to_string(repo().join("docs/security.md")).expect("docs/security.md");
+        std::fs::read_to_string(repo_root().join("docs/security.md")).expect("docs/security.md");
     for skip in report["results"]["skipped_checks"]
         .as_array()
         .cloned()
@@ -296,7 +279,7 @@ fn parliament_finds_nothing_in_any_policy() {
     // the config mutes exactly those two findings, with the reasons written in it.
     let (keys, count) = policy_dir(is_key);
     assert!(count > 0, "no example renders a KMS key policy");
-    let config = repo().join("tests/judges/parliament-key-policy.yaml");
+    let config = repo_root().join("tests/judges/parliament-key-policy.yaml");
     let findings = parliament(keys.path(), Some(&config));
     // The canary's finding is RESOURCE_STAR, muted for key policies: with the config the
     // directory must come back clean; without it the key policies must show exactly the

@@ -2,22 +2,11 @@
 //! A change to a template or to the context shows up here as a reviewable diff
 //! (`cargo insta review`, or INSTA_UPDATE=always to accept).
 
-use provision::render::{self, Templates};
-use std::path::PathBuf;
-use std::process::Command;
+mod support;
 
-fn examples() -> Vec<(String, PathBuf)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut out: Vec<_> = std::fs::read_dir(dir)
-        .expect("examples/ exists")
-        .map(|e| e.expect("readable entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
-        .collect();
-    out.sort();
-    assert!(out.len() >= 5, "{out:?}");
-    out
-}
+use provision::render::{self, Templates};
+use std::process::Command;
+use support::examples;
 
 /// Several files as one text, each under a header naming it.
 fn joined(files: impl IntoIterator<Item = (String, String)>) -> String {

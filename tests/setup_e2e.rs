@@ -3,28 +3,13 @@
 
 mod support;
 
-use serde_json::Value;
-use support::storage::Storage;
-use support::{output, shared};
-
-const REGIONS: [&str; 3] = ["eu-north-1", "eu-west-1", "us-east-1"];
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-fn region_report<'a>(report: &'a Value, region: &str) -> &'a Value {
-    report["regions"]
-        .as_array()
-        .expect("regions")
-        .iter()
-        .find(|r| r["region"] == region)
-        .unwrap_or_else(|| panic!("no {region} in {report}"))
-}
+use support::output;
+use support::report::{json, region_report};
+use support::storage::{REGIONS, Storage};
 
 #[test]
 fn setup_writes_startifacts_json_keeps_unknown_keys_and_check_exits_2() {
-    let st = Storage::on(&shared().url(), &REGIONS, "artifacts/");
+    let st = Storage::shared("artifacts/");
     let (code, out, err) = output(
         st.provision()
             .args(["--output", "json", "setup", "--check"]),

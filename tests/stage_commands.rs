@@ -5,25 +5,9 @@
 
 mod support;
 
-use serde_json::Value;
-use support::storage::{Storage, random_file, sha256_file, sha256_hex};
+use support::report::{json, region_report};
+use support::storage::{MIB, REGIONS, Storage, random_file, set_up, sha256_file, sha256_hex};
 use support::{output, provision, shared};
-
-const REGIONS: [&str; 3] = ["eu-north-1", "eu-west-1", "us-east-1"];
-const MIB: usize = 1024 * 1024;
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-fn region_report<'a>(report: &'a Value, region: &str) -> &'a Value {
-    report["regions"]
-        .as_array()
-        .expect("regions")
-        .iter()
-        .find(|r| r["region"] == region)
-        .unwrap_or_else(|| panic!("no {region} in {report}"))
-}
 
 #[test]
 fn invalid_input_is_exit_3_before_any_request() {
@@ -96,7 +80,7 @@ fn invalid_input_is_exit_3_before_any_request() {
 
 #[test]
 fn a_missing_organisation_configuration_is_exit_1_with_a_hint() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
+    let st = Storage::shared("");
     let work = tempfile::tempdir().unwrap();
     let f = random_file(work.path(), "f.bin", 10, 2);
     let (code, out, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&f));
@@ -113,9 +97,7 @@ fn a_missing_organisation_configuration_is_exit_1_with_a_hint() {
 
 #[test]
 fn latest_only_moves_forward_unless_forced() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let stage = |version: &str, extra: &[&str]| {
         let f = random_file(
             work.path(),
@@ -162,9 +144,7 @@ fn latest_only_moves_forward_unless_forced() {
 
 #[test]
 fn other_content_under_a_staged_version_is_refused_and_nothing_changes() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let a = random_file(work.path(), "a.bin", 5000, 3);
     let b = random_file(work.path(), "b.bin", 5000, 4);
     let (code, _, err) = output(
@@ -198,9 +178,7 @@ fn other_content_under_a_staged_version_is_refused_and_nothing_changes() {
 
 #[test]
 fn a_dry_run_uploads_nothing_and_says_what_it_would_do() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = random_file(work.path(), "f.bin", 20 * MIB, 5);
     let (code, out, err) = output(
         st.ci(work.path())
@@ -223,9 +201,7 @@ fn a_dry_run_uploads_nothing_and_says_what_it_would_do() {
 
 #[test]
 fn copy_mode_uploads_once_and_copies_server_side() {
-    let st = Storage::on(&shared().url(), &REGIONS, "copied/");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("copied/");
     for (version, size) in [("1.0.0+build.7", MIB), ("2.0.0-rc.1+build.8", 20 * MIB)] {
         let f = random_file(work.path(), "f.bin", size, size as u64);
         let (code, out, err) = output(
@@ -274,9 +250,7 @@ fn copy_mode_uploads_once_and_copies_server_side() {
 
 #[test]
 fn an_empty_file_stages_and_downloads() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = work.path().join("empty");
     std::fs::write(&f, b"").unwrap();
     for extra in [&[][..], &["--copy"][..]] {

@@ -4,29 +4,13 @@
 
 mod support;
 
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::storage::{Storage, random_file, sha256_file, sha256_hex};
-use support::{Moto, output, shared};
-
-const REGIONS: [&str; 3] = ["eu-north-1", "eu-west-1", "us-east-1"];
-const MIB: usize = 1024 * 1024;
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-fn region_report<'a>(report: &'a Value, region: &str) -> &'a Value {
-    report["regions"]
-        .as_array()
-        .expect("regions")
-        .iter()
-        .find(|r| r["region"] == region)
-        .unwrap_or_else(|| panic!("no {region} in {report}"))
-}
+use support::report::{json, region_report};
+use support::storage::{MIB, REGIONS, Storage, random_file, set_up, sha256_file, sha256_hex};
+use support::{Moto, output};
 
 fn expected_metadata(entries: &[(&str, &str)]) -> String {
     let mut sorted: Vec<_> = entries.to_vec();
@@ -40,9 +24,7 @@ fn expected_metadata(entries: &[(&str, &str)]) -> String {
 
 #[test]
 fn one_and_a_hundred_mib_go_to_three_regions_and_come_back_identical() {
-    let st = Storage::on(&shared().url(), &REGIONS, "artifacts/");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("artifacts/");
     let small = random_file(work.path(), "small.bin", MIB, 1);
     let big = random_file(work.path(), "big.bin", 100 * MIB, 2);
     let (small_sha, big_sha) = (sha256_file(&small), sha256_file(&big));
@@ -127,9 +109,7 @@ fn one_and_a_hundred_mib_go_to_three_regions_and_come_back_identical() {
 }
 
 fn concurrent_stagers(count: usize, size: usize) {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let files: Vec<_> = (0..count)
         .map(|i| random_file(work.path(), &format!("f{i}.bin"), size, 100 + i as u64))
         .collect();
@@ -211,9 +191,7 @@ fn eight_concurrent_stagers_of_one_version_one_wins_and_the_object_is_intact() {
 /// steps, so two completions can both pass; S3's check is atomic.)
 #[test]
 fn a_multipart_stage_preempted_before_it_completes_changes_nothing() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let big = random_file(work.path(), "big.bin", 100 * MIB, 51);
     let mut child = st
         .ci(work.path())
@@ -265,9 +243,7 @@ fn a_multipart_stage_preempted_before_it_completes_changes_nothing() {
 
 #[test]
 fn a_stage_killed_during_a_multipart_upload_leaves_nothing_visible_and_a_rerun_succeeds() {
-    let st = Storage::on(&shared().url(), &REGIONS, "k/");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("k/");
     let small = random_file(work.path(), "small.bin", 1000, 7);
     let (code, _, err) = output(
         st.ci(work.path())
@@ -410,9 +386,7 @@ fn a_stopped_region_is_reported_by_stage_and_setup_and_downloads_fail_over() {
 
 #[test]
 fn a_partial_stage_is_completed_by_a_rerun() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = random_file(work.path(), "f.bin", 2 * MIB, 31);
     st.delete_parameter("eu-west-1", &st.bucket_param);
 
@@ -460,9 +434,7 @@ fn a_partial_stage_is_completed_by_a_rerun() {
 
 #[test]
 fn an_object_overwritten_behind_our_back_fails_the_integrity_check_and_leaves_no_file() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = random_file(work.path(), "f.bin", 3 * MIB, 41);
     let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&f));
     assert_eq!(code, 0, "{err}");

@@ -3,32 +3,15 @@
 
 mod support;
 
-use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use support::storage::{Storage, random_file, sha256_file, sha256_hex};
-use support::{output, shared};
-
-const REGIONS: [&str; 3] = ["eu-north-1", "eu-west-1", "us-east-1"];
-
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-fn region_report<'a>(report: &'a Value, region: &str) -> &'a Value {
-    report["regions"]
-        .as_array()
-        .expect("regions")
-        .iter()
-        .find(|r| r["region"] == region)
-        .unwrap_or_else(|| panic!("no {region} in {report}"))
-}
+use support::output;
+use support::report::{json, region_report};
+use support::storage::{REGIONS, random_file, set_up, sha256_file, sha256_hex};
 
 #[test]
 fn list_and_info_show_versions_latest_and_metadata() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     for v in ["1.0.0", "1.10.0", "1.2.0", "1.2.0-rc.1"] {
         let f = random_file(work.path(), "f.bin", 100, v.len() as u64);
         let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", v]).arg(&f).args([
@@ -87,9 +70,7 @@ fn list_and_info_show_versions_latest_and_metadata() {
 
 #[test]
 fn metadata_set_adds_keys_keeps_the_others_and_refuses_reserved_ones() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = random_file(work.path(), "f.bin", 100, 9);
     let sha = sha256_file(&f);
     let (code, _, err) = output(
@@ -173,9 +154,7 @@ fn http_get(url: &str) -> (u16, Vec<u8>) {
 
 #[test]
 fn presign_gives_a_url_that_downloads_the_artifact() {
-    let st = Storage::on(&shared().url(), &REGIONS, "p/");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("p/");
     let f = random_file(work.path(), "f.bin", 4000, 10);
     let (code, _, err) = output(
         st.ci(work.path())
@@ -217,9 +196,7 @@ fn presign_gives_a_url_that_downloads_the_artifact() {
 
 #[test]
 fn download_filename_cannot_escape_the_directory() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = random_file(work.path(), "f.bin", 100, 11);
     let (code, _, err) = output(
         st.ci(work.path())

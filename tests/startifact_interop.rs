@@ -9,10 +9,8 @@ use provision::stage::{layout, pyjson};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use support::storage::{Storage, random_file, sha256_file};
+use support::storage::{REGIONS, Storage, random_file, set_up, sha256_file};
 use support::{output, repo_root, shared, test_env};
-
-const REGIONS: [&str; 3] = ["eu-north-1", "eu-west-1", "us-east-1"];
 
 fn venv_bin(name: &str) -> std::path::PathBuf {
     let p = repo_root().join(".venv/startifact/bin").join(name);
@@ -57,9 +55,7 @@ fn run_ok(cmd: &mut Command, what: &str) -> String {
 
 #[test]
 fn artifacts_staged_by_provision_download_with_startifact_byte_identical() {
-    let st = Storage::on(&shared().url(), &REGIONS, "artifacts/");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("artifacts/");
     let small = random_file(work.path(), "small.bin", 3 * 1024 * 1024, 61);
     let big = random_file(work.path(), "big.bin", 20 * 1024 * 1024, 62);
     run_ok(
@@ -130,9 +126,7 @@ fn artifacts_staged_by_provision_download_with_startifact_byte_identical() {
 
 #[test]
 fn artifacts_staged_by_startifact_download_with_provision_byte_identical() {
-    let st = Storage::on(&shared().url(), &REGIONS, "");
-    st.setup();
-    let work = tempfile::tempdir().unwrap();
+    let (st, work) = set_up("");
     let f = random_file(work.path(), "dist.tar.gz", 2 * 1024 * 1024, 71);
     run_ok(
         startifact(&st, work.path())
@@ -221,7 +215,7 @@ fn artifacts_staged_by_startifact_download_with_provision_byte_identical() {
 
 #[test]
 fn the_organisation_configuration_is_byte_identical_with_startifacts_setup() {
-    let st = Storage::on(&shared().url(), &REGIONS, "artifacts/");
+    let st = Storage::shared("artifacts/");
     st.setup();
     let theirs_param = format!("{}-by-startifact", st.parameter);
     let dir = tempfile::tempdir().unwrap();

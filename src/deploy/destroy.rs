@@ -1,7 +1,7 @@
 //! `provision destroy`: deletes the stacks (termination protection off first) and lists what
 //! CloudFormation keeps: buckets and keys with `DeletionPolicy: Retain` stay, with their data.
 
-use super::cfn::{self, StackInfo, describe, describe_stack};
+use super::cfn::{StackInfo, describe, describe_stack};
 use super::wait::{self, EventTracker, FailedEvent, Polling};
 use super::{RegionFailure, Session, security};
 use crate::Context;
@@ -123,7 +123,7 @@ pub async fn destroy_region(
                 ))
             })?;
     }
-    let marker = cfn::newest_event_id(cf, &stack.stack_id)
+    let mut tracker = EventTracker::from_now(cf, &stack.stack_id, &name)
         .await
         .map_err(fail)?;
     cf.delete_stack()
@@ -131,7 +131,6 @@ pub async fn destroy_region(
         .send()
         .await
         .map_err(|e| fail(format!("cloudformation:DeleteStack: {}", describe(&e))))?;
-    let mut tracker = EventTracker::new(marker, &name);
     let total = inventory.resources.len();
     let end = wait::wait_stack(cf, &stack.stack_id, &mut tracker, total, polling, progress)
         .await
@@ -139,12 +138,7 @@ pub async fn destroy_region(
     if end.status == "DELETE_COMPLETE" {
         return Ok(());
     }
-    let cause = end
-        .first_failure
-        .as_ref()
-        .map(|f| f.to_string())
-        .or(end.status_reason.clone())
-        .unwrap_or_else(|| "CloudFormation gave no reason".into());
+    let cause = end.cause();
     Err((
         RegionFailure::new(region, &name, format!("the deletion ended in {}: {cause}", end.status))
             .with_hint("a bucket that is not retained must be empty to be deleted; empty it or retain it, then destroy again"),
@@ -236,9 +230,8 @@ impl DestroyReport {
 pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Result<Exit, Error> {
     let session = Session::open(ctx, &args.regions.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
-    let found =
-        crate::aws::for_each_region(&session.regions, super::plan::PLAN_CONCURRENCY, |region| {
-            let cf = session.cloudformation(&region);
+    let found = session
+        .for_each_stack(|_, cf| {
             let stack_name = &stack_name;
             async move { inventory(&cf, stack_name).await }
         })
@@ -271,48 +264,47 @@ pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Resul
         }
     }
     let progress = ctx.ui.progress();
-    let regions: Vec<String> = found.iter().map(|(r, _)| r.clone()).collect();
-    let entries = crate::aws::for_each_region(&regions, super::plan::PLAN_CONCURRENCY, |region| {
-        let cf = session.cloudformation(&region);
-        let polling = session.polling(&region);
-        let inv = found.iter().find(|(r, _)| *r == region).map(|(_, i)| i);
-        let stack_name = &stack_name;
-        let progress = &progress;
-        async move {
-            let mut entry = DestroyEntry {
-                region: region.clone(),
-                result: DestroyResult::Failed,
-                retained: vec![],
-                first_failure: None,
-                error: None,
-            };
-            match inv {
-                Some(Ok(None)) => entry.result = DestroyResult::NotDeployed,
-                Some(Ok(Some(inv))) => {
-                    let line = progress.line(&region);
-                    let report = |m: String| line.set(m);
-                    match destroy_region(&cf, &region, inv, &polling, &report).await {
-                        Ok(()) => {
-                            entry.result = DestroyResult::Deleted;
-                            entry.retained = inv.retained();
-                            line.finish("deleted");
-                        }
-                        Err((f, first)) => {
-                            line.finish(format!("failed: {}", f.message));
-                            entry.error = Some(f);
-                            entry.first_failure = first;
+    let entries = session
+        .for_each_stack(|region, cf| {
+            let polling = session.polling(&region);
+            let inv = found.iter().find(|(r, _)| *r == region).map(|(_, i)| i);
+            let stack_name = &stack_name;
+            let progress = &progress;
+            async move {
+                let mut entry = DestroyEntry {
+                    region: region.clone(),
+                    result: DestroyResult::Failed,
+                    retained: vec![],
+                    first_failure: None,
+                    error: None,
+                };
+                match inv {
+                    Some(Ok(None)) => entry.result = DestroyResult::NotDeployed,
+                    Some(Ok(Some(inv))) => {
+                        let line = progress.line(&region);
+                        let report = |m: String| line.set(m);
+                        match destroy_region(&cf, &region, inv, &polling, &report).await {
+                            Ok(()) => {
+                                entry.result = DestroyResult::Deleted;
+                                entry.retained = inv.retained();
+                                line.finish("deleted");
+                            }
+                            Err((f, first)) => {
+                                line.finish(format!("failed: {}", f.message));
+                                entry.error = Some(f);
+                                entry.first_failure = first;
+                            }
                         }
                     }
+                    Some(Err(m)) => {
+                        entry.error = Some(RegionFailure::new(&region, stack_name, m.clone()))
+                    }
+                    None => {}
                 }
-                Some(Err(m)) => {
-                    entry.error = Some(RegionFailure::new(&region, stack_name, m.clone()))
-                }
-                None => {}
+                entry
             }
-            entry
-        }
-    })
-    .await;
+        })
+        .await;
     let report = DestroyReport {
         stack_name,
         regions: entries.into_iter().map(|(_, e)| e).collect(),

@@ -277,9 +277,8 @@ impl DriftReport {
 pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, Error> {
     let session = Session::open(ctx, &args.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
-    let regions =
-        crate::aws::for_each_region(&session.regions, super::plan::PLAN_CONCURRENCY, |region| {
-            let cf = session.cloudformation(&region);
+    let regions = session
+        .for_each_stack(|region, cf| {
             let polling = session.polling(&region);
             let stack_name = &stack_name;
             async move { detect_region(&cf, &region, stack_name, &polling).await }

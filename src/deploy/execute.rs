@@ -103,11 +103,8 @@ pub async fn apply_region(
         .change_set_arn
         .clone()
         .ok_or_else(|| target.failure("no change set to execute"))?;
-    let stack_id = plan
-        .stack_id
-        .clone()
-        .unwrap_or_else(|| target.stack_name.clone());
-    let marker = cfn::newest_event_id(cf, &stack_id)
+    let stack_id = stack_id(&plan, target);
+    let mut tracker = EventTracker::from_now(cf, &stack_id, &target.stack_name)
         .await
         .map_err(|m| target.failure(m))?;
     let mut execute = cf.execute_change_set().change_set_name(&arn);
@@ -123,7 +120,6 @@ pub async fn apply_region(
             .into());
     }
     progress("executing the change set".into());
-    let mut tracker = EventTracker::new(marker, &target.stack_name);
     let end = wait::wait_stack(
         cf,
         &stack_id,
@@ -155,6 +151,13 @@ pub async fn apply_region(
     Err(execution_failure(target, &end, creating))
 }
 
+/// The stack's ID from the plan, or its name when the plan has none (a new stack).
+fn stack_id(plan: &RegionPlan, target: &Target) -> String {
+    plan.stack_id
+        .clone()
+        .unwrap_or_else(|| target.stack_name.clone())
+}
+
 /// Deletes a stack left in ROLLBACK_COMPLETE, waits, and plans its creation again.
 async fn recreate(
     cf: &Client,
@@ -163,11 +166,8 @@ async fn recreate(
     opts: &ApplyOptions,
     progress: &dyn Fn(String),
 ) -> Result<RegionPlan, ExecutionFailure> {
-    let stack_id = plan
-        .stack_id
-        .clone()
-        .unwrap_or_else(|| target.stack_name.clone());
-    let marker = cfn::newest_event_id(cf, &stack_id)
+    let stack_id = stack_id(plan, target);
+    let mut tracker = EventTracker::from_now(cf, &stack_id, &target.stack_name)
         .await
         .map_err(|m| target.failure(m))?;
     cf.delete_stack()
@@ -176,7 +176,6 @@ async fn recreate(
         .await
         .map_err(|e| target.failure(format!("cloudformation:DeleteStack: {}", describe(&e))))?;
     progress("deleting the failed stack".into());
-    let mut tracker = EventTracker::new(marker, &target.stack_name);
     let end = wait::wait_stack(cf, &stack_id, &mut tracker, 0, &opts.polling, progress)
         .await
         .map_err(|m| target.failure(m))?;
@@ -220,12 +219,7 @@ fn execution_failure(
     end: &wait::StackOutcome,
     creating: bool,
 ) -> ExecutionFailure {
-    let cause = end
-        .first_failure
-        .as_ref()
-        .map(|f| f.to_string())
-        .or_else(|| end.status_reason.clone())
-        .unwrap_or_else(|| "CloudFormation gave no reason".into());
+    let cause = end.cause();
     let (message, hint) = match end.status.as_str() {
         "UPDATE_ROLLBACK_COMPLETE" => (
             format!("the update failed and was rolled back: {cause}"),

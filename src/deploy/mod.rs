@@ -290,6 +290,20 @@ impl Session {
         self.aws.cloudformation(region)
     }
 
+    /// Runs `task` in every selected region with that region's CloudFormation client, at most
+    /// [`plan::PLAN_CONCURRENCY`] at once; the results in the order of the regions.
+    pub async fn for_each_stack<T, F, Fut>(&self, task: F) -> Vec<(String, T)>
+    where
+        F: Fn(String, aws_sdk_cloudformation::Client) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        crate::aws::for_each_region(&self.regions, plan::PLAN_CONCURRENCY, |region| {
+            let cf = self.cloudformation(&region);
+            task(region, cf)
+        })
+        .await
+    }
+
     /// Poll intervals for a region: short against an emulator (endpoint override), the
     /// production ones against AWS.
     pub fn polling(&self, region: &str) -> wait::Polling {

@@ -129,9 +129,8 @@ impl StatusReport {
 pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, Error> {
     let session = Session::open(ctx, &args.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
-    let regions =
-        crate::aws::for_each_region(&session.regions, super::plan::PLAN_CONCURRENCY, |region| {
-            let cf = session.cloudformation(&region);
+    let regions = session
+        .for_each_stack(|region, cf| {
             let stack_name = &stack_name;
             async move { region_status(&cf, &region, stack_name).await }
         })

@@ -2,13 +2,13 @@
 //! `templates/cloudformation/` and parsed back as YAML (part by part, then whole).
 
 use super::context::{Common, RegionContext, region_context};
-use super::placeholders::{Target, resolve};
+use super::placeholders::{Target, bucket_name};
 use super::policy::PolicySet;
 use super::templates::{CLOUDFORMATION_PARTS, Language, Templates};
 use super::{RenderError, StackTemplate};
 use crate::config::Config;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// What each CloudFormation part receives: the common fields, the region's fields, the
 /// policy documents (resolved to intrinsics) and the bucket name (a string, a `!Sub`, or
@@ -31,16 +31,7 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
     let mut stacks = Vec::with_capacity(cfg.regions.len());
     for region in &cfg.regions {
         let region_ctx = region_context(cfg, region);
-        let bucket_name = match &region_ctx.bucket.name {
-            Some(name) => resolve(&json!(name), &Target::CloudFormation).map_err(|message| {
-                RenderError::Placeholder {
-                    template: "bucket.name (provision.yaml)".into(),
-                    overridden: true,
-                    message,
-                }
-            })?,
-            None => Value::Null,
-        };
+        let bucket_name = bucket_name(region_ctx.bucket.name.as_deref(), &Target::CloudFormation)?;
         let ctx = StackContext {
             common: &common,
             region: &region_ctx,
@@ -128,11 +119,7 @@ pub fn parse_yaml(text: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn config(yaml: &str) -> Config {
-        crate::config::parse(Path::new("test.yaml"), yaml).unwrap()
-    }
+    use crate::render::test_config::config;
 
     const BASE: &str = "version: 1\norganisation: acme\nregions: [eu-west-1, us-east-1]\n";
 
@@ -229,21 +216,14 @@ mod tests {
 #[cfg(test)]
 mod quoting_tests {
     use super::*;
-    use std::path::Path;
+    use crate::render::test_config::with_hostile_strings;
 
     /// A value that would break an unquoted YAML, JSON or HCL document if pasted verbatim.
     pub const HOSTILE: &str = "x\", \"evil\": [1] #c: d ${AWS::Region} %{if} {{x}}\n\t\\ ünï";
 
     #[test]
     fn user_strings_cannot_break_the_template() {
-        let cfg = crate::config::parse(
-            Path::new("t.yaml"),
-            &format!(
-                "version: 1\norganisation: acme\nregions: [eu-west-1]\ntags: {{\"team: x\": \"a: b @=+- /x\"}}\nbucket:\n  cors:\n    - allowed_origins: [\"*\"]\n      allowed_methods: [GET]\n      allowed_headers: [{}]\n",
-                serde_json::to_string(HOSTILE).unwrap()
-            ),
-        )
-        .unwrap();
+        let cfg = with_hostile_strings(HOSTILE);
         let stacks = render(&cfg, &Templates::default()).unwrap();
         let doc = parse_yaml(&stacks[0].body).unwrap();
         let bucket = &doc["Resources"]["Bucket"]["Properties"];

@@ -306,43 +306,17 @@ fn indent_param(h: &Helper<'_>) -> usize {
         .unwrap_or(0) as usize
 }
 
-/// `{{json v}}`: `v` as compact JSON (strings quoted).
-pub struct JsonHelper;
-impl HelperDef for JsonHelper {
-    fn call<'reg: 'rc, 'rc>(
-        &self,
-        h: &Helper<'rc>,
-        _: &'reg Handlebars<'reg>,
-        _: &'rc Context,
-        _: &mut RenderContext<'reg, 'rc>,
-        out: &mut dyn Output,
-    ) -> HelperResult {
-        let v = first_param(h)?;
-        out.write(&serde_json::to_string(v).unwrap_or_default())?;
-        Ok(())
-    }
+/// `v` as compact JSON (strings quoted). JSON is written on one line: no indentation.
+pub fn to_json(v: &Value, _indent: usize) -> String {
+    serde_json::to_string(v).unwrap_or_default()
 }
 
-/// `{{yaml v indent=N}}`: `v` as YAML (see [`to_yaml`]).
-pub struct YamlHelper;
-impl HelperDef for YamlHelper {
-    fn call<'reg: 'rc, 'rc>(
-        &self,
-        h: &Helper<'rc>,
-        _: &'reg Handlebars<'reg>,
-        _: &'rc Context,
-        _: &mut RenderContext<'reg, 'rc>,
-        out: &mut dyn Output,
-    ) -> HelperResult {
-        let v = first_param(h)?;
-        out.write(&to_yaml(v, indent_param(h)))?;
-        Ok(())
-    }
-}
+/// A helper that prints its first parameter through a formatting function, which receives
+/// the `indent=N` hash parameter (0 without one): `{{json v}}` ([`to_json`]),
+/// `{{yaml v indent=N}}` ([`to_yaml`]), `{{hcl v indent=N}}` ([`to_hcl`]).
+pub struct ValueHelper(pub fn(&Value, usize) -> String);
 
-/// `{{hcl v indent=N}}`: `v` as an HCL expression (see [`to_hcl`]).
-pub struct HclHelper;
-impl HelperDef for HclHelper {
+impl HelperDef for ValueHelper {
     fn call<'reg: 'rc, 'rc>(
         &self,
         h: &Helper<'rc>,
@@ -352,7 +326,7 @@ impl HelperDef for HclHelper {
         out: &mut dyn Output,
     ) -> HelperResult {
         let v = first_param(h)?;
-        out.write(&to_hcl(v, indent_param(h)))?;
+        out.write(&(self.0)(v, indent_param(h)))?;
         Ok(())
     }
 }

@@ -14,6 +14,8 @@ mod placeholders;
 mod policy;
 mod templates;
 mod terraform;
+#[cfg(test)]
+mod test_config;
 
 pub use command::cmd_render;
 pub use context::{identifier, region_suffix};

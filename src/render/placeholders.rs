@@ -6,6 +6,7 @@
 //! resources, and `render --format policies` to concrete example values (so that policy
 //! linters, which know no intrinsics, can read them).
 
+use super::RenderError;
 use super::helpers::{HCL_EXPRESSION, hcl_escape};
 use serde_json::{Map, Value, json};
 
@@ -103,6 +104,19 @@ pub fn resolve(doc: &Value, target: &Target<'_>) -> Result<Value, String> {
             Value::Object(out)
         }
         other => other.clone(),
+    })
+}
+
+/// The configured bucket name (`bucket.name`, placeholders and all) resolved for `target`,
+/// or null when the name is left to CloudFormation/Terraform.
+pub fn bucket_name(name: Option<&str>, target: &Target<'_>) -> Result<Value, RenderError> {
+    let Some(name) = name else {
+        return Ok(Value::Null);
+    };
+    resolve(&json!(name), target).map_err(|message| RenderError::Placeholder {
+        template: "bucket.name (provision.yaml)".into(),
+        overridden: true,
+        message,
     })
 }
 

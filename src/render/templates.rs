@@ -2,7 +2,7 @@
 //! of the same relative path under `--templates DIR`, and the Handlebars registries.
 
 use super::RenderError;
-use super::helpers::{HclHelper, JsonHelper, YamlHelper, hcl_escape, json_escape};
+use super::helpers::{ValueHelper, hcl_escape, json_escape, to_hcl, to_json, to_yaml};
 use handlebars::Handlebars;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -217,9 +217,9 @@ impl Templates {
     pub fn registry(&self, prefix: &str, language: Language) -> Result<Registry<'_>, RenderError> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
-        hb.register_helper("json", Box::new(JsonHelper));
-        hb.register_helper("yaml", Box::new(YamlHelper));
-        hb.register_helper("hcl", Box::new(HclHelper));
+        hb.register_helper("json", Box::new(ValueHelper(to_json)));
+        hb.register_helper("yaml", Box::new(ValueHelper(to_yaml)));
+        hb.register_helper("hcl", Box::new(ValueHelper(to_hcl)));
         match language {
             Language::Yaml | Language::Json => hb.register_escape_fn(json_escape),
             Language::Hcl => hb.register_escape_fn(hcl_escape),

@@ -3,13 +3,13 @@
 //! back with hcl-rs before it is returned.
 
 use super::context::{Common, IdentitiesContext, RegionContext, region_context};
-use super::placeholders::{Target, resolve};
+use super::placeholders::{Target, bucket_name};
 use super::policy::PolicySet;
 use super::templates::{Language, TERRAFORM_FILES, Templates};
 use super::{RenderError, RenderedFile};
 use crate::config::Config;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// What every Terraform template receives.
 #[derive(Serialize)]
@@ -46,16 +46,7 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile>, 
             region,
             resource_suffix: &region_ctx.suffix,
         };
-        let bucket_name = match &region_ctx.bucket.name {
-            Some(name) => {
-                resolve(&json!(name), &target).map_err(|message| RenderError::Placeholder {
-                    template: "bucket.name (provision.yaml)".into(),
-                    overridden: true,
-                    message,
-                })?
-            }
-            None => Value::Null,
-        };
+        let bucket_name = bucket_name(region_ctx.bucket.name.as_deref(), &target)?;
         regions.push(RegionModule {
             policies: policies.resolved_map(&target),
             bucket_name,
@@ -115,11 +106,7 @@ fn tidy(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-
-    fn config(yaml: &str) -> Config {
-        crate::config::parse(Path::new("test.yaml"), yaml).unwrap()
-    }
+    use crate::render::test_config::config;
 
     #[test]
     fn a_root_module_with_a_provider_alias_per_region() {
@@ -174,21 +161,14 @@ mod tests {
 #[cfg(test)]
 mod quoting_tests {
     use super::*;
+    use crate::render::test_config::with_hostile_strings;
     use hcl::eval::Evaluate;
-    use std::path::Path;
 
     const HOSTILE: &str = "x\", evil = [1] # ${var.secret} %{if true}y%{endif} {{x}}\n\t\\ ünï";
 
     #[test]
     fn user_strings_cannot_break_or_interpolate_in_the_module() {
-        let cfg = crate::config::parse(
-            Path::new("t.yaml"),
-            &format!(
-                "version: 1\norganisation: acme\nregions: [eu-west-1]\ntags: {{\"team: x\": \"a: b @=+- /x\"}}\nbucket:\n  cors:\n    - allowed_origins: [\"*\"]\n      allowed_methods: [GET]\n      allowed_headers: [{}]\n",
-                serde_json::to_string(HOSTILE).unwrap()
-            ),
-        )
-        .unwrap();
+        let cfg = with_hostile_strings(HOSTILE);
         let files = render(&cfg, &Templates::default()).unwrap();
         let main = hcl::parse(&files[0].content).unwrap();
         let cors = main

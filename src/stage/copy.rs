@@ -6,11 +6,9 @@
 //! (moto 5.2 ignores `If-None-Match` on `CopyObject`; a copy only ever follows this stage's
 //! won claim, so a concurrent stager of other bytes has stopped before it could copy.)
 
-use super::layout::OBJECT_SHA256;
-use super::meta::precondition_failed;
-use super::upload::{Committed, Pending, abort};
+use super::upload::{Committed, Pending, abort, collect_parts, complete};
 use crate::aws;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::CompletedPart;
 use futures_util::StreamExt;
 
 const MIB: u64 = 1024 * 1024;
@@ -77,16 +75,9 @@ async fn copy_whole(
         .if_none_match("*")
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
-        Err(e) => Err(format!(
-            "copying {} from {}: {}",
-            source.key,
-            source.bucket,
-            aws::describe(&e)
-        )),
-    }
+    Committed::of(res, || {
+        format!("copying {} from {}", source.key, source.bucket)
+    })
 }
 
 async fn copy_parts(
@@ -94,100 +85,43 @@ async fn copy_parts(
     bucket: &str,
     source: &Source<'_>,
 ) -> Result<Committed, String> {
-    let created = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(source.key)
-        .metadata(OBJECT_SHA256, source.sha256_hex)
-        .send()
-        .await
-        .map_err(|e| format!("starting the copy of {}: {}", source.key, aws::describe(&e)))?;
-    let Some(upload_id) = created.upload_id else {
-        return Err(format!("S3 returned no upload ID for {}", source.key));
-    };
-    let mut pending = Pending {
-        s3: s3.clone(),
-        bucket: bucket.to_string(),
-        key: source.key.to_string(),
-        upload_id,
-        parts: Vec::new(),
-    };
+    let mut pending =
+        Pending::start(s3, bucket, source.key, source.sha256_hex, None, "copy").await?;
     let from = copy_source(source.bucket, source.key);
-    let ranges = copy_ranges(source.size);
-    let mut copies = Box::pin(
-        futures_util::stream::iter(ranges.into_iter().enumerate())
-            .map(|(i, (first, last))| {
-                let req = pending
-                    .s3
-                    .upload_part_copy()
-                    .bucket(&pending.bucket)
-                    .key(&pending.key)
-                    .upload_id(&pending.upload_id)
-                    .part_number(i as i32 + 1)
-                    .copy_source(&from)
-                    .copy_source_range(format!("bytes={first}-{last}"));
-                async move {
-                    let out = req.send().await.map_err(|e| aws::describe(&e))?;
-                    let etag = out.copy_part_result.and_then(|r| r.e_tag);
-                    Ok::<_, String>(
-                        CompletedPart::builder()
-                            .part_number(i as i32 + 1)
-                            .set_e_tag(etag)
-                            .build(),
-                    )
-                }
-            })
-            .buffer_unordered(COPY_CONCURRENCY),
-    );
-    let mut parts = Vec::new();
-    let mut failure = None;
-    while let Some(r) = copies.next().await {
-        match r {
-            Ok(p) => parts.push(p),
-            Err(e) => {
-                failure = Some(e);
-                break;
+    let copies = futures_util::stream::iter(copy_ranges(source.size).into_iter().enumerate())
+        .map(|(i, (first, last))| {
+            let req = pending
+                .s3
+                .upload_part_copy()
+                .bucket(&pending.bucket)
+                .key(&pending.key)
+                .upload_id(&pending.upload_id)
+                .part_number(i as i32 + 1)
+                .copy_source(&from)
+                .copy_source_range(format!("bytes={first}-{last}"));
+            async move {
+                let out = req.send().await.map_err(|e| aws::describe(&e))?;
+                let etag = out.copy_part_result.and_then(|r| r.e_tag);
+                Ok::<_, String>(
+                    CompletedPart::builder()
+                        .part_number(i as i32 + 1)
+                        .set_e_tag(etag)
+                        .build(),
+                )
             }
-        }
-    }
-    drop(copies);
-    if let Some(e) = failure {
-        abort(&pending).await;
-        return Err(format!(
-            "copying {} from {}: {e}",
-            source.key, source.bucket
-        ));
-    }
-    parts.sort_by_key(|p| p.part_number);
-    pending.parts = parts;
-    let res = s3
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key(source.key)
-        .upload_id(&pending.upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(pending.parts.clone()))
-                .build(),
-        )
-        .if_none_match("*")
-        .send()
-        .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => {
-            abort(&pending).await;
-            Ok(Committed::Preempted)
-        }
+        })
+        .buffer_unordered(COPY_CONCURRENCY);
+    match collect_parts(copies, |_| {}).await {
+        Ok(parts) => pending.parts = parts,
         Err(e) => {
             abort(&pending).await;
-            Err(format!(
-                "completing the copy of {}: {}",
-                source.key,
-                aws::describe(&e)
-            ))
+            return Err(format!(
+                "copying {} from {}: {e}",
+                source.key, source.bucket
+            ));
         }
     }
+    complete(&pending, "copy").await
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! SDK call sequences the emulator does not produce on demand: a conditional write refused
 //! with 409 (a concurrent conditional write in flight), a failed multipart completion, a
-//! metadata document changed between read and write, throttling.
+//! multipart copy (objects over 5 GiB), a metadata document changed between read and
+//! write, throttling.
 
 use super::digest::{FileDigest, digest_file};
 use super::meta::{self, MetadataOutcome};
@@ -122,7 +123,7 @@ fn a_multipart_upload_is_aborted_when_its_completion_is_refused_or_fails() {
             upload_id: "u1".into(),
             parts: Vec::new(),
         };
-        let got = rt().block_on(upload::complete(&pending));
+        let got = rt().block_on(upload::complete(&pending, "upload"));
         if status == 412 {
             assert_eq!(got, Ok(Committed::Preempted));
         } else {
@@ -205,4 +206,78 @@ fn a_missing_parameter_is_none_and_throttling_is_an_error() {
         .block_on(super::resolve::get_parameter(&client, "/busy"))
         .unwrap_err();
     assert!(err.contains("ThrottlingException"), "{err}");
+}
+
+/// A copy larger than one `CopyObject` (6 GiB: twelve 512 MiB ranges): part copies, then a
+/// completion with `If-None-Match: *`; a part copy that fails aborts the upload instead.
+#[test]
+fn a_multipart_copy_completes_conditionally_and_is_aborted_when_a_part_fails() {
+    use super::copy::{Source, copy_object};
+    use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
+    use aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput;
+    use aws_sdk_s3::operation::upload_part_copy::UploadPartCopyOutput;
+    use aws_sdk_s3::types::CopyPartResult;
+    const SHA: &str = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03";
+    let source = Source {
+        bucket: "src-bkt",
+        key: "app@1.0.0",
+        size: 6 << 30,
+        sha256_hex: SHA,
+    };
+    for part_fails in [false, true] {
+        let create = mock!(aws_sdk_s3::Client::create_multipart_upload)
+            .match_requests(|r| {
+                r.bucket() == Some("dst-bkt")
+                    && r.metadata()
+                        .and_then(|m| m.get("sha256"))
+                        .map(String::as_str)
+                        == Some(SHA)
+            })
+            .then_output(|| {
+                CreateMultipartUploadOutput::builder()
+                    .upload_id("u1")
+                    .build()
+            });
+        let copy_part = if part_fails {
+            mock!(aws_sdk_s3::Client::upload_part_copy)
+                .then_http_response(|| s3_error(500, "InternalError"))
+        } else {
+            mock!(aws_sdk_s3::Client::upload_part_copy)
+                .match_requests(|r| {
+                    r.upload_id() == Some("u1") && r.copy_source() == Some("src-bkt/app%401.0.0")
+                })
+                .then_output(|| {
+                    UploadPartCopyOutput::builder()
+                        .copy_part_result(CopyPartResult::builder().e_tag("\"e\"").build())
+                        .build()
+                })
+        };
+        let complete = mock!(aws_sdk_s3::Client::complete_multipart_upload)
+            .match_requests(|r| {
+                r.if_none_match() == Some("*")
+                    && r.upload_id() == Some("u1")
+                    && r.multipart_upload().map(|u| u.parts().len()) == Some(12)
+            })
+            .then_output(|| CompleteMultipartUploadOutput::builder().build());
+        let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload)
+            .match_requests(|r| r.upload_id() == Some("u1"))
+            .then_output(|| AbortMultipartUploadOutput::builder().build());
+        let client = s3(&[&create, &copy_part, &complete, &abort]);
+        let got = rt().block_on(copy_object(&client, "dst-bkt", &source));
+        if part_fails {
+            let err = got.unwrap_err();
+            assert!(
+                err.starts_with("copying app@1.0.0 from src-bkt: ")
+                    && err.contains("InternalError"),
+                "{err}"
+            );
+            assert_eq!(complete.num_calls(), 0);
+            assert_eq!(abort.num_calls(), 1);
+        } else {
+            assert_eq!(got, Ok(Committed::Written));
+            assert_eq!(copy_part.num_calls(), 12);
+            assert_eq!(complete.num_calls(), 1);
+            assert_eq!(abort.num_calls(), 0);
+        }
+    }
 }

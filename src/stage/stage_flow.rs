@@ -248,7 +248,7 @@ impl Job<'_> {
 
     async fn commit_multipart(&self, region: String, pending: Pending, claiming: bool) -> Settled {
         self.line(&region).set("completing the upload");
-        match upload::complete(&pending).await {
+        match upload::complete(&pending, "upload").await {
             Ok(Committed::Written) if claiming => {
                 self.confirm(&region, &pending.bucket, Upload::Multipart)
                     .await

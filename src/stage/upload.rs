@@ -13,10 +13,12 @@ use super::layout::{OBJECT_SHA256, is_sha256_hex};
 use super::meta::{self, http_status, precondition_failed};
 use crate::aws;
 use crate::ui::ProgressLine;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::byte_stream::Length;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use std::path::Path;
 
 /// Parts in flight per region. Bodies stream from the file, so this bounds connections,
@@ -135,6 +137,24 @@ pub enum Committed {
     Preempted,
 }
 
+impl Committed {
+    /// What the answer to a write guarded by `If-None-Match: *` means; any failure but a
+    /// lost condition is an error, `what` (e.g. "uploading app@1.0.0") followed by the cause.
+    pub fn of<O, E>(
+        answer: Result<O, SdkError<E, HttpResponse>>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Committed, String>
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        match answer {
+            Ok(_) => Ok(Committed::Written),
+            Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
+            Err(e) => Err(format!("{}: {}", what(), aws::describe(&e))),
+        }
+    }
+}
+
 async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, String> {
     ByteStream::read_from()
         .path(path)
@@ -164,11 +184,7 @@ pub async fn put_single(
         .if_none_match("*")
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
-        Err(e) => Err(format!("uploading {}: {}", artifact.key, aws::describe(&e))),
-    }
+    Committed::of(res, || format!("uploading {}", artifact.key))
 }
 
 /// A multipart upload whose parts are all uploaded, not yet visible.
@@ -180,6 +196,57 @@ pub struct Pending {
     pub parts: Vec<CompletedPart>,
 }
 
+impl Pending {
+    /// Starts a multipart upload of `key` whose object records `sha256_hex` in its user
+    /// metadata, with no parts yet. `checksum`: the algorithm S3 checks each part with.
+    /// `activity` ("upload", "copy") names the upload in errors.
+    pub async fn start(
+        s3: &aws_sdk_s3::Client,
+        bucket: &str,
+        key: &str,
+        sha256_hex: &str,
+        checksum: Option<ChecksumAlgorithm>,
+        activity: &str,
+    ) -> Result<Pending, String> {
+        let created = s3
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .set_checksum_algorithm(checksum)
+            .metadata(OBJECT_SHA256, sha256_hex)
+            .send()
+            .await
+            .map_err(|e| format!("starting the {activity} of {key}: {}", aws::describe(&e)))?;
+        let Some(upload_id) = created.upload_id else {
+            return Err(format!("S3 returned no upload ID for {key}"));
+        };
+        Ok(Pending {
+            s3: s3.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id,
+            parts: Vec::new(),
+        })
+    }
+}
+
+/// Runs the part uploads (or copies) of `parts` until all are done or one fails, and
+/// returns the parts in order, or the first failure (the parts still in flight are
+/// dropped). `on_done(n)` hears each time that `n` parts are done.
+pub async fn collect_parts(
+    parts: impl Stream<Item = Result<CompletedPart, String>>,
+    mut on_done: impl FnMut(usize),
+) -> Result<Vec<CompletedPart>, String> {
+    let mut parts = std::pin::pin!(parts);
+    let mut done = Vec::new();
+    while let Some(part) = parts.next().await {
+        done.push(part?);
+        on_done(done.len());
+    }
+    done.sort_by_key(|p| p.part_number);
+    Ok(done)
+}
+
 /// Starts a multipart upload and uploads every part (at most [`PART_CONCURRENCY`] at once).
 /// On failure the upload is aborted.
 pub async fn upload_parts(
@@ -189,63 +256,36 @@ pub async fn upload_parts(
     progress: &ProgressLine,
 ) -> Result<Pending, String> {
     let d = artifact.digest;
-    let created = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(artifact.key)
-        .checksum_algorithm(ChecksumAlgorithm::Sha256)
-        .metadata(OBJECT_SHA256, d.hex())
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "starting the upload of {}: {}",
-                artifact.key,
-                aws::describe(&e)
-            )
-        })?;
-    let Some(upload_id) = created.upload_id else {
-        return Err(format!("S3 returned no upload ID for {}", artifact.key));
-    };
-    let mut pending = Pending {
-        s3: s3.clone(),
-        bucket: bucket.to_string(),
-        key: artifact.key.to_string(),
-        upload_id,
-        parts: Vec::with_capacity(d.parts.len()),
-    };
+    let mut pending = Pending::start(
+        s3,
+        bucket,
+        artifact.key,
+        &d.hex(),
+        Some(ChecksumAlgorithm::Sha256),
+        "upload",
+    )
+    .await?;
     let total = d.parts.len();
-    let mut uploads = Box::pin(
-        futures_util::stream::iter(0..total)
-            .map(|i| upload_part(&pending, artifact, i))
-            .buffer_unordered(PART_CONCURRENCY),
-    );
-    let mut done = Vec::with_capacity(total);
-    let mut failure = None;
-    while let Some(result) = uploads.next().await {
-        match result {
-            Ok(part) => {
-                done.push(part);
-                // About ten updates per upload: plain (CI) output gets a line per update.
-                let n = done.len();
-                if n == total || n * 10 / total != (n - 1) * 10 / total {
-                    progress.set(format!("uploaded {n}/{total} parts"));
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+    let uploads = futures_util::stream::iter(0..total)
+        .map(|i| upload_part(&pending, artifact, i))
+        .buffer_unordered(PART_CONCURRENCY);
+    let uploaded = collect_parts(uploads, |n| {
+        // About ten updates per upload: plain (CI) output gets a line per update.
+        if n == total || n * 10 / total != (n - 1) * 10 / total {
+            progress.set(format!("uploaded {n}/{total} parts"));
+        }
+    })
+    .await;
+    match uploaded {
+        Ok(parts) => {
+            pending.parts = parts;
+            Ok(pending)
+        }
+        Err(e) => {
+            abort(&pending).await;
+            Err(e)
         }
     }
-    drop(uploads);
-    if let Some(e) = failure {
-        abort(&pending).await;
-        return Err(e);
-    }
-    done.sort_by_key(|p| p.part_number);
-    pending.parts = done;
-    Ok(pending)
 }
 
 async fn upload_part(
@@ -284,8 +324,9 @@ async fn upload_part(
         .build())
 }
 
-/// Makes the upload visible, unless the key exists (then the upload is aborted).
-pub async fn complete(pending: &Pending) -> Result<Committed, String> {
+/// Makes the upload visible, unless the key exists (then the upload is aborted; so it is
+/// when the completion fails). `activity` ("upload", "copy") names the upload in errors.
+pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, String> {
     let res = pending
         .s3
         .complete_multipart_upload()
@@ -300,21 +341,13 @@ pub async fn complete(pending: &Pending) -> Result<Committed, String> {
         .if_none_match("*")
         .send()
         .await;
-    match res {
-        Ok(_) => Ok(Committed::Written),
-        Err(e) if precondition_failed(&e) => {
-            abort(pending).await;
-            Ok(Committed::Preempted)
-        }
-        Err(e) => {
-            abort(pending).await;
-            Err(format!(
-                "completing the upload of {}: {}",
-                pending.key,
-                aws::describe(&e)
-            ))
-        }
+    let committed = Committed::of(res, || {
+        format!("completing the {activity} of {}", pending.key)
+    });
+    if committed != Ok(Committed::Written) {
+        abort(pending).await;
     }
+    committed
 }
 
 /// Aborts a multipart upload (best effort: the lifecycle rule is the safety net).

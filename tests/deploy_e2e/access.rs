@@ -7,13 +7,12 @@ async fn principals_are_resolved_through_iam_and_passed_to_the_stack() {
     let url = shared_url();
     let s = Setup::new();
     let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1").await);
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let role = format!("{}-reader", s.name);
     let user = format!("{}-bot", s.name);
     let role_id = iam
         .create_role()
         .role_name(&role)
-        .assume_role_policy_document(trust)
+        .assume_role_policy_document(ECS_TASKS_TRUST)
         .send()
         .await
         .unwrap()
@@ -65,14 +64,8 @@ async fn principals_are_resolved_through_iam_and_passed_to_the_stack() {
     }
 
     assert_eq!(s.run(&["apply", "--yes"]).0, 0);
-    let cf = cloudformation(&url, "eu-west-1").await;
-    let stack = cf
-        .describe_stacks()
-        .stack_name(&s.name)
-        .send()
+    let value = describe_stack(&url, "eu-west-1", &s.name)
         .await
-        .unwrap();
-    let value = stack.stacks()[0]
         .parameters()
         .iter()
         .find(|p| p.parameter_key() == Some("AllowedUserIds"))

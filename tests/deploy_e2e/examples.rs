@@ -16,11 +16,8 @@ fn example_on_emulator(s: &Setup, file: &str, url: &str) -> (String, Vec<String>
         .iter()
         .map(|r| r.as_str().unwrap_or_default().to_string())
         .collect();
-    let n = &s.name;
-    out.push_str(&format!("parameters:\n  configuration: /{n}/startifact\n  bucket_name: /{n}/bucket\n  artifact_prefix: /{n}/artifacts\nendpoints:\n"));
-    for r in &regions {
-        out.push_str(&format!("  {r}: {url}\n"));
-    }
+    let with_urls: Vec<(&str, &str)> = regions.iter().map(|r| (r.as_str(), url)).collect();
+    out.push_str(&s.parameters_and_endpoints(&with_urls));
     std::fs::write(s.path().join("provision.yaml"), out).expect("write provision.yaml");
     (
         doc["stack_name"].as_str().expect("stack_name").to_string(),
@@ -55,22 +52,9 @@ async fn assert_key(url: &str, stack: &str, alias: &str, region: &str) {
         .unwrap_or_else(|| panic!("{alias} exists in {region}"));
     assert_eq!(found.target_key_id(), Some(key_id.as_str()), "{region}");
     let bucket = physical_id(url, region, stack, "Bucket").await;
-    let s3 = support::s3_client(url, region).await;
-    let enc = s3
-        .get_bucket_encryption()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("GetBucketEncryption");
-    let rule = &enc
-        .server_side_encryption_configuration()
-        .expect("encryption")
-        .rules()[0];
-    let id = rule
-        .apply_server_side_encryption_by_default()
-        .and_then(|d| d.kms_master_key_id());
+    let default = default_encryption(url, region, &bucket).await;
     assert_eq!(
-        id,
+        default.kms_master_key_id(),
         Some(key_arn.as_str()),
         "{region}: the bucket is encrypted with the key"
     );
@@ -86,14 +70,7 @@ async fn the_multi_region_example_deploys_buckets_keys_and_aliases_in_six_region
     assert_eq!(code, 0);
     assert!(out.contains("Apply: 6 created"), "{out}");
     let regions: Vec<&str> = regions.iter().map(String::as_str).collect();
-    assert_deployed(
-        &url,
-        &stack,
-        &format!("/{}/bucket", s.name),
-        &regions,
-        "aws:kms",
-    )
-    .await;
+    assert_deployed(&url, &stack, &s.bucket_parameter(), &regions, "aws:kms").await;
     for r in &regions {
         assert_key(&url, &stack, &format!("alias/{}-artifacts", s.name), r).await;
         let bucket = physical_id(&url, r, &stack, "Bucket").await;
@@ -112,13 +89,12 @@ async fn the_kms_access_lists_example_deploys_with_its_principals() {
     let url = shared_url();
     let s = Setup::new();
     let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1").await);
-    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     // The example's principals (IAM is account-global: another run may have made them).
     for role in ["ecs-task-config-reader", "DevOps"] {
         let _ = iam
             .create_role()
             .role_name(role)
-            .assume_role_policy_document(trust)
+            .assume_role_policy_document(ECS_TASKS_TRUST)
             .send()
             .await;
     }
@@ -135,14 +111,7 @@ async fn the_kms_access_lists_example_deploys_with_its_principals() {
         "{out}"
     );
     let regions: Vec<&str> = regions.iter().map(String::as_str).collect();
-    assert_deployed(
-        &url,
-        &stack,
-        &format!("/{}/bucket", s.name),
-        &regions,
-        "aws:kms",
-    )
-    .await;
+    assert_deployed(&url, &stack, &s.bucket_parameter(), &regions, "aws:kms").await;
     for r in &regions {
         assert_key(&url, &stack, &format!("alias/{}-config-store", s.name), r).await;
     }

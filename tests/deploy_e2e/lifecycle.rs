@@ -32,24 +32,11 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
     let (code, out, _) = s.run(&["apply", "--yes"]);
     assert_eq!(code, 0);
     assert!(out.contains("Apply: 3 created, 0 updated, 0 recreated, 0 unchanged, 0 failed."));
-    assert_deployed(
-        &url,
-        &s.name,
-        &format!("/{}/bucket", s.name),
-        &regions,
-        "aws:kms",
-    )
-    .await;
+    assert_deployed(&url, &s.name, &s.bucket_parameter(), &regions, "aws:kms").await;
 
     // Stack tags from the configuration.
-    let cf = cloudformation(&url, "eu-north-1").await;
-    let stack = cf
-        .describe_stacks()
-        .stack_name(&s.name)
-        .send()
+    let tags: Vec<(String, String)> = describe_stack(&url, "eu-north-1", &s.name)
         .await
-        .unwrap();
-    let tags: Vec<(String, String)> = stack.stacks()[0]
         .tags()
         .iter()
         .map(|t| {
@@ -180,20 +167,11 @@ async fn a_kept_plan_applies_exactly_and_a_stale_plan_is_refused() {
     let s = Setup::new();
     s.write(&[("eu-west-1", &url)], "");
     assert_eq!(s.run(&["apply", "--yes"]).0, 0);
-    let first = format!("/{}/bucket", s.name);
+    let first = s.bucket_parameter();
 
     // Rename the bucket-name parameter, plan it into a file.
-    let renamed = s
-        .write(&[("eu-west-1", &url)], "")
-        .to_string_lossy()
-        .to_string();
-    std::fs::write(
-        &renamed,
-        std::fs::read_to_string(&renamed)
-            .unwrap()
-            .replace("/bucket\n", "/bucket-v2\n"),
-    )
-    .unwrap();
+    let renamed = s.write(&[("eu-west-1", &url)], "");
+    replace_in(&renamed, "/bucket\n", "/bucket-v2\n");
     let (code, out, _) = s.run(&["plan", "--out", "plan.json"]);
     assert_eq!(code, 0);
     assert!(out.contains("Plan written to plan.json"));
@@ -233,21 +211,9 @@ async fn a_kept_plan_applies_exactly_and_a_stale_plan_is_refused() {
     );
 
     // A plan, then an edit: the plan no longer matches what would be deployed.
-    std::fs::write(
-        &renamed,
-        std::fs::read_to_string(&renamed)
-            .unwrap()
-            .replace("/bucket-v2\n", "/bucket-v3\n"),
-    )
-    .unwrap();
+    replace_in(&renamed, "/bucket-v2\n", "/bucket-v3\n");
     assert_eq!(s.run(&["plan", "--out", "stale.json"]).0, 0);
-    std::fs::write(
-        &renamed,
-        std::fs::read_to_string(&renamed)
-            .unwrap()
-            .replace("/bucket-v3\n", "/bucket-v4\n"),
-    )
-    .unwrap();
+    replace_in(&renamed, "/bucket-v3\n", "/bucket-v4\n");
     let (code, _, err) = s.run(&["apply", "stale.json", "--yes"]);
     assert_eq!(code, 1);
     assert!(
@@ -380,11 +346,8 @@ async fn endpoint_url_reaches_every_region_without_per_region_endpoints() {
     let url = shared_url();
     let s = Setup::new();
     let path = s.write(&[], "");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("regions: []", "regions: [us-west-2]")
-        .replace("endpoints:\n", "");
-    std::fs::write(&path, text).unwrap();
+    replace_in(&path, "regions: []", "regions: [us-west-2]");
+    replace_in(&path, "endpoints:\n", "");
     let (code, _, _) = s.run(&["--endpoint-url", &url, "apply", "--yes"]);
     assert_eq!(code, 0);
     assert_eq!(

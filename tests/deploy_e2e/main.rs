@@ -40,16 +40,32 @@ impl Setup {
         let n = &self.name;
         let list: Vec<&str> = regions.iter().map(|(r, _)| *r).collect();
         let mut text = format!(
-            "version: 1\norganisation: {n}\nregions: [{}]\nstack_name: {n}\nparameters:\n  configuration: /{n}/startifact\n  bucket_name: /{n}/bucket\n  artifact_prefix: /{n}/artifacts\nendpoints:\n",
+            "version: 1\norganisation: {n}\nregions: [{}]\nstack_name: {n}\n",
             list.join(", ")
         );
-        for (r, url) in regions {
-            text.push_str(&format!("  {r}: {url}\n"));
-        }
+        text.push_str(&self.parameters_and_endpoints(regions));
         text.push_str(extra);
         let path = self.path().join("provision.yaml");
         std::fs::write(&path, text).expect("write provision.yaml");
         path
+    }
+
+    /// The `parameters` (named after the test) and `endpoints` sections of provision.yaml.
+    fn parameters_and_endpoints(&self, regions: &[(&str, &str)]) -> String {
+        let n = &self.name;
+        let mut text = format!(
+            "parameters:\n  configuration: /{n}/startifact\n  bucket_name: {}\n  artifact_prefix: /{n}/artifacts\nendpoints:\n",
+            self.bucket_parameter()
+        );
+        for (r, url) in regions {
+            text.push_str(&format!("  {r}: {url}\n"));
+        }
+        text
+    }
+
+    /// The SSM parameter that holds each region's bucket name.
+    fn bucket_parameter(&self) -> String {
+        format!("/{}/bucket", self.name)
     }
 
     fn run(&self, args: &[&str]) -> (i32, String, String) {
@@ -68,6 +84,66 @@ fn shared_url() -> String {
 
 async fn cloudformation(url: &str, region: &str) -> aws_sdk_cloudformation::Client {
     aws_sdk_cloudformation::Client::new(&sdk_config(url, region).await)
+}
+
+/// The stack as DescribeStacks returns it (it must exist).
+async fn describe_stack(
+    url: &str,
+    region: &str,
+    stack: &str,
+) -> aws_sdk_cloudformation::types::Stack {
+    let out = cloudformation(url, region)
+        .await
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("DescribeStacks");
+    out.stacks()[0].clone()
+}
+
+/// How many events the stack has.
+async fn event_count(url: &str, region: &str, stack: &str) -> usize {
+    cloudformation(url, region)
+        .await
+        .describe_stack_events()
+        .stack_name(stack)
+        .send()
+        .await
+        .expect("DescribeStackEvents")
+        .stack_events()
+        .len()
+}
+
+/// A trust policy that lets ECS tasks assume a role (for roles the tests create).
+const ECS_TASKS_TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The bucket's default encryption.
+async fn default_encryption(
+    url: &str,
+    region: &str,
+    bucket: &str,
+) -> aws_sdk_s3::types::ServerSideEncryptionByDefault {
+    let s3 = support::s3_client(url, region).await;
+    let enc = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("GetBucketEncryption");
+    let rule = &enc
+        .server_side_encryption_configuration()
+        .expect("encryption")
+        .rules()[0];
+    rule.apply_server_side_encryption_by_default()
+        .expect("default encryption")
+        .clone()
+}
+
+/// Replaces `from` with `to` in a file (an edit of provision.yaml).
+fn replace_in(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read the file");
+    std::fs::write(path, text.replace(from, to)).expect("write the file");
 }
 
 /// The stack's status, or `None` when it does not exist.
@@ -135,14 +211,8 @@ async fn change_sets(url: &str, region: &str, stack: &str) -> usize {
 /// bucket-name parameter holds the bucket's name.
 async fn assert_deployed(url: &str, stack: &str, parameter: &str, regions: &[&str], sse: &str) {
     for region in regions {
-        let cf = cloudformation(url, region).await;
-        let described = cf
-            .describe_stacks()
-            .stack_name(stack)
-            .send()
+        let status = describe_stack(url, region, stack)
             .await
-            .expect("DescribeStacks");
-        let status = described.stacks()[0]
             .stack_status()
             .map(|s| s.as_str().to_string());
         assert_eq!(status.as_deref(), Some("CREATE_COMPLETE"), "{region}");
@@ -153,19 +223,7 @@ async fn assert_deployed(url: &str, stack: &str, parameter: &str, regions: &[&st
             .send()
             .await
             .expect("the bucket exists");
-        let enc = s3
-            .get_bucket_encryption()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("GetBucketEncryption");
-        let rule = &enc
-            .server_side_encryption_configuration()
-            .expect("encryption")
-            .rules()[0];
-        let default = rule
-            .apply_server_side_encryption_by_default()
-            .expect("default encryption");
+        let default = default_encryption(url, region, &bucket).await;
         assert_eq!(default.sse_algorithm().as_str(), sse, "{region}");
         assert_eq!(
             ssm_value(url, region, parameter).await.as_deref(),

@@ -28,15 +28,7 @@ async fn an_unreachable_region_fails_alone_and_a_rerun_completes_it() {
             .as_deref(),
         Some("CREATE_COMPLETE")
     );
-    let events_before = cloudformation(&a.url(), "eu-west-1")
-        .await
-        .describe_stack_events()
-        .stack_name(&s.name)
-        .send()
-        .await
-        .unwrap()
-        .stack_events()
-        .len();
+    let events_before = event_count(&a.url(), "eu-west-1", &s.name).await;
 
     // The region is back (a fresh emulator: a restarted moto has lost its state).
     let c = Moto::start();
@@ -53,15 +45,7 @@ async fn an_unreachable_region_fails_alone_and_a_rerun_completes_it() {
             .as_deref(),
         Some("CREATE_COMPLETE")
     );
-    let events_after = cloudformation(&a.url(), "eu-west-1")
-        .await
-        .describe_stack_events()
-        .stack_name(&s.name)
-        .send()
-        .await
-        .unwrap()
-        .stack_events()
-        .len();
+    let events_after = event_count(&a.url(), "eu-west-1", &s.name).await;
     assert_eq!(
         events_before, events_after,
         "the completed region is left unchanged"

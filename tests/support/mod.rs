@@ -5,6 +5,7 @@
 //! which the test command runs). Without it the tests fail: they never skip.
 #![allow(dead_code)]
 
+pub mod report;
 pub mod storage;
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
@@ -18,6 +19,22 @@ pub const ACCOUNT_ID: &str = "123456789012";
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every example configuration of examples/, by name (`minimal`, ...), sorted.
+pub fn examples() -> Vec<(String, PathBuf)> {
+    let mut out: Vec<_> = std::fs::read_dir(repo_root().join("examples"))
+        .expect("examples/ exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
+        .collect();
+    out.sort();
+    assert!(
+        out.len() >= 5,
+        "expected at least five examples, found {out:?}"
+    );
+    out
 }
 
 fn moto_server_path() -> PathBuf {

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The regions of the staging tests, in configuration order (the first is the home region).
+pub const REGIONS: [&str; 3] = ["eu-north-1", "eu-west-1", "us-east-1"];
+pub const MIB: usize = 1024 * 1024;
+
 /// A runtime for the SDK calls tests make themselves.
 pub fn block_on<F: Future>(f: F) -> F::Output {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -92,6 +96,11 @@ impl Storage {
                 .collect(),
             key_prefix,
         )
+    }
+
+    /// [`REGIONS`] on the emulator shared by the test binary.
+    pub fn shared(key_prefix: &str) -> Storage {
+        Storage::on(&super::shared().url(), &REGIONS, key_prefix)
     }
 
     pub fn bucket(&self, region: &str) -> String {
@@ -288,6 +297,14 @@ impl Storage {
                 .collect()
         })
     }
+}
+
+/// What most staging tests start from: storage in [`REGIONS`] on the shared emulator,
+/// `provision setup` done, and an empty working directory (a CI machine's: no provision.yaml).
+pub fn set_up(key_prefix: &str) -> (Storage, tempfile::TempDir) {
+    let st = Storage::shared(key_prefix);
+    st.setup();
+    (st, tempfile::tempdir().expect("temp dir"))
 }
 
 /// A file of `size` pseudo-random bytes (seeded, so reruns are reproducible).

@@ -1,16 +1,15 @@
 //! `apply` against canned CloudFormation: per-resource events and progress, rolled-back
 //! updates, `--no-rollback`, ROLLBACK_COMPLETE and `--recreate-failed`, termination
-//! protection, throttling while polling.
+//! protection. (Throttling while polling: wait_mocks.rs.)
 
 use super::*;
 use crate::deploy::execute::{ApplyOptions, Outcome, apply_region};
 use crate::deploy::plan::{Action, RegionPlan};
-use crate::deploy::wait::{self, Change, ChangeKind, EventTracker, Polling};
+use crate::deploy::wait::{Change, ChangeKind, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
-use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
 use aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput;
@@ -49,21 +48,6 @@ fn opts() -> ApplyOptions {
         termination_protection: true,
         polling: Polling::immediate(),
     }
-}
-
-fn stacks(status: StackStatus) -> DescribeStacksOutput {
-    DescribeStacksOutput::builder()
-        .stacks(stack(status))
-        .build()
-}
-
-fn events(list: Vec<aws_sdk_cloudformation::types::StackEvent>) -> DescribeStackEventsOutput {
-    // CloudFormation lists the newest event first.
-    let mut list = list;
-    list.reverse();
-    DescribeStackEventsOutput::builder()
-        .set_stack_events(Some(list))
-        .build()
 }
 
 fn execute() -> aws_smithy_mocks::Rule {
@@ -433,77 +417,4 @@ async fn termination_protection_unsupported_by_the_endpoint_is_a_warning() {
     assert_eq!(done.outcome, Outcome::Created);
     assert_eq!(done.warnings.len(), 1);
     assert!(done.warnings[0].starts_with("termination protection was not enabled: this endpoint does not implement UpdateTerminationProtection"));
-}
-
-#[tokio::test]
-async fn throttling_while_polling_slows_down_instead_of_failing() {
-    let st = mock!(Client::describe_stacks)
-        .sequence()
-        .http_status(400, Some(throttling()))
-        .times(2)
-        .output(|| stacks(StackStatus::UpdateInProgress))
-        .output(|| stacks(StackStatus::UpdateComplete))
-        .build();
-    let ev = mock!(Client::describe_stack_events)
-        .then_output(|| events(vec![stack_event(2, "UPDATE_COMPLETE", None)]));
-    let cf = cloudformation(&[&st, &ev]);
-    let messages = Messages::default();
-    let m = messages.clone();
-    let mut tracker = EventTracker::new(None, STACK);
-    let end = wait::wait_stack(
-        &cf,
-        STACK_ID,
-        &mut tracker,
-        1,
-        &Polling::immediate(),
-        &move |s| m.push(s),
-    )
-    .await
-    .unwrap();
-    assert_eq!(end.status, "UPDATE_COMPLETE");
-    assert_eq!(st.num_calls(), 4);
-    let retried = messages
-        .all()
-        .iter()
-        .filter(|m| m.contains("Throttling: Rate exceeded (retrying)"))
-        .count();
-    assert_eq!(retried, 2);
-}
-
-#[tokio::test]
-async fn sustained_throttling_fails_the_wait_with_the_error() {
-    let st = mock!(Client::describe_stacks)
-        .sequence()
-        .http_status(400, Some(throttling()))
-        .repeatedly()
-        .build();
-    let cf = cloudformation(&[&st]);
-    let mut tracker = EventTracker::new(None, STACK);
-    let err = wait::wait_stack(
-        &cf,
-        STACK_ID,
-        &mut tracker,
-        1,
-        &Polling::immediate(),
-        &|_| {},
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(
-        err,
-        "cloudformation:DescribeStacks: Throttling: Rate exceeded"
-    );
-    // Polling::immediate tolerates 3 transient errors: the 4th ends the wait.
-    assert_eq!(st.num_calls(), 4);
-}
-
-#[test]
-fn backoff_doubles_from_200_ms_to_a_5_s_cap_against_aws() {
-    let ms: Vec<u128> = wait::Backoff::intervals(&Polling::aws(), 8)
-        .iter()
-        .map(|d| d.as_millis())
-        .collect();
-    assert_eq!(ms, [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
-    let emulator = wait::Backoff::intervals(&Polling::emulator(), 7);
-    assert_eq!(emulator.last().map(|d| d.as_millis()), Some(200));
 }

@@ -8,11 +8,14 @@
 mod apply_mocks;
 mod ops_mocks;
 mod plan_mocks;
+mod wait_mocks;
 
 use crate::deploy::Target;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_credential_types::Credentials;
+use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::types::{Stack, StackEvent, StackStatus};
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client};
 use aws_smithy_types::DateTime;
@@ -70,6 +73,22 @@ pub fn throttling() -> String {
 
 /// What moto answers for an action it does not implement.
 pub const MOTO_500: &str = "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n<h1>Internal Server Error</h1>\n";
+
+/// `DescribeStacks` answering with one stack in `status`.
+pub fn stacks(status: StackStatus) -> DescribeStacksOutput {
+    DescribeStacksOutput::builder()
+        .stacks(stack(status))
+        .build()
+}
+
+/// `DescribeStackEvents` answering with `list`, given oldest first.
+pub fn events(mut list: Vec<StackEvent>) -> DescribeStackEventsOutput {
+    // CloudFormation lists the newest event first.
+    list.reverse();
+    DescribeStackEventsOutput::builder()
+        .set_stack_events(Some(list))
+        .build()
+}
 
 pub fn stack(status: StackStatus) -> Stack {
     stack_builder(status).build()

@@ -9,7 +9,6 @@ use crate::error::Exit;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
-use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::detect_stack_drift::DetectStackDriftOutput;
@@ -22,21 +21,10 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_smithy_mocks::mock;
 
-fn events(mut list: Vec<aws_sdk_cloudformation::types::StackEvent>) -> DescribeStackEventsOutput {
-    list.reverse();
-    DescribeStackEventsOutput::builder()
-        .set_stack_events(Some(list))
-        .build()
-}
-
 const DETECTION: &str = "b78ac9b0-dec1-11e7-a451-503a3e7b8a70";
 
 fn deployed() -> aws_smithy_mocks::Rule {
-    mock!(Client::describe_stacks).then_output(|| {
-        DescribeStacksOutput::builder()
-            .stacks(stack(StackStatus::UpdateComplete))
-            .build()
-    })
+    mock!(Client::describe_stacks).then_output(|| stacks(StackStatus::UpdateComplete))
 }
 
 fn detection(
@@ -231,16 +219,8 @@ fn destroy_rules(
                     )
                     .build()
             })
-            .output(|| {
-                DescribeStacksOutput::builder()
-                    .stacks(stack(StackStatus::DeleteInProgress))
-                    .build()
-            })
-            .output(move || {
-                DescribeStacksOutput::builder()
-                    .stacks(stack(final_status.clone()))
-                    .build()
-            })
+            .output(|| stacks(StackStatus::DeleteInProgress))
+            .output(move || stacks(final_status.clone()))
             .build(),
         mock!(Client::get_template).then_output(|| {
             GetTemplateOutput::builder()

@@ -253,11 +253,8 @@ async fn replacement_of_the_bucket_and_key_is_reported_as_data_loss() {
 
 #[tokio::test]
 async fn a_change_set_without_changes_is_deleted_and_the_region_unchanged() {
-    let describe = mock!(Client::describe_stacks).then_output(|| {
-        DescribeStacksOutput::builder()
-            .stacks(stack(StackStatus::CreateComplete))
-            .build()
-    });
+    let describe =
+        mock!(Client::describe_stacks).then_output(|| stacks(StackStatus::CreateComplete));
     let template = mock!(Client::get_template)
         .then_output(|| GetTemplateOutput::builder().template_body(TEMPLATE).build());
     let create = mock!(Client::create_change_set).then_output(created);
@@ -330,11 +327,7 @@ async fn busy_and_unrecoverable_stacks_are_refused_with_a_hint() {
         ),
     ] {
         let st = status.clone();
-        let describe = mock!(Client::describe_stacks).then_output(move || {
-            DescribeStacksOutput::builder()
-                .stacks(stack(st.clone()))
-                .build()
-        });
+        let describe = mock!(Client::describe_stacks).then_output(move || stacks(st.clone()));
         let cf = cloudformation(&[&describe]);
         let err = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap_err();
         assert!(err.message.contains(expect), "{err}");
@@ -347,11 +340,8 @@ async fn busy_and_unrecoverable_stacks_are_refused_with_a_hint() {
 
 #[tokio::test]
 async fn a_stack_whose_creation_failed_is_planned_as_recreate_without_a_change_set() {
-    let describe = mock!(Client::describe_stacks).then_output(|| {
-        DescribeStacksOutput::builder()
-            .stacks(stack(StackStatus::RollbackComplete))
-            .build()
-    });
+    let describe =
+        mock!(Client::describe_stacks).then_output(|| stacks(StackStatus::RollbackComplete));
     // No CreateChangeSet rule: CloudFormation cannot update a ROLLBACK_COMPLETE stack.
     let cf = cloudformation(&[&describe]);
     let p = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap();

@@ -1,9 +1,16 @@
 //! Waiting for CloudFormation: change-set creation and stack operations, polled with capped
 //! exponential backoff. Throttling while polling slows the poll down instead of failing it.
 
+mod change_set;
+
+pub use change_set::{
+    Change, ChangeKind, ChangeSetOutcome, describe_change_set, is_no_changes_reason,
+    wait_change_set,
+};
+
 use super::cfn::{self, describe, is_stack_missing, is_transient};
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{ChangeSetStatus, StackEvent};
+use aws_sdk_cloudformation::types::StackEvent;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -95,170 +102,6 @@ impl Backoff {
     }
 }
 
-/// One resource change of a change set, as `plan` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Change {
-    pub action: ChangeKind,
-    pub resource_type: String,
-    pub logical_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub physical_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChangeKind {
-    Add,
-    Modify,
-    /// Modified, and CloudFormation may replace it depending on a value known only at runtime.
-    MayReplace,
-    Replace,
-    Remove,
-    /// Import, Dynamic, SyncWithActual: shown as modifications.
-    Other,
-}
-
-impl ChangeKind {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "+",
-            ChangeKind::Modify | ChangeKind::Other => "~",
-            ChangeKind::MayReplace => "±?",
-            ChangeKind::Replace => "±",
-            ChangeKind::Remove => "-",
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "add",
-            ChangeKind::Modify | ChangeKind::Other => "modify",
-            ChangeKind::MayReplace => "may replace",
-            ChangeKind::Replace => "replace",
-            ChangeKind::Remove => "remove",
-        }
-    }
-}
-
-/// A described change set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeSetOutcome {
-    Ready {
-        stack_id: String,
-        changes: Vec<Change>,
-        execution_status: String,
-    },
-    /// CloudFormation found nothing to change.
-    NoChanges,
-    Failed(String),
-}
-
-/// CloudFormation's reasons for a change set without changes.
-pub fn is_no_changes_reason(reason: &str) -> bool {
-    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
-}
-
-/// Describes a change set once (every page of changes); `None` while it is being created.
-pub async fn describe_change_set(
-    cf: &Client,
-    arn: &str,
-) -> Result<
-    Option<ChangeSetOutcome>,
-    aws_sdk_cloudformation::error::SdkError<
-        aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetError,
-        aws_smithy_runtime_api::http::Response,
-    >,
-> {
-    let mut changes = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = cf
-            .describe_change_set()
-            .change_set_name(arn)
-            .set_next_token(token.clone())
-            .send()
-            .await?;
-        match out.status() {
-            Some(ChangeSetStatus::CreateComplete) => {}
-            Some(ChangeSetStatus::Failed) => {
-                let reason = out.status_reason().unwrap_or("no reason given").to_string();
-                return Ok(Some(if is_no_changes_reason(&reason) {
-                    ChangeSetOutcome::NoChanges
-                } else {
-                    ChangeSetOutcome::Failed(reason)
-                }));
-            }
-            Some(ChangeSetStatus::DeleteComplete | ChangeSetStatus::DeleteFailed) => {
-                return Ok(Some(ChangeSetOutcome::Failed(
-                    "the change set was deleted".into(),
-                )));
-            }
-            _ => return Ok(None),
-        }
-        changes.extend(out.changes().iter().filter_map(|c| {
-            let rc = c.resource_change()?;
-            Some(change_of(rc))
-        }));
-        token = out.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(Some(ChangeSetOutcome::Ready {
-                stack_id: out.stack_id().unwrap_or_default().to_string(),
-                changes,
-                execution_status: out
-                    .execution_status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-            }));
-        }
-    }
-}
-
-fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Change {
-    use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
-    let action = match rc.action() {
-        Some(ChangeAction::Add) => ChangeKind::Add,
-        Some(ChangeAction::Remove) => ChangeKind::Remove,
-        Some(ChangeAction::Modify) => match rc.replacement() {
-            Some(Replacement::True) => ChangeKind::Replace,
-            Some(Replacement::Conditional) => ChangeKind::MayReplace,
-            _ => ChangeKind::Modify,
-        },
-        _ => ChangeKind::Other,
-    };
-    Change {
-        action,
-        resource_type: rc.resource_type().unwrap_or_default().to_string(),
-        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-        physical_id: rc.physical_resource_id().map(str::to_string),
-    }
-}
-
-/// Polls a change set until CloudFormation has computed it.
-pub async fn wait_change_set(
-    cf: &Client,
-    arn: &str,
-    polling: &Polling,
-) -> Result<ChangeSetOutcome, String> {
-    let mut backoff = polling.backoff();
-    let mut transient = 0;
-    loop {
-        match describe_change_set(cf, arn).await {
-            Ok(Some(outcome)) => return Ok(outcome),
-            Ok(None) => transient = 0,
-            Err(e) if is_transient(&e) && transient < polling.max_transient_errors => {
-                transient += 1;
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cloudformation:DescribeChangeSet: {}",
-                    describe(&e)
-                ));
-            }
-        }
-        backoff.wait("the change set").await?;
-    }
-}
-
 /// The first failed resource event of an operation: what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FailedEvent {
@@ -286,6 +129,17 @@ pub struct StackOutcome {
     pub first_failure: Option<FailedEvent>,
 }
 
+impl StackOutcome {
+    /// Why the operation failed: the first failed event, else the stack's status reason.
+    pub fn cause(&self) -> String {
+        self.first_failure
+            .as_ref()
+            .map(|f| f.to_string())
+            .or_else(|| self.status_reason.clone())
+            .unwrap_or_else(|| "CloudFormation gave no reason".into())
+    }
+}
+
 /// Follows a stack's events from a marker on, keeping the progress counters.
 #[derive(Debug, Default)]
 pub struct EventTracker {
@@ -306,6 +160,12 @@ impl EventTracker {
             stack_name: stack_name.to_string(),
             ..Default::default()
         }
+    }
+
+    /// A tracker for an operation about to begin: the stack's newest event is the marker.
+    pub async fn from_now(cf: &Client, stack_id: &str, stack_name: &str) -> Result<Self, String> {
+        let marker = cfn::newest_event_id(cf, stack_id).await?;
+        Ok(EventTracker::new(marker, stack_name))
     }
 
     pub fn done(&self) -> usize {
