@@ -63,6 +63,13 @@ impl AwsSettings {
         if let Some(p) = &self.profile {
             loader = loader.profile_name(p);
         }
+        tracing::info!(
+            region,
+            profile = self.profile.as_deref().unwrap_or("(default chain)"),
+            endpoint = self.endpoint_url.as_deref().unwrap_or("(AWS)"),
+            per_region_endpoints = self.endpoints.len(),
+            "loading AWS configuration"
+        );
         Aws {
             base: loader.load().await,
             settings: self.clone(),
@@ -123,13 +130,30 @@ where
         futures_util::stream::iter(regions.iter().cloned().enumerate())
             .map(|(i, r)| {
                 let fut = task(r.clone());
-                async move { (i, r, fut.await) }
+                async move {
+                    let started = std::time::Instant::now();
+                    tracing::debug!(region = %r, "region started");
+                    let out = fut.await;
+                    let elapsed_ms = started.elapsed().as_millis() as u64;
+                    tracing::info!(region = %r, elapsed_ms, "region finished");
+                    (i, r, out)
+                }
             })
             .buffer_unordered(max_concurrency.max(1))
             .collect()
             .await;
     results.sort_by_key(|(i, _, _)| *i);
     results.into_iter().map(|(_, r, t)| (r, t)).collect()
+}
+
+/// What to say when the credential chain found nothing usable: the SDK's own message only
+/// names the last provider it tried (often instance metadata), which misleads on a laptop.
+const NO_CREDENTIALS: &str = "no usable AWS credentials (pass --profile NAME, set AWS_PROFILE, or \
+set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI, assume a role first)";
+
+fn is_credentials_failure(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("credentials") || m.contains("imds") || m.contains("no providers in chain")
 }
 
 /// A short description of an SDK error: the service's code and message when there is one,
@@ -160,12 +184,17 @@ where
             };
             let mut src: Option<&dyn std::error::Error> = std::error::Error::source(err);
             let mut last = String::new();
+            let mut credentials = false;
             while let Some(s) = src {
                 let m = s.to_string();
+                credentials |= is_credentials_failure(&m);
                 if !m.is_empty() && m != last {
                     last = m;
                 }
                 src = s.source();
+            }
+            if credentials {
+                msg = NO_CREDENTIALS.to_string();
             }
             if !last.is_empty() {
                 msg.push_str(": ");
@@ -179,6 +208,52 @@ where
                 msg = format!("{msg}: {s}");
             }
             msg
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_credentials_are_named_as_such_not_as_instance_metadata() {
+        // No environment credentials, no profile files, instance metadata disabled: the
+        // chain fails before any request leaves the process.
+        let conf = aws_sdk_ssm::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(NoCredentials),
+            )
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let err = aws_sdk_ssm::Client::from_conf(conf)
+            .get_parameter()
+            .name("/startifact")
+            .send()
+            .await
+            .expect_err("no credentials");
+        let msg = describe(&err);
+        assert!(msg.starts_with("no usable AWS credentials"), "{msg}");
+        assert!(msg.contains("--profile"), "{msg}");
+    }
+
+    #[derive(Debug)]
+    struct NoCredentials;
+
+    impl aws_credential_types::provider::ProvideCredentials for NoCredentials {
+        fn provide_credentials<'a>(
+            &'a self,
+        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            aws_credential_types::provider::future::ProvideCredentials::ready(Err(
+                aws_credential_types::provider::error::CredentialsError::not_loaded(
+                    "IMDS is disabled or the caller has insufficient permissions",
+                ),
+            ))
         }
     }
 }

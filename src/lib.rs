@@ -28,7 +28,14 @@ pub struct Context {
 impl Context {
     /// Loads and validates the configuration file named by `-f`.
     pub fn config(&self) -> Result<config::Config, Error> {
-        Ok(config::load(&self.global.file)?)
+        let cfg = config::load(&self.global.file)?;
+        tracing::info!(
+            file = %self.global.file.display(),
+            regions = %cfg.regions.join(","),
+            stack = %cfg.stack_name,
+            "configuration loaded"
+        );
+        Ok(cfg)
     }
 
     /// AWS settings from the global options and, when given, the configuration's endpoints.
@@ -56,7 +63,8 @@ pub fn run() -> ExitCode {
         }
     };
     let ui = Ui::new(&cli.global);
-    ui::init_tracing(cli.global.verbose);
+    ui::init_tracing(cli.global.verbose, ui.color_err);
+    tracing::debug!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "starting");
     let ctx = Context {
         global: cli.global,
         ui,

@@ -279,7 +279,7 @@ impl ProgressLine {
 }
 
 /// Initialises tracing on stderr at the level `-v` asks for (nothing by default).
-pub fn init_tracing(verbose: u8) {
+pub fn init_tracing(verbose: u8, ansi: bool) {
     let level = match verbose {
         0 => return,
         1 => "provision=info",
@@ -291,6 +291,7 @@ pub fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }
