@@ -66,6 +66,11 @@ pub fn cli_reference() -> String {
 }
 
 fn write_arg(out: &mut String, arg: &clap::Arg) {
+    let value_name = arg
+        .get_value_names()
+        .and_then(|v| v.first())
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
     let mut name = String::new();
     if let Some(s) = arg.get_short() {
         let _ = write!(name, "-{s}, ");
@@ -73,20 +78,10 @@ fn write_arg(out: &mut String, arg: &clap::Arg) {
     if let Some(l) = arg.get_long() {
         let _ = write!(name, "--{l}");
         if arg.get_num_args().is_some_and(|n| n.takes_values()) {
-            let v = arg
-                .get_value_names()
-                .and_then(|v| v.first())
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
-            let _ = write!(name, " {v}");
+            let _ = write!(name, " {value_name}");
         }
     } else if arg.get_short().is_none() {
-        let v = arg
-            .get_value_names()
-            .and_then(|v| v.first())
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
-        name = v;
+        name = value_name;
     }
     let help = arg
         .get_long_help()
