@@ -1,11 +1,11 @@
 //! The command line as a user meets it: completions, man page, version, usage errors.
 
+use crate::support::repo_root;
 use std::process::Command;
 
+/// `provision` in the repository (these tests read no configuration file).
 fn provision() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_provision"));
-    cmd.env("NO_COLOR", "1").env_remove("PROVISION_FILE");
-    cmd
+    crate::support::provision(&repo_root())
 }
 
 #[test]
@@ -78,8 +78,7 @@ fn validate_reports_json_with_a_versioned_schema() {
         "version: 1\norganisation: acme\nregions: [eu-west-1, us-east-1]\n",
     )
     .expect("write");
-    let out = provision()
-        .current_dir(dir.path())
+    let out = crate::support::provision(dir.path())
         .args(["validate", "--output", "json"])
         .output()
         .expect("run");

@@ -2,14 +2,8 @@
 //! `provision validate` with exit code 3 and one clear message naming the file, the position
 //! (where the YAML has one), the field and what is allowed. Never a panic.
 
+use crate::support::{provision, repo_root};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn provision() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_provision"));
-    cmd.env("NO_COLOR", "1").env_remove("PROVISION_FILE");
-    cmd
-}
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/config-invalid");
@@ -46,8 +40,7 @@ fn every_invalid_configuration_is_refused_with_a_positioned_message() {
         let expect = std::fs::read_to_string(file.with_extension("expect"))
             .unwrap_or_else(|_| panic!("{name}: missing .expect file"));
         let rel = format!("tests/config-invalid/{name}.yaml");
-        let out = provision()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+        let out = provision(&repo_root())
             .args(["validate", "-f", &rel])
             .output()
             .expect("run provision");
@@ -88,11 +81,7 @@ fn every_invalid_configuration_is_refused_with_a_positioned_message() {
 #[test]
 fn a_missing_file_is_named_with_a_hint() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = provision()
-        .current_dir(dir.path())
-        .arg("validate")
-        .output()
-        .expect("run");
+    let out = provision(dir.path()).arg("validate").output().expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
@@ -108,8 +97,7 @@ fn a_missing_file_is_named_with_a_hint() {
 #[test]
 fn a_directory_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = provision()
-        .current_dir(dir.path())
+    let out = provision(dir.path())
         .args(["validate", "-f", "."])
         .output()
         .expect("run");
@@ -129,7 +117,7 @@ fn every_example_is_valid() {
         {
             continue;
         }
-        let out = provision()
+        let out = provision(&repo_root())
             .arg("validate")
             .arg("-f")
             .arg(&path)
@@ -155,7 +143,7 @@ fn every_example_is_valid() {
 
 #[test]
 fn the_committed_schema_matches_the_code() {
-    let out = provision().arg("schema").output().expect("run");
+    let out = provision(&repo_root()).arg("schema").output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/provision.schema.json"))
         .expect("schema/provision.schema.json (regenerate: provision schema > schema/provision.schema.json)");

@@ -6,22 +6,11 @@
 //! The judges come from the repository's virtual environments (`scripts/python-env lint
 //! checkov`, which scripts/test runs). A missing judge fails the test; it never skips.
 
-use crate::support::{examples, repo_root};
+use crate::support::{examples, output, provision, repo_root, venv_tool};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-
-/// A judge's executable, or a failure saying how to install it.
-fn judge(venv: &str, exe: &str) -> PathBuf {
-    let path = repo_root().join(".venv").join(venv).join("bin").join(exe);
-    assert!(
-        path.exists(),
-        "{exe} is not installed at {}: run `scripts/python-env lint checkov` (scripts/test does)",
-        path.display()
-    );
-    path
-}
 
 /// The rendered output of every example, once per test binary:
 /// `<root>/{cloudformation,terraform,policies}/<example>/...`.
@@ -38,17 +27,16 @@ fn rendered() -> &'static Rendered {
         for (name, file) in examples() {
             for format in ["cloudformation", "terraform", "policies"] {
                 let out = root.join(format).join(&name);
-                let result = Command::new(env!("CARGO_BIN_EXE_provision"))
-                    .args(["render", "-q", "--format", format, "--out"])
-                    .arg(&out)
-                    .arg("-f")
-                    .arg(&file)
-                    .output()
-                    .expect("run provision");
-                assert!(
-                    result.status.success(),
-                    "provision render --format {format} of examples/{name}.yaml failed: {}",
-                    String::from_utf8_lossy(&result.stderr)
+                let (code, _, stderr) = output(
+                    provision(&root)
+                        .args(["render", "-q", "--format", format, "--out"])
+                        .arg(&out)
+                        .arg("-f")
+                        .arg(&file),
+                );
+                assert_eq!(
+                    code, 0,
+                    "provision render --format {format} of examples/{name}.yaml failed: {stderr}"
                 );
             }
         }
@@ -75,15 +63,7 @@ fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 }
 
 fn run(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    output(cmd.stdin(Stdio::null()))
 }
 
 #[test]
@@ -91,7 +71,7 @@ fn cfn_lint_finds_nothing_not_even_informational() {
     let root = rendered().root.join("cloudformation");
     let templates = files(&root, ".yaml");
     assert!(templates.len() >= examples().len(), "{templates:?}");
-    let (code, stdout, stderr) = run(Command::new(judge("lint", "cfn-lint"))
+    let (code, stdout, stderr) = run(venv_tool("lint", "cfn-lint")
         .args(["--include-checks", "I", "--format", "parseable", "--"])
         .args(&templates));
     // Exit code is a bitmask: 2 error, 4 warning, 8 informational. Paths name the example.
@@ -107,7 +87,7 @@ fn cfn_lint_finds_nothing_not_even_informational() {
 /// failed check, and every skip carries a reason that docs/security.md lists.
 fn checkov(framework: &str) {
     let dir = rendered().root.join(framework);
-    let (code, stdout, stderr) = run(Command::new(judge("checkov", "checkov"))
+    let (code, stdout, stderr) = run(venv_tool("checkov", "checkov")
         .env("CKV_SKIP_PACKAGE_UPDATE_CHECK", "true")
         .arg("-d")
         .arg(&dir)
@@ -191,7 +171,7 @@ fn checkov_terraform_has_no_failed_check() {
 /// Runs parliament in directory mode over `dir` with an optional config, and returns its
 /// findings (one per line).
 fn parliament(dir: &Path, config: Option<&Path>) -> Vec<String> {
-    let mut cmd = Command::new(judge("lint", "parliament"));
+    let mut cmd = venv_tool("lint", "parliament");
     cmd.args(["--include-community-auditors", "--json", "--directory"])
         .arg(dir)
         .args(["--include_policy_extension", ".json"]);
@@ -308,9 +288,6 @@ fn python_hcl2_parses_every_terraform_file() {
     tf.extend(files(&root, ".tfvars"));
     assert!(tf.len() >= 5 * examples().len(), "{tf:?}");
     let script = "import hcl2, sys\nbad = 0\nfor f in sys.argv[1:]:\n    try:\n        hcl2.load(open(f))\n    except Exception as e:\n        bad += 1\n        print(f'{f}: {e}')\nsys.exit(1 if bad else 0)\n";
-    let (code, stdout, stderr) = run(Command::new(judge("lint", "python"))
-        .arg("-c")
-        .arg(script)
-        .args(&tf));
+    let (code, stdout, stderr) = run(venv_tool("lint", "python").arg("-c").arg(script).args(&tf));
     assert_eq!(code, 0, "python-hcl2 cannot parse:\n{stdout}{stderr}");
 }

@@ -13,6 +13,7 @@ mod config_invalid;
 mod config_robustness;
 mod deploy_e2e;
 mod docs_drift;
+mod hermetic;
 mod judges;
 mod output_conventions;
 mod render_cli;

@@ -2,9 +2,8 @@
 //! A change to a template or to the context shows up here as a reviewable diff
 //! (`cargo insta review`, or INSTA_UPDATE=always to accept).
 
-use crate::support::examples;
+use crate::support::{examples, repo_root};
 use provision::render::{self, Templates};
-use std::process::Command;
 
 /// Several files as one text, each under a header naming it.
 fn joined(files: impl IntoIterator<Item = (String, String)>) -> String {
@@ -43,13 +42,11 @@ fn rendered_output_of_every_example() {
 }
 
 fn help(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_provision"))
+    let out = crate::support::provision(&repo_root())
         .args(args)
-        // Environment values would appear in the help (`[env: AWS_PROFILE=...]`).
-        .env_remove("AWS_PROFILE")
+        // The value would appear in the help (`[env: AWS_ENDPOINT_URL=...]`): the test bed's
+        // default endpoint is the loopback trap, and the help takes no request.
         .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("PROVISION_FILE")
-        .env("NO_COLOR", "1")
         .output()
         .expect("run provision");
     assert!(

@@ -6,7 +6,7 @@ use crate::support::report::{json, region_report};
 use crate::support::storage::{
     MIB, REGIONS, Storage, random_file, set_up, sha256_file, sha256_hex,
 };
-use crate::support::{Moto, output};
+use crate::support::{Emulators, output};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
@@ -318,7 +318,8 @@ fn a_stage_killed_during_a_multipart_upload_leaves_nothing_visible_and_a_rerun_s
 
 #[test]
 fn a_stopped_region_is_reported_by_stage_and_setup_and_downloads_fail_over() {
-    let mut motos: BTreeMap<&str, Moto> = REGIONS.iter().map(|r| (*r, Moto::start())).collect();
+    let mut emulators = Emulators::reserve(REGIONS.len());
+    let mut motos: BTreeMap<&str, _> = REGIONS.iter().map(|r| (*r, emulators.start())).collect();
     let st = Storage::create(
         motos
             .iter()

@@ -4,43 +4,30 @@
 //! the same bytes and the same decisions.
 
 use crate::support::storage::{REGIONS, Storage, random_file, set_up, sha256_file};
-use crate::support::{output, repo_root, shared, test_env};
+use crate::support::{output, repo_root, shared, venv_tool};
 use provision::stage::{layout, pyjson};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-fn venv_bin(name: &str) -> std::path::PathBuf {
-    let p = repo_root().join(".venv/startifact/bin").join(name);
-    assert!(
-        p.exists(),
-        "Startifact is not installed at {}: run `scripts/python-env startifact`",
-        p.display()
-    );
-    p
-}
-
-/// Startifact's environment: the emulator, test credentials, the test's parameter and regions.
-fn with_env(mut cmd: Command, st: &Storage, dir: &Path) -> Command {
-    cmd.current_dir(dir);
-    for (k, v) in test_env() {
-        cmd.env(k, v);
-    }
-    cmd.env("AWS_ENDPOINT_URL", st.endpoints.values().next().unwrap())
+/// A program of Startifact's environment with the test bed's environment plus Startifact's
+/// settings: the emulator, the test's parameter and regions.
+fn startifact_tool(exe: &str, st: &Storage, dir: &Path) -> Command {
+    let mut cmd = venv_tool("startifact", exe);
+    cmd.current_dir(dir)
+        .env("AWS_ENDPOINT_URL", st.endpoints.values().next().unwrap())
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("STARTIFACT_PARAMETER", &st.parameter)
-        .env("STARTIFACT_REGIONS", REGIONS.join(","))
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION");
+        .env("STARTIFACT_REGIONS", REGIONS.join(","));
     cmd
 }
 
 fn startifact(st: &Storage, dir: &Path) -> Command {
-    with_env(Command::new(venv_bin("startifact")), st, dir)
+    startifact_tool("startifact", st, dir)
 }
 
 fn driver(st: &Storage, dir: &Path) -> Command {
-    let mut cmd = with_env(Command::new(venv_bin("python")), st, dir);
+    let mut cmd = startifact_tool("python", st, dir);
     cmd.arg(repo_root().join("tests/startifact_driver.py"));
     cmd
 }

@@ -6,7 +6,7 @@ use super::*;
 async fn principals_are_resolved_through_iam_and_passed_to_the_stack() {
     let url = shared_url();
     let s = Setup::new();
-    let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1").await);
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1"));
     let role = format!("{}-reader", s.name);
     let user = format!("{}-bot", s.name);
     let role_id = iam
@@ -30,7 +30,7 @@ async fn principals_are_resolved_through_iam_and_passed_to_the_stack() {
         .unwrap()
         .user_id()
         .to_string();
-    let caller = aws_sdk_sts::Client::new(&sdk_config(&url, "eu-west-1").await)
+    let caller = aws_sdk_sts::Client::new(&sdk_config(&url, "eu-west-1"))
         .get_caller_identity()
         .send()
         .await

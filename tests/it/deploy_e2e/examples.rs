@@ -28,7 +28,7 @@ fn example_on_emulator(s: &Setup, file: &str, url: &str) -> (String, Vec<String>
 /// The region's key exists, the alias points at it, and the bucket is encrypted with it.
 async fn assert_key(url: &str, stack: &str, alias: &str, region: &str) {
     let key_id = physical_id(url, region, stack, "Key").await;
-    let kms = aws_sdk_kms::Client::new(&sdk_config(url, region).await);
+    let kms = aws_sdk_kms::Client::new(&sdk_config(url, region));
     // moto's DescribeKey fails on keys CloudFormation created (it keeps their policy as an
     // object): ListKeys and ListAliases show them.
     let keys = kms.list_keys().limit(1000).send().await.expect("ListKeys");
@@ -88,7 +88,7 @@ async fn the_multi_region_example_deploys_buckets_keys_and_aliases_in_six_region
 async fn the_kms_access_lists_example_deploys_with_its_principals() {
     let url = shared_url();
     let s = Setup::new();
-    let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1").await);
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1"));
     // The example's principals (IAM is account-global: another run may have made them).
     for role in ["ecs-task-config-reader", "DevOps"] {
         let _ = iam

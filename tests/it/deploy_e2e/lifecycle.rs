@@ -57,7 +57,7 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
 
     // The managed policies exist with Startifact's statements, naming this region's bucket
     // and parameters (IAM is account-global).
-    let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1").await);
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&url, "us-east-1"));
     let bucket = physical_id(&url, "eu-west-1", &s.name, "Bucket").await;
     let objects = format!("arn:aws:s3:::{bucket}/*");
     let parameter = |p: &str| {

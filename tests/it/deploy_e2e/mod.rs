@@ -10,7 +10,7 @@ mod examples;
 mod lifecycle;
 mod outage;
 
-use crate::support::{self, ACCOUNT_ID, Moto, output, provision, sdk_config, unique};
+use crate::support::{self, ACCOUNT_ID, Emulators, output, provision, sdk_config, unique};
 use std::path::{Path, PathBuf};
 
 /// One test's configuration: unique names so that tests sharing an emulator never collide
@@ -79,8 +79,8 @@ fn shared_url() -> String {
     support::shared().url()
 }
 
-async fn cloudformation(url: &str, region: &str) -> aws_sdk_cloudformation::Client {
-    aws_sdk_cloudformation::Client::new(&sdk_config(url, region).await)
+fn cloudformation(url: &str, region: &str) -> aws_sdk_cloudformation::Client {
+    aws_sdk_cloudformation::Client::new(&sdk_config(url, region))
 }
 
 /// The stack as DescribeStacks returns it (it must exist).
@@ -90,7 +90,6 @@ async fn describe_stack(
     stack: &str,
 ) -> aws_sdk_cloudformation::types::Stack {
     let out = cloudformation(url, region)
-        .await
         .describe_stacks()
         .stack_name(stack)
         .send()
@@ -102,7 +101,6 @@ async fn describe_stack(
 /// How many events the stack has.
 async fn event_count(url: &str, region: &str, stack: &str) -> usize {
     cloudformation(url, region)
-        .await
         .describe_stack_events()
         .stack_name(stack)
         .send()
@@ -121,7 +119,7 @@ async fn default_encryption(
     region: &str,
     bucket: &str,
 ) -> aws_sdk_s3::types::ServerSideEncryptionByDefault {
-    let s3 = support::s3_client(url, region).await;
+    let s3 = support::s3_client(url, region);
     let enc = s3
         .get_bucket_encryption()
         .bucket(bucket)
@@ -145,7 +143,7 @@ fn replace_in(path: &Path, from: &str, to: &str) {
 
 /// The stack's status, or `None` when it does not exist.
 async fn stack_status(url: &str, region: &str, stack: &str) -> Option<String> {
-    let cf = cloudformation(url, region).await;
+    let cf = cloudformation(url, region);
     match cf.describe_stacks().stack_name(stack).send().await {
         Ok(out) => out
             .stacks()
@@ -162,7 +160,7 @@ async fn stack_status(url: &str, region: &str, stack: &str) -> Option<String> {
 
 /// Physical ID of a stack resource.
 async fn physical_id(url: &str, region: &str, stack: &str, logical: &str) -> String {
-    let cf = cloudformation(url, region).await;
+    let cf = cloudformation(url, region);
     let out = cf
         .list_stack_resources()
         .stack_name(stack)
@@ -178,7 +176,7 @@ async fn physical_id(url: &str, region: &str, stack: &str, logical: &str) -> Str
 }
 
 async fn ssm_value(url: &str, region: &str, name: &str) -> Option<String> {
-    let ssm = aws_sdk_ssm::Client::new(&sdk_config(url, region).await);
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(url, region));
     ssm.get_parameter()
         .name(name)
         .send()
@@ -188,7 +186,7 @@ async fn ssm_value(url: &str, region: &str, name: &str) -> Option<String> {
 }
 
 async fn change_sets(url: &str, region: &str, stack: &str) -> usize {
-    let cf = cloudformation(url, region).await;
+    let cf = cloudformation(url, region);
     cf.list_change_sets()
         .stack_name(stack)
         .send()
@@ -214,7 +212,7 @@ async fn assert_deployed(url: &str, stack: &str, parameter: &str, regions: &[&st
             .map(|s| s.as_str().to_string());
         assert_eq!(status.as_deref(), Some("CREATE_COMPLETE"), "{region}");
         let bucket = physical_id(url, region, stack, "Bucket").await;
-        let s3 = support::s3_client(url, region).await;
+        let s3 = support::s3_client(url, region);
         s3.head_bucket()
             .bucket(&bucket)
             .send()

@@ -4,8 +4,10 @@ use super::*;
 
 #[tokio::test]
 async fn an_unreachable_region_fails_alone_and_a_rerun_completes_it() {
-    let a = Moto::start();
-    let mut b = Moto::start();
+    // Three emulators: one stays up, one goes down, one is the region coming back.
+    let mut emulators = Emulators::reserve(3);
+    let a = emulators.start();
+    let mut b = emulators.start();
     let s = Setup::new();
     b.stop();
     s.write(&[("eu-west-1", &a.url()), ("eu-north-1", &b.url())], "");
@@ -31,7 +33,7 @@ async fn an_unreachable_region_fails_alone_and_a_rerun_completes_it() {
     let events_before = event_count(&a.url(), "eu-west-1", &s.name).await;
 
     // The region is back (a fresh emulator: a restarted moto has lost its state).
-    let c = Moto::start();
+    let c = emulators.start();
     s.write(&[("eu-west-1", &a.url()), ("eu-north-1", &c.url())], "");
     let (code, out, _) = s.run(&["apply", "--yes"]);
     assert_eq!(code, 0);

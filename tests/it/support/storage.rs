@@ -58,7 +58,7 @@ impl Storage {
         };
         block_on(async {
             for region in &storage.regions {
-                let s3 = storage.s3(region).await;
+                let s3 = storage.s3(region);
                 let mut req = s3.create_bucket().bucket(storage.bucket(region));
                 if region != "us-east-1" {
                     req = req.create_bucket_configuration(
@@ -72,7 +72,6 @@ impl Storage {
                 req.send().await.expect("create bucket");
                 storage
                     .ssm(region)
-                    .await
                     .put_parameter()
                     .name(&storage.bucket_param)
                     .value(storage.bucket(region))
@@ -156,8 +155,8 @@ impl Storage {
     /// An S3 client for checks. It leaves checksum validation to the test (which compares
     /// SHA-256 digests): moto reports a copied multipart object's composite checksum as if
     /// it were a full-object one.
-    pub async fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = sdk_config(&self.endpoints[region], region).await;
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = sdk_config(&self.endpoints[region], region);
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
                 .force_path_style(true)
@@ -168,14 +167,14 @@ impl Storage {
         )
     }
 
-    pub async fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        aws_sdk_ssm::Client::new(&sdk_config(&self.endpoints[region], region).await)
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&sdk_config(&self.endpoints[region], region))
     }
 
     /// The object's bytes, or `None` when it does not exist.
     pub fn object(&self, region: &str, key: &str) -> Option<Vec<u8>> {
         block_on(async {
-            let s3 = self.s3(region).await;
+            let s3 = self.s3(region);
             match s3
                 .get_object()
                 .bucket(self.bucket(region))
@@ -200,7 +199,6 @@ impl Storage {
     pub fn put_object(&self, region: &str, key: &str, body: &[u8]) {
         block_on(async {
             self.s3(region)
-                .await
                 .put_object()
                 .bucket(self.bucket(region))
                 .key(key)
@@ -214,14 +212,7 @@ impl Storage {
     /// A parameter's value, or `None` when it does not exist.
     pub fn parameter_value(&self, region: &str, name: &str) -> Option<String> {
         block_on(async {
-            match self
-                .ssm(region)
-                .await
-                .get_parameter()
-                .name(name)
-                .send()
-                .await
-            {
+            match self.ssm(region).get_parameter().name(name).send().await {
                 Ok(o) => o.parameter.and_then(|p| p.value),
                 Err(e)
                     if e.as_service_error()
@@ -237,7 +228,6 @@ impl Storage {
     pub fn put_parameter(&self, region: &str, name: &str, value: &str) {
         block_on(async {
             self.ssm(region)
-                .await
                 .put_parameter()
                 .name(name)
                 .value(value)
@@ -252,7 +242,6 @@ impl Storage {
     pub fn delete_parameter(&self, region: &str, name: &str) {
         block_on(async {
             self.ssm(region)
-                .await
                 .delete_parameter()
                 .name(name)
                 .send()
@@ -266,7 +255,6 @@ impl Storage {
         block_on(async {
             let out = self
                 .s3(region)
-                .await
                 .list_multipart_uploads()
                 .bucket(self.bucket(region))
                 .send()
@@ -281,7 +269,6 @@ impl Storage {
         block_on(async {
             let out = self
                 .s3(region)
-                .await
                 .list_objects_v2()
                 .bucket(self.bucket(region))
                 .send()
