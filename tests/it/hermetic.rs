@@ -109,6 +109,30 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every integration test is a module of this binary, so the guard below sees all of them
+/// (and the SDK is linked once): a test file elsewhere under tests/ would be a binary of its
+/// own.
+#[test]
+fn every_integration_test_is_a_module_of_this_binary() {
+    let tests = repo_root().join("tests");
+    let mut others = Vec::new();
+    for entry in std::fs::read_dir(&tests).expect("tests/") {
+        let path = entry.expect("readable entry").path();
+        let binary = if path.is_dir() {
+            path.join("main.rs").exists()
+        } else {
+            path.extension().is_some_and(|e| e == "rs")
+        };
+        if binary && path != tests.join("it") {
+            others.push(path.display().to_string());
+        }
+    }
+    assert!(
+        others.is_empty(),
+        "add these as modules of tests/it/main.rs (docs/testing.md, Layout): {others:?}"
+    );
+}
+
 #[test]
 fn no_test_builds_a_command_outside_support() {
     let root = repo_root().join("tests/it");

@@ -3,6 +3,7 @@
 //! `-q` leaves stderr empty on success; NO_COLOR and `--color` decide about escape codes;
 //! nothing prompts without a terminal.
 
+use crate::support::snapshot::assert_output_snapshot;
 use crate::support::{output, provision, shared};
 use serde_json::Value;
 use std::path::Path;
@@ -76,12 +77,16 @@ fn every_reporting_command_speaks_versioned_json_and_honours_quiet_and_colour() 
             &["download", "conv-app", "latest", "downloaded.bin"],
         ),
     ];
+    let mut documents = String::new();
     for (kind, args) in steps {
         let mut full = vec!["--output", "json"];
         full.extend_from_slice(args);
         let result = run(d, &full);
         json_doc(kind, args, &result);
+        documents.push_str(&format!("$ provision {}\n{}\n", full.join(" "), result.1));
     }
+    // The shape of every document (one test, so that a change of a report shows in review).
+    assert_output_snapshot!("json_document_of_every_reporting_command", documents);
     assert_eq!(
         std::fs::read(d.join("downloaded.bin")).expect("downloaded"),
         vec![7u8; 100_000]

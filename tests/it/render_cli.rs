@@ -2,6 +2,7 @@
 //! report, template overrides, and every way a template can be wrong (exit 3, naming it).
 
 use crate::support;
+use crate::support::snapshot::assert_output_snapshot;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -59,16 +60,9 @@ fn cloudformation_writes_one_template_per_region_and_reports_them_as_json() {
         support::provision(dir.path()).args(["--output", "json", "render", "--out", "out"]),
     );
     assert_eq!(code, 0, "{stderr}");
-    let report: Value = serde_json::from_str(&stdout).expect("one JSON document");
-    assert_eq!(report["schema"], "provision.render/v1");
-    assert_eq!(report["format"], "cloudformation");
-    let written: Vec<&str> = report["written"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert_eq!(written, ["out/eu-west-1.yaml", "out/us-east-1.yaml"]);
+    serde_json::from_str::<Value>(&stdout).expect("one JSON document");
+    // The format and every file written, relative to the working directory.
+    assert_output_snapshot!("render_report_as_json", stdout);
     for region in ["eu-west-1", "us-east-1"] {
         let body =
             std::fs::read_to_string(dir.path().join("out").join(format!("{region}.yaml"))).unwrap();
@@ -226,6 +220,7 @@ fn a_broken_override_is_invalid_input_naming_the_file() {
             "terraform",
         ),
     ];
+    let mut messages = String::new();
     for (relative, text, format) in cases {
         let (code, stderr, file, _dir) = render_with_override(relative, text, format);
         assert_eq!(code, 3, "{relative}: {stderr}");
@@ -236,7 +231,9 @@ fn a_broken_override_is_invalid_input_naming_the_file() {
             "{relative}: the error must name {named}: {stderr}"
         );
         assert!(!stderr.contains("panicked"), "{stderr}");
+        messages.push_str(&format!("$ override {relative}\n{stderr}\n"));
     }
+    assert_output_snapshot!("broken_override_messages", messages);
 }
 
 #[test]
@@ -249,10 +246,8 @@ fn an_override_matching_no_template_is_refused() {
         stderr.contains("tpl/cloudformation/bucket.yml.hbs"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("cloudformation/bucket.yaml.hbs,"),
-        "lists the templates: {stderr}"
-    );
+    // Lists the templates an override may replace.
+    assert_output_snapshot!("override_matching_no_template", stderr);
 
     let dir = workdir(CONFIG);
     let (code, _, stderr) = support::output(support::provision(dir.path()).args([

@@ -1,6 +1,7 @@
 //! plan, apply, a change, a kept plan and a stale one, destroy, status, drift, --endpoint-url.
 
 use super::*;
+use crate::support::snapshot::{assert_output_snapshot, command_output};
 
 #[tokio::test]
 async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
@@ -19,8 +20,7 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
         out.contains("eu-west-1, eu-north-1, us-east-1: create stack"),
         "identical regions are collapsed"
     );
-    assert!(out.contains("+  AWS::S3::Bucket"));
-    assert!(out.contains("Security changes:"));
+    assert_output_snapshot!("plan_of_three_new_regions", out);
     for r in regions {
         assert_eq!(
             stack_status(&url, r, &s.name).await,
@@ -31,7 +31,7 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
 
     let (code, out, _) = s.run(&["apply", "--yes"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Apply: 3 created, 0 updated, 0 recreated, 0 unchanged, 0 failed."));
+    assert_output_snapshot!("apply_of_three_new_regions", out);
     assert_deployed(&url, &s.name, &s.bucket_parameter(), &regions, "aws:kms").await;
 
     // Stack tags from the configuration.
@@ -121,7 +121,7 @@ async fn apply_creates_every_region_and_a_second_plan_has_no_changes() {
 
     let (code, out, _) = s.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "nothing changed since the apply");
-    assert!(out.contains("eu-west-1, eu-north-1, us-east-1: no changes"));
+    assert_output_snapshot!("plan_without_changes", out);
     for r in regions {
         assert_eq!(
             change_sets(&url, r, &s.name).await,
@@ -140,12 +140,7 @@ async fn a_configuration_change_exits_2_and_shows_the_change() {
     s.write(&[("eu-west-1", &url)], "bucket:\n  versioning: false\n");
     let (code, out, _) = s.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 2);
-    assert!(out.contains("eu-west-1: update stack"), "{out}");
-    assert!(
-        out.contains("~  AWS::S3::Bucket              Bucket"),
-        "{out}"
-    );
-    assert!(out.contains("1 to update"));
+    assert_output_snapshot!("plan_of_a_bucket_change", out);
     assert_eq!(
         change_sets(&url, "eu-west-1", &s.name).await,
         0,
@@ -154,11 +149,8 @@ async fn a_configuration_change_exits_2_and_shows_the_change() {
 
     let (code, out, _) = s.run(&["--output", "json", "plan"]);
     assert_eq!(code, 0, "without --detailed-exitcode changes are success");
-    let doc: serde_json::Value = serde_json::from_str(&out).expect("one JSON document");
-    assert_eq!(doc["schema"], "provision.plan/v1");
-    assert_eq!(doc["regions"][0]["action"], "update");
-    assert_eq!(doc["regions"][0]["changes"][0]["logical_id"], "Bucket");
-    assert_eq!(doc["summary"]["update"], 1);
+    serde_json::from_str::<serde_json::Value>(&out).expect("one JSON document");
+    assert_output_snapshot!("plan_of_a_bucket_change_as_json", out);
 }
 
 #[tokio::test]
@@ -175,25 +167,10 @@ async fn a_kept_plan_applies_exactly_and_a_stale_plan_is_refused() {
     let (code, out, _) = s.run(&["plan", "--out", "plan.json"]);
     assert_eq!(code, 0);
     assert!(out.contains("Plan written to plan.json"));
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.path().join("plan.json")).unwrap())
-            .unwrap();
-    assert_eq!(plan["schema"], "provision.planfile/v1");
-    let arn = plan["regions"][0]["change_set_arn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        arn.starts_with("arn:aws:cloudformation:eu-west-1:"),
-        "{arn}"
-    );
-    assert_eq!(
-        plan["regions"][0]["template_sha256"]
-            .as_str()
-            .unwrap()
-            .len(),
-        64
-    );
+    let plan_file = std::fs::read_to_string(s.path().join("plan.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&plan_file).expect("a JSON plan file");
+    // Per region: the kept change set's ARN and the SHA-256 of the template it was made from.
+    assert_output_snapshot!("plan_file", plan_file);
     assert_eq!(
         change_sets(&url, "eu-west-1", &s.name).await,
         1,
@@ -251,9 +228,9 @@ async fn destroy_removes_the_stacks_and_lists_the_retained_buckets() {
         buckets.push(physical_id(&url, r, &s.name, "Bucket").await);
     }
 
-    let (code, _, err) = s.run(&["destroy"]);
+    let (code, out, err) = s.run(&["destroy"]);
     assert_eq!(code, 3, "no terminal: --yes is required");
-    assert!(err.contains("pass --yes"), "{err}");
+    assert_output_snapshot!("destroy_without_yes", command_output(code, &out, &err));
     assert_eq!(
         stack_status(&url, "eu-west-1", &s.name).await.as_deref(),
         Some("CREATE_COMPLETE")
@@ -261,7 +238,7 @@ async fn destroy_removes_the_stacks_and_lists_the_retained_buckets() {
 
     let (code, out, _) = s.run(&["destroy", "--yes"]);
     assert_eq!(code, 0);
-    assert!(out.contains("Retained"), "{out}");
+    assert_output_snapshot!("destroy_lists_the_retained_buckets", out);
     for (r, b) in regions.iter().zip(&buckets) {
         assert_eq!(
             stack_status(&url, r, &s.name).await,
@@ -272,7 +249,7 @@ async fn destroy_removes_the_stacks_and_lists_the_retained_buckets() {
     }
     let (code, out, _) = s.run(&["destroy", "--yes"]);
     assert_eq!(code, 0, "destroying nothing is fine");
-    assert!(out.contains("not deployed"));
+    assert_output_snapshot!("destroy_of_nothing", out);
 }
 
 #[tokio::test]
@@ -282,14 +259,8 @@ async fn without_a_terminal_apply_requires_yes_and_changes_nothing() {
     s.write(&[("eu-west-1", &url)], "");
     let (code, out, err) = s.run(&["apply"]);
     assert_eq!(code, 3);
-    assert!(
-        out.contains("create stack"),
-        "the plan is shown first: {out}"
-    );
-    assert!(
-        err.contains("needs confirmation") && err.contains("pass --yes"),
-        "{err}"
-    );
+    // The plan first, then the refusal naming the flag.
+    assert_output_snapshot!("apply_without_a_terminal", command_output(code, &out, &err));
     assert_eq!(
         stack_status(&url, "eu-west-1", &s.name).await,
         None,
@@ -305,23 +276,11 @@ async fn status_shows_each_region_in_text_and_json() {
     assert_eq!(s.run(&["apply", "--yes", "--region", "eu-west-1"]).0, 0);
     let (code, out, _) = s.run(&["status"]);
     assert_eq!(code, 0);
-    let west = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("eu-west-1"))
-        .unwrap();
-    assert!(west.contains("CREATE_COMPLETE"), "{west}");
-    let central = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("eu-central-1"))
-        .unwrap();
-    assert!(central.contains("not deployed"), "{central}");
+    assert_output_snapshot!("status_of_one_deployed_region_and_one_not", out);
     let (code, out, _) = s.run(&["--output", "json", "status"]);
     assert_eq!(code, 0);
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(doc["schema"], "provision.status/v1");
-    assert_eq!(doc["regions"][0]["status"], "CREATE_COMPLETE");
-    assert_eq!(doc["regions"][0]["deployed"], true);
-    assert_eq!(doc["regions"][1]["deployed"], false);
+    serde_json::from_str::<serde_json::Value>(&out).expect("one JSON document");
+    assert_output_snapshot!("status_of_one_deployed_region_and_one_not_as_json", out);
 }
 
 #[tokio::test]

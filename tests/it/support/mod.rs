@@ -1,13 +1,14 @@
 //! The test bed shared by every group: commands built without the developer's environment
 //! ([`command`]), real moto servers on loopback ports ([`moto`]), SDK clients to check results
 //! through the AWS APIs ([`aws`]), artifact storage made by the test itself ([`storage`]),
-//! reading JSON reports ([`report`]), and the loopback [`trap`] that catches any request
-//! meant for somewhere else.
+//! reading JSON reports ([`report`]), snapshots of command output with filters
+//! ([`snapshot`]), and the loopback [`trap`] that catches any request meant for somewhere else.
 
 pub mod aws;
 pub mod command;
 pub mod moto;
 pub mod report;
+pub mod snapshot;
 pub mod storage;
 pub mod trap;
 
