@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod org;
 pub mod render;
+pub mod replacement;
 pub mod stage;
 pub mod ui;
 
