@@ -8,6 +8,7 @@
 
 mod support;
 
+mod ci_examples;
 mod cli_surface;
 mod config_invalid;
 mod config_robustness;
@@ -16,8 +17,10 @@ mod docs_drift;
 mod hermetic;
 mod judges;
 mod output_conventions;
+mod regions;
 mod render_cli;
 mod render_snapshots;
+mod replacement_table;
 mod setup_e2e;
 mod stage_commands;
 mod stage_e2e;

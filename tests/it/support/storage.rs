@@ -148,6 +148,10 @@ impl Storage {
         assert_eq!(code, 0, "setup failed\nstdout:\n{out}\nstderr:\n{err}");
     }
 
+    pub fn key(&self, project: &str, version: &str) -> String {
+        format!("{}{project}@{version}", self.key_prefix)
+    }
+
     pub fn latest_param(&self, project: &str) -> String {
         format!("{}/{project}/latest", self.artifact_prefix)
     }
