@@ -75,13 +75,14 @@ pub fn test_bed_env() -> Vec<(&'static str, String)> {
 }
 
 /// An empty home directory for this test run, with empty `.aws/config` and
-/// `.aws/credentials`. It lives as long as the test process.
+/// `.aws/credentials`, under cargo's temporary directory for tests (`target/tmp/`): the
+/// process ends without removing it, and `cargo clean` does.
 pub fn fake_home() -> &'static Path {
     static HOME: OnceLock<tempfile::TempDir> = OnceLock::new();
     HOME.get_or_init(|| {
         let home = tempfile::Builder::new()
-            .prefix("provision-test-home-")
-            .tempdir()
+            .prefix("home-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .expect("a temporary home directory");
         let aws = home.path().join(".aws");
         std::fs::create_dir(&aws).expect("create .aws");

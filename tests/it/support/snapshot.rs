@@ -21,7 +21,7 @@ pub fn filters() -> Vec<(String, String)> {
     let pid = std::process::id();
     let mut filters: Vec<(String, String)> = vec![
         // This test run's temporary directories and files (tempfile's `.tmpXXXXXX`), the
-        // fake home, the repository.
+        // fake home (under the repository's target/), the repository.
         (
             format!(
                 r"{}/\.tmp[A-Za-z0-9]+",
@@ -30,10 +30,7 @@ pub fn filters() -> Vec<(String, String)> {
             "[TEMP]".into(),
         ),
         (
-            format!(
-                r"{}/provision-test-home-[A-Za-z0-9]+",
-                regex_escape(temp.trim_end_matches('/'))
-            ),
+            regex_escape(&super::command::fake_home().to_string_lossy()),
             "[HOME]".into(),
         ),
         (
