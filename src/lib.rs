@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod docs;
 pub mod error;
 pub mod org;
+pub mod org_accounts;
 pub mod render;
 pub mod stage;
 pub mod ui;
