@@ -11,6 +11,7 @@ pub mod error;
 pub mod org;
 pub mod org_accounts;
 pub mod render;
+pub mod stacksets;
 pub mod stage;
 pub mod ui;
 
