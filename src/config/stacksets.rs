@@ -368,7 +368,7 @@ pub fn check(c: &super::Config, push: &mut impl FnMut(String, String)) {
             ),
         );
     }
-    let partition = rules::partition(c.home_region());
+    let partition = crate::region::partition_of(c.home_region()).id;
     check_targets(&s.targets, partition, push);
     check_preferences(&s.preferences, &c.regions, push);
     if let Err(e) = role_name(&s.setup_role_name) {

@@ -1,8 +1,8 @@
 //! What the stack set should be: its template, parameters, tags, targets, regions and
 //! operation preferences, from the configuration and the rendered stack-set template.
 
+use crate::config::Config;
 use crate::config::stacksets::{Amount, PermissionModel, RegionConcurrency};
-use crate::config::{Config, rules};
 use crate::render::StackSetTemplate;
 use aws_sdk_cloudformation::types::{
     self as cfn, Capability, DeploymentTargets, Parameter, PermissionModels, RegionConcurrencyType,
@@ -96,7 +96,7 @@ impl StackSetSpec {
         deploying_account: &str,
     ) -> Option<StackSetSpec> {
         let s = cfg.stacksets.as_ref()?;
-        let partition = rules::partition(cfg.home_region());
+        let partition = crate::region::partition_of(cfg.home_region()).id;
         let targets = match s.permission_model() {
             PermissionModel::ServiceManaged => Targets::OrganizationalUnits {
                 ous: s.targets.organizational_units.clone(),
