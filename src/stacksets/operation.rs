@@ -177,6 +177,17 @@ impl OperationOutcome {
         self.instances.iter().filter(|i| i.failed()).collect()
     }
 
+    /// The recognised failures, each once (a missing execution role names its account).
+    pub fn problems(&self) -> Vec<&InstanceProblem> {
+        let mut out: Vec<&InstanceProblem> = Vec::new();
+        for p in self.instances.iter().filter_map(|i| i.problem.as_ref()) {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+        out
+    }
+
     /// The operation succeeded and left no instance failed or out of date.
     pub fn succeeded(&self) -> bool {
         self.operation.status == "SUCCEEDED" && self.failed_instances().is_empty()

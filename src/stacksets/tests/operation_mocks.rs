@@ -157,6 +157,7 @@ async fn a_missing_execution_role_is_recognised_and_named() {
             administration_role: "AWSCloudFormationStackSetAdministrationRole".into(),
         })
     );
+    assert_eq!(outcome.problems().len(), 1, "one account, one problem");
     let explained = prod.problem.as_ref().unwrap().explain();
     assert!(
         explained.contains(PROD) && explained.contains("AWSCloudFormationStackSetExecutionRole"),
