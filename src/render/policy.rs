@@ -189,7 +189,8 @@ mod tests {
             .find(|s| s["Sid"] == sid)
     }
 
-    const BASE: &str = "version: 1\norganisation: acme\nregions: [eu-west-1]\nkms: {alias: alias/acme}\n";
+    const BASE: &str =
+        "version: 1\norganisation: acme\nregions: [eu-west-1]\nkms: {alias: alias/acme}\n";
 
     #[test]
     fn with_access_lists_the_key_denies_everyone_not_listed() {
@@ -219,7 +220,12 @@ mod tests {
             assert!(actions.contains(&needed), "{needed} in {actions:?}");
         }
         // Metadata reads stay with IAM, and `kms:*` would deny them too.
-        for left_out in ["kms:*", "kms:DescribeKey", "kms:Describe*", "kms:GetKeyPolicy"] {
+        for left_out in [
+            "kms:*",
+            "kms:DescribeKey",
+            "kms:Describe*",
+            "kms:GetKeyPolicy",
+        ] {
             assert!(!actions.contains(&left_out), "{left_out} in {actions:?}");
         }
         let bucket = set.resolved(PolicyKind::Bucket, &Target::CloudFormation);

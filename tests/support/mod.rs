@@ -7,6 +7,7 @@
 
 pub mod report;
 pub mod storage;
+pub mod terraform;
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
