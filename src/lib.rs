@@ -11,6 +11,7 @@ pub mod error;
 pub mod org;
 pub mod render;
 pub mod stage;
+pub mod terraform;
 pub mod ui;
 
 use clap::{CommandFactory, Parser};
