@@ -129,8 +129,10 @@ pub fn concrete_files(
         let target = Target::Concrete {
             region,
             partition,
+            account_id: super::EXAMPLE_ACCOUNT_ID,
             bucket: &bucket,
             log_bucket: &log_bucket,
+            key_arn: None,
             allowed_user_ids: &allowed_user_ids,
         };
         for (kind, _) in &set.documents {
@@ -144,6 +146,30 @@ pub fn concrete_files(
         }
     }
     Ok(files)
+}
+
+/// Every policy document of one region resolved with a deployment's real names: what the
+/// documents in AWS must say (`render --format policies` uses example names instead).
+pub fn deployed_documents(
+    cfg: &Config,
+    templates: &Templates,
+    names: &super::DeployedNames<'_>,
+) -> Result<Vec<(PolicyKind, Value)>, RenderError> {
+    let set = PolicySet::render(cfg, templates)?;
+    let target = Target::Concrete {
+        region: names.region,
+        partition: crate::config::rules::partition(names.region),
+        account_id: names.account_id,
+        bucket: names.bucket,
+        log_bucket: names.log_bucket,
+        key_arn: names.key_arn,
+        allowed_user_ids: names.allowed_user_ids,
+    };
+    Ok(set
+        .documents
+        .iter()
+        .map(|(kind, _)| (*kind, set.resolved(*kind, &target)))
+        .collect())
 }
 
 /// Example `aws:userId` patterns shaped like the ones `plan` resolves (the account ID, then
