@@ -151,11 +151,7 @@ fn resolve_string(s: &str, target: &Target<'_>) -> Result<Value, String> {
             if parts == [Piece::Placeholder("AllowedUserIds")] {
                 return Ok(json!(allowed_user_ids));
             }
-            let url_suffix = if *partition == "aws-cn" {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
+            let url_suffix = crate::region::partition_of(region).dns_suffix;
             let key_arn = key_arn.map(str::to_string).unwrap_or_else(|| {
                 format!(
                     "arn:{partition}:kms:{region}:{account_id}:key/00000000-0000-0000-0000-000000000000"
