@@ -176,10 +176,7 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_version_json() {
-        let recorded = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/terraform/fixtures/version.json"),
-        )
-        .unwrap();
+        let recorded = super::super::fixture("version.json");
         assert_eq!(parse_version(&recorded), Ok(Version::new(1, 11, 4)));
         assert_eq!(
             parse_version(r#"{"terraform_version":"1.12.0-beta1"}"#),

@@ -217,14 +217,7 @@ mod tests {
     use super::*;
 
     fn recorded() -> Plan {
-        serde_json::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("src/terraform/fixtures/show-plan-refresh-only.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap()
+        serde_json::from_str(&crate::terraform::fixture("show-plan-refresh-only.json")).unwrap()
     }
 
     #[test]

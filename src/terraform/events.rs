@@ -285,13 +285,7 @@ impl LockInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("src/terraform/fixtures")
-            .join(name);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
+    use crate::terraform::fixture;
 
     fn regions() -> ResourceRegions {
         let plan: super::super::json::Plan =

@@ -269,13 +269,7 @@ impl StateResource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> String {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("src/terraform/fixtures")
-            .join(name);
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
+    use crate::terraform::fixture;
 
     #[test]
     fn a_first_plan_creates_everything_with_unknown_ids() {

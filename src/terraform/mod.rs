@@ -505,6 +505,15 @@ fn warnings(s: &Streamed) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// Output recorded from Terraform against moto (`scripts/record-terraform-fixtures`).
+#[cfg(test)]
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/terraform/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Finds the binary (`explicit`, else `terraform` then `tofu` on the PATH of `env`) and checks
 /// that its version runs what `provision` writes (with `backend`: an S3 backend with a lock file).
 pub fn find(

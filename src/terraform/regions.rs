@@ -152,14 +152,8 @@ mod tests {
         );
 
         // Terraform's reading of the recorded minimal example gives the same answer.
-        let plan: super::super::json::Plan = serde_json::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("src/terraform/fixtures/show-plan-create.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let plan: super::super::json::Plan =
+            serde_json::from_str(&crate::terraform::fixture("show-plan-create.json")).unwrap();
         let from_plan = ResourceRegions::from_configuration(plan.configuration.as_ref().unwrap());
         let minimal = crate::config::parse(
             std::path::Path::new("minimal.yaml"),
