@@ -371,11 +371,10 @@ impl Terraform {
     /// The drift of a refresh-only plan file, per resource and region.
     pub fn drift(&self, file: &Path) -> Result<Vec<Drift>, TerraformError> {
         let plan = self.show_plan(file)?;
-        let regions = plan
-            .configuration
-            .as_ref()
-            .map(ResourceRegions::from_configuration)
-            .unwrap_or_else(|| self.regions());
+        let mut regions = plan.regions();
+        if regions.is_empty() {
+            regions = self.regions();
+        }
         Ok(drift::drift(&plan, &regions))
     }
 

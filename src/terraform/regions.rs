@@ -117,6 +117,16 @@ impl ResourceRegions {
     }
 }
 
+impl super::json::Plan {
+    /// The region of each resource, from the plan's own configuration (empty without one).
+    pub fn regions(&self) -> ResourceRegions {
+        self.configuration
+            .as_ref()
+            .map(ResourceRegions::from_configuration)
+            .unwrap_or_default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The driver (`provision::terraform`) against the emulator, on a deployment of its own in two
-//! regions: init, plan and show (every change with its region), an apply that meets a second
-//! run holding the lock and is interrupted, a plan and apply that finish the job, a plan that
+//! regions with its state in an S3 backend (`terraform.backend`, locked by a lock object):
+//! init, plan and show (every change with its region), an apply that meets a second run
+//! holding the lock and is interrupted, a plan and apply that finish the job, a plan that
 //! changes nothing, and a destroy that keeps the buckets (with their objects) and the keys and
 //! deletes the rest.
 
@@ -30,7 +31,7 @@ fn configuration(dir: &Path, name: &str) -> std::path::PathBuf {
     std::fs::write(
         &file,
         format!(
-            "version: 1\norganisation: {name}\nregions: [{}]\nstack_name: {name}\nparameters:\n  configuration: /{name}/startifact\n  bucket_name: /{name}/bucket\n  artifact_prefix: /{name}/artifacts\nbucket:\n  name: \"{name}-{{region}}\"\nkms:\n  alias: alias/{name}\n",
+            "version: 1\norganisation: {name}\nregions: [{}]\nstack_name: {name}\nparameters:\n  configuration: /{name}/startifact\n  bucket_name: /{name}/bucket\n  artifact_prefix: /{name}/artifacts\nbucket:\n  name: \"{name}-{{region}}\"\nkms:\n  alias: alias/{name}\nengine: terraform\nterraform:\n  backend:\n    bucket: {name}-state\n",
             REGIONS.join(", ")
         ),
     )
@@ -65,8 +66,9 @@ fn the_driver_deploys_and_destroys_keeping_buckets_objects_and_keys() {
     let name = unique("drv").to_lowercase();
     let file = configuration(dir.path(), &name);
     let cfg = provision::config::load(&file).expect("valid configuration");
+    crate::support::storage::block_on(create_state_bucket(&url, &name));
     let env = environment(&url);
-    let binary = terraform::find(None, &env, false).expect("terraform on PATH, recent enough");
+    let binary = terraform::find(None, &env, true).expect("terraform on PATH, recent enough");
     let work = WorkDir::open(&WorkDir::default_path(&file, &cfg.stack_name), &file)
         .expect("working directory");
     assert_eq!(
@@ -139,6 +141,39 @@ fn the_driver_deploys_and_destroys_keeping_buckets_objects_and_keys() {
     crate::support::storage::block_on(put_artifacts(&url, &name));
     destroy_keeps_what_cloudformation_retains(&tf, &cfg, &module);
     crate::support::storage::block_on(assert_retained(&url, &cfg, &name));
+    assert!(
+        !tf.dir().path().join("terraform.tfstate").exists(),
+        "the state is in the backend, not in the working directory"
+    );
+    crate::support::storage::block_on(assert_state_in_backend(&url, &name));
+}
+
+/// The state bucket (`terraform.backend.bucket`): created beforehand, as the docs ask.
+async fn create_state_bucket(url: &str, name: &str) {
+    let s3 = crate::support::s3_client(url, "eu-west-1").await;
+    s3.create_bucket()
+        .bucket(format!("{name}-state"))
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create the state bucket");
+}
+
+/// The state is the backend's object `<stack>/terraform.tfstate`, and no lock object is left.
+async fn assert_state_in_backend(url: &str, name: &str) {
+    let s3 = crate::support::s3_client(url, "eu-west-1").await;
+    let objects = s3
+        .list_objects_v2()
+        .bucket(format!("{name}-state"))
+        .send()
+        .await
+        .expect("ListObjectsV2");
+    let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys, [format!("{name}/terraform.tfstate")], "{keys:?}");
 }
 
 /// While an apply holds the state lock, a plan fails with the lock's details; then Ctrl-C:
@@ -184,6 +219,11 @@ fn interrupted_apply_meets_the_lock(tf: &Terraform, plan: &Path) {
             Err(TerraformError::StateLocked { lock }) => {
                 assert_eq!(lock.operation, "OperationTypeApply", "{lock:?}");
                 assert_eq!(lock.id.len(), 36, "{lock:?}");
+                assert!(lock.path.ends_with("/terraform.tfstate"), "{lock:?}");
+                assert!(
+                    lock.reason.contains("PreconditionFailed"),
+                    "S3 refused the lock object: {lock:?}"
+                );
                 let message = TerraformError::StateLocked { lock }.to_string();
                 assert!(message.contains("held by"), "{message}");
             }
