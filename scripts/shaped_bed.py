@@ -37,6 +37,8 @@ Usage:
   shaped_bed.py profiles       the profiles as JSON.
   shaped_bed.py summary LOG [--since T] [--until T]
       requests, connections and round trips per region and operation from a log.
+  shaped_bed.py timeline LOG [--since T] [--until T]
+      one line per connection and request, in time order.
 
 Python standard library only; scripts/bench-shaped drives it, tests/shaped_bed.rs checks that
 it imposes what it is configured to impose.
@@ -656,6 +658,24 @@ def summarize(records):
     return regions
 
 
+def timeline(records, out=sys.stdout):
+    """One line per connection and request, times relative to the first record."""
+    records = sorted(records, key=lambda r: r["t"])
+    if not records:
+        return
+    t0 = records[0]["t"]
+    for r in records:
+        at = r["t"] - t0
+        if r.get("event") == "connect":
+            out.write(f"{at:8.3f}  {r['region']:<15} c{r['conn']:<4} connect\n")
+            continue
+        done = r.get("t_done", r["t"]) - t0
+        op = f"{r.get('service') or '?'}:{r['op']}"
+        size = r.get("req_bytes", 0) or r.get("resp_bytes", 0)
+        out.write(f"{at:8.3f}  {r['region']:<15} c{r['conn']:<4} {op:<32} {size:>10}  "
+                  f"{r.get('status', '-')!s:>3}  done {done:7.3f}\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -675,11 +695,17 @@ def main():
     m.add_argument("log")
     m.add_argument("--since", type=float)
     m.add_argument("--until", type=float)
+    t = sub.add_parser("timeline", help="a log's requests, one line each")
+    t.add_argument("log")
+    t.add_argument("--since", type=float)
+    t.add_argument("--until", type=float)
     args = ap.parse_args()
     if args.cmd == "serve":
         asyncio.run(serve(args))
     elif args.cmd == "profiles":
         print(json.dumps(PROFILES, indent=2))
+    elif args.cmd == "timeline":
+        timeline(read_log(args.log, args.since, args.until))
     else:
         json.dump(summarize(read_log(args.log, args.since, args.until)), sys.stdout, indent=2)
         print()
