@@ -48,6 +48,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import re
 import signal
 import sys
@@ -368,21 +369,13 @@ class Bed:
                 region = scope_of(first.decode("latin-1"))[0]
                 if region not in self.upstreams:
                     region = next(iter(self.upstreams))
-            host, port = self.upstreams[region]
-            up_reader, up_writer = await asyncio.open_connection(host, port)
         except OSError:
             writer.close()
             return
         rtt = region_rtt(self.profile, region)
         self.write_log({"event": "connect", "t": time.time(), "region": region, "conn": conn})
         c = Connection(self, conn, region, rtt, accepted)
-        up_links = (self.region_links[region][0], self.up)
-        down_links = (self.region_links[region][1], self.down)
-        await asyncio.gather(
-            c.pump(reader, up_writer, up_links, first, upstream=True),
-            c.pump(up_reader, writer, down_links, b"", upstream=False),
-            return_exceptions=True,
-        )
+        await c.run(reader, writer, first)
 
 
 class Connection:
@@ -398,6 +391,7 @@ class Connection:
         self.requests = Message(True, self.request_head, self.request_end)
         self.responses = Message(False, self.response_head, self.response_end)
         self.current = None
+        self.client_wants_close = False
 
     # -- observers -------------------------------------------------------------------------
     def request_head(self, head, now):
@@ -430,6 +424,7 @@ class Connection:
             rec["copy_source"] = headers["x-amz-copy-source"]
             rec["copy_range"] = headers.get("x-amz-copy-source-range")
         self.current = rec
+        self.client_wants_close = headers.get("connection", "").lower() == "close"
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return ("chunked", 0, 512 if op is None else 0)
         n = int(headers.get("content-length", "0") or 0)
@@ -515,30 +510,75 @@ class Connection:
             return None
 
     # -- data path -------------------------------------------------------------------------
-    async def pump(self, src, dst, links, first, upstream):
-        """Forwards `src` to `dst` through the links, each chunk delivered one-way delay after
-        it has left the slowest link. Requests are observed when the client sends them,
-        responses when the client receives them."""
+    async def run(self, client_reader, client_writer, first):
+        """Client bytes go to the emulator through the uplink; its answers come back through
+        the downlink. The emulator (moto's development server) closes its connection after
+        every response, which no AWS endpoint does: the bed keeps the client's connection
+        open (the answer says `Connection: keep-alive` when its length is known) and opens a
+        new loopback connection to the emulator for the next request. So a client that
+        reuses connections pays the set-up once, and one that does not pays it every time."""
         loop = asyncio.get_running_loop()
+        self.loop = loop
+        self.client_writer = client_writer
+        self.to_client = asyncio.Queue(QUEUE_CHUNKS)
+        self.up_writer = None
+        self.up_tasks = []
+        self.up_closes = False  # the emulator said it closes after the current answer
+        self.awaiting_head = False
+        self.close_client = False
+        self.down_last = 0.0
+        delivering = asyncio.ensure_future(self.deliver_to_client())
+        try:
+            await self.client_to_upstream(client_reader, first)
+        finally:
+            for task in self.up_tasks:
+                try:
+                    await task
+                except (ConnectionError, OSError):
+                    pass
+            await self.to_client.put(None)
+            try:
+                await delivering
+            except (ConnectionError, OSError):
+                pass
+            client_writer.close()
+
+    async def open_upstream(self):
+        host, port = self.bed.upstreams[self.region]
+        reader, writer = await asyncio.open_connection(host, port)
+        self.up_writer = writer
+        self.up_closes = False
+        self.up_tasks.append(asyncio.ensure_future(self.upstream_to_client(reader, writer)))
+
+    async def client_to_upstream(self, src, first):
+        loop = self.loop
         queue = asyncio.Queue(QUEUE_CHUNKS)
         one_way = self.rtt / 2
+        links = (self.bed.region_links[self.region][0], self.bed.up)
 
         async def deliver():
             while True:
                 item = await queue.get()
                 if item is None:
                     break
-                at, data = item
+                at, data, starts_request = item
                 await CLOCK.until(at)
-                if not upstream:
-                    self.responses.feed(data, loop.time())
-                dst.write(data)
-                await dst.drain()
-            try:
-                if dst.can_write_eof():
-                    dst.write_eof()
-            except OSError:
-                pass
+                if starts_request:
+                    # The client has the whole previous answer (no client pipelines).
+                    if self.up_writer is None or self.up_writer.is_closing() or self.up_closes:
+                        if self.up_writer is not None:
+                            self.up_writer.close()
+                        await self.open_upstream()
+                    self.awaiting_head = True
+                if self.up_writer is None or self.up_writer.is_closing():
+                    continue
+                self.up_writer.write(data)
+                await self.up_writer.drain()
+            if self.up_writer is not None and not self.up_writer.is_closing():
+                try:
+                    self.up_writer.write_eof()
+                except OSError:
+                    pass
 
         sender = asyncio.ensure_future(deliver())
         last = 0.0
@@ -550,39 +590,117 @@ class Connection:
                     if not data:
                         break
                 now = loop.time()
-                if upstream and now < self.ready_at:
+                if now < self.ready_at:
                     await CLOCK.until(self.ready_at)
                     now = max(loop.time(), self.ready_at)
-                if upstream:
-                    self.requests.feed(data, now)
+                starts_request = self.requests.state == "head" and not self.requests.buf
+                self.requests.feed(data, now)
                 start, end = reserve(links, len(data), now)
                 if start > now:
                     await CLOCK.until(start)
                 at = max(end + one_way, last)
-                if not upstream and self.pending and "_hold" in self.pending[0]:
-                    # A server-side copy: its (successful) answer waits for the copy.
-                    hold = await self.pending[0]["_hold"]
-                    if data.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
-                        at = max(at, hold)
                 last = at
-                await queue.put((at, data))
+                await queue.put((at, data, starts_request))
                 data = b""
         except (ConnectionError, OSError):
             pass
         finally:
-            if upstream:
-                self.requests.close(loop.time())
+            self.requests.close(loop.time())
             await queue.put(None)
             try:
                 await sender
             except (ConnectionError, OSError):
                 pass
-            if not upstream:
-                self.responses.close(loop.time())
-                dst.close()
+
+    def keep_alive(self, data):
+        """Rewrites an answer's head so that the client keeps its connection, where the
+        answer's length is known without the close."""
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            self.awaiting_head = False
+            self.close_client = True
+            return data
+        first, headers = parse_head(data[:end].decode("latin-1"))
+        parts = first.split(" ")
+        status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        if 100 <= status < 200:
+            return data  # an interim answer; the final one follows
+        self.awaiting_head = False
+        self.up_closes = headers.get("connection", "").lower() == "close"
+        method = self.pending[0].get("method") if self.pending else None
+        framed = (
+            "content-length" in headers
+            or "chunked" in headers.get("transfer-encoding", "").lower()
+            or status in (204, 304)
+            or method == "HEAD"
+        )
+        if not framed or self.client_wants_close:
+            self.close_client = self.close_client or not framed
+            return data
+        lines = [line for line in data[:end].split(b"\r\n") if not line.lower().startswith(b"connection:")]
+        lines.append(b"Connection: keep-alive")
+        return b"\r\n".join(lines) + data[end:]
+
+    async def upstream_to_client(self, src, writer):
+        loop = self.loop
+        one_way = self.rtt / 2
+        links = (self.bed.region_links[self.region][1], self.bed.down)
+        try:
+            while True:
+                data = await src.read(CHUNK)
+                if not data:
+                    break
+                if self.awaiting_head:
+                    data = self.keep_alive(data)
+                now = loop.time()
+                start, end = reserve(links, len(data), now)
+                if start > now:
+                    await CLOCK.until(start)
+                at = max(end + one_way, self.down_last)
+                if self.pending and "_hold" in self.pending[0]:
+                    # A server-side copy: its (successful) answer waits for the copy.
+                    hold = await self.pending[0]["_hold"]
+                    if data.startswith((b"HTTP/1.1 200", b"HTTP/1.0 200")):
+                        at = max(at, hold)
+                self.down_last = at
+                await self.to_client.put((at, data))
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+            if self.close_client:
+                await self.to_client.put((self.down_last, None))
+
+    async def deliver_to_client(self):
+        dst = self.client_writer
+        while True:
+            item = await self.to_client.get()
+            if item is None:
+                break
+            at, data = item
+            await CLOCK.until(at)
+            if data is None:  # the emulator's close ends an answer of unknown length
+                self.responses.close(self.loop.time())
+                break
+            self.responses.feed(data, self.loop.time())
+            dst.write(data)
+            await dst.drain()
+        self.responses.close(self.loop.time())
+        dst.close()
+
+
+def raise_priority():
+    """The bed is the network: it must not wait behind the processes it carries (on a small
+    machine, the emulators and the client under test). Where allowed (root), it runs at
+    nice -10; elsewhere at the priority it was given."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+    except OSError:
+        pass
 
 
 async def serve(args):
+    raise_priority()
     profile = json.loads(json.dumps(PROFILES[args.profile]))
     for spec in args.rtt or []:
         region, ms = spec.split("=")

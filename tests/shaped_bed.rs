@@ -4,9 +4,11 @@
 //! This checks the bed, not `provision`: the benchmarks' numbers mean something only if the
 //! links are what the profile says. A plain HTTP server on a loopback port stands in for the
 //! emulator (it answers at once, so every millisecond measured is the bed's), and the client
-//! is raw TCP. Two regions: `eu-west-1` at 100 ms through its own listener, `ap-southeast-2`
-//! at 200 ms through the router listener (region read from the SigV4 credential scope); a
-//! shared 16 MB/s uplink and downlink, and a 12 MB/s upload cap per region.
+//! is raw TCP. Two regions: `eu-west-1` at 150 ms through its own listener, `ap-southeast-2`
+//! at 300 ms through the router listener (region read from the SigV4 credential scope); a
+//! shared 16 MB/s uplink and downlink, and a 12 MB/s upload cap per region. The far
+//! region's upstream closes its connection after every answer, like moto: the bed keeps the
+//! client's connection open (and says so), so only a new client connection pays the set-up.
 //!
 //! The bed runs on `.venv/moto/bin/python` (standard library only); a missing interpreter
 //! fails the test with the command that installs it.
@@ -18,8 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const MB: usize = 1_000_000;
-const NEAR_RTT: f64 = 0.100;
-const FAR_RTT: f64 = 0.200;
+const NEAR_RTT: f64 = 0.150;
+const FAR_RTT: f64 = 0.300;
 const SHARED: f64 = 16.0 * MB as f64;
 const REGION_UP: f64 = 12.0 * MB as f64;
 
@@ -57,7 +59,8 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<(String, usize)> {
 }
 
 /// An upstream that answers every request at once, in one write: `?n=N` in the path asks
-/// for N body bytes (2 otherwise).
+/// for N body bytes (2 otherwise); `close` in the path makes it close the connection after
+/// the answer, as moto's development server does after every answer.
 fn start_upstream() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind the upstream");
     let port = listener.local_addr().expect("upstream address").port();
@@ -68,16 +71,21 @@ fn start_upstream() -> u16 {
                 let mut w = stream.try_clone().expect("clone the stream");
                 let mut r = BufReader::new(stream);
                 while let Some((head, _)) = read_request(&mut r) {
-                    let n = head
-                        .split_whitespace()
+                    let target = head.split_whitespace().nth(1).unwrap_or_default();
+                    let n = target
+                        .split("n=")
                         .nth(1)
-                        .and_then(|t| t.split("n=").nth(1))
+                        .and_then(|v| v.split('&').next())
                         .and_then(|v| v.parse().ok())
                         .unwrap_or(2usize);
-                    let mut out =
-                        format!("HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+                    let close = target.contains("close");
+                    let mut out = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n{}\r\n",
+                        if close { "Connection: close\r\n" } else { "" }
+                    )
+                    .into_bytes();
                     out.resize(out.len() + n, b'x');
-                    if w.write_all(&out).is_err() {
+                    if w.write_all(&out).is_err() || close {
                         return;
                     }
                 }
@@ -119,7 +127,7 @@ fn start_bed(upstream: u16) -> Bed {
         .args(["serve", "--profile", "ci"])
         .args(["--upstream", &format!("eu-west-1={url}")])
         .args(["--upstream", &format!("ap-southeast-2={url}")])
-        .args(["--rtt", "eu-west-1=100", "--rtt", "ap-southeast-2=200"])
+        .args(["--rtt", "eu-west-1=150", "--rtt", "ap-southeast-2=300"])
         .args([
             "--up",
             "16",
@@ -153,9 +161,12 @@ fn start_bed(upstream: u16) -> Bed {
 }
 
 /// A keep-alive client connection; `scope` is the region its requests are signed for.
+/// With `upstream_closes`, the upstream closes its side after every answer (as moto does):
+/// the bed must keep this connection open all the same.
 struct Client {
     stream: BufReader<TcpStream>,
     scope: &'static str,
+    upstream_closes: bool,
 }
 
 impl Client {
@@ -165,6 +176,7 @@ impl Client {
         Client {
             stream: BufReader::new(stream),
             scope,
+            upstream_closes: false,
         }
     }
 
@@ -176,9 +188,10 @@ impl Client {
     /// [`Client::exchange`], and how long the response body took from its status line on.
     fn timed_exchange(&mut self, method: &str, body: usize, want: usize) -> (Duration, Duration) {
         let head = format!(
-            "{method} /bucket/key?n={want} HTTP/1.1\r\nHost: bed\r\n\
+            "{method} /bucket/key?n={want}{} HTTP/1.1\r\nHost: bed\r\n\
              Authorization: AWS4-HMAC-SHA256 Credential=AKID/20250101/{}/s3/aws4_request, SignedHeaders=host, Signature=0\r\n\
              Content-Length: {body}\r\n\r\n",
+            if self.upstream_closes { "&close" } else { "" },
             self.scope
         );
         let start = Instant::now();
@@ -199,7 +212,13 @@ impl Client {
         loop {
             let mut line = String::new();
             self.stream.read_line(&mut line).expect("header");
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            let lower = line.to_ascii_lowercase();
+            assert_ne!(
+                lower.trim(),
+                "connection: close",
+                "the bed passed on a close"
+            );
+            if let Some(v) = lower.strip_prefix("content-length:") {
                 length = v.trim().parse().expect("length");
             }
             if line == "\r\n" {
@@ -300,9 +319,11 @@ fn within_10_percent(mut phase: impl FnMut() -> Vec<Measure>) {
 }
 
 /// Round trips: the first exchange on a new connection pays the connection set-up and the
-/// exchange (2 RTT); every later exchange on the same connection pays one RTT again.
-fn round_trips(port: u16, scope: &'static str) -> (f64, f64) {
+/// exchange (2 RTT); every later exchange on the same connection pays one RTT again, also
+/// when the upstream closes its side after each answer.
+fn round_trips(port: u16, scope: &'static str, upstream_closes: bool) -> (f64, f64) {
     let mut c = Client::connect(port, scope);
+    c.upstream_closes = upstream_closes;
     let first = c.exchange("GET", 0, 2).as_secs_f64();
     let later = (0..5)
         .map(|_| c.exchange("GET", 0, 2).as_secs_f64())
@@ -324,8 +345,8 @@ fn the_bed_imposes_its_round_trips_and_bandwidth() {
     let mut latency_attempts = 0;
     within_10_percent(|| {
         latency_attempts += 1;
-        let far = std::thread::spawn(move || round_trips(router, "ap-southeast-2"));
-        let (near_first, near_rtt) = round_trips(near, "eu-west-1");
+        let far = std::thread::spawn(move || round_trips(router, "ap-southeast-2", true));
+        let (near_first, near_rtt) = round_trips(near, "eu-west-1", false);
         let (far_first, far_rtt) = far.join().expect("far region");
         vec![
             Measure::rtt("eu-west-1 round trip", near_rtt, NEAR_RTT),
