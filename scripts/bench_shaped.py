@@ -200,7 +200,7 @@ def summarise_runs(log, windows, out):
             s["first"] = round(s["first"] - t0, 3)
             s["last"] = round(s["last"] - t0, 3)
         summaries.append({"measure": label, "tool": tool, "elapsed": round(t1 - t0, 3),
-                          "regions": regions})
+                          "start": t0, "end": t1, "regions": regions})
     if out:
         with open(out, "a") as f:
             for s in summaries:

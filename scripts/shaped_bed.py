@@ -334,7 +334,8 @@ class Bed:
             r: (Link(profile.get("region_up")), Link(profile.get("region_down"))) for r in upstreams
         }
         self.log = open(log_path, "a", buffering=1) if log_path else None
-        self.conn_ids = 0
+        # Connection numbers are unique across the beds that append to one log.
+        self.conn_ids = (os.getpid() % 10000) * 100000
         self.servers = []
         self.ports = {}
         self.router_port = None
