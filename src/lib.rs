@@ -9,7 +9,11 @@ pub mod deploy;
 pub mod docs;
 pub mod error;
 pub mod org;
+pub mod org_accounts;
+pub mod region;
 pub mod render;
+pub mod replacement;
+pub mod stacksets;
 pub mod stage;
 pub mod ui;
 
@@ -27,8 +31,12 @@ pub struct Context {
 
 impl Context {
     /// Loads and validates the configuration file named by `-f`.
+    /// Warnings (a region this build does not know) go to stderr, positioned.
     pub fn config(&self) -> Result<config::Config, Error> {
-        let cfg = config::load(&self.global.file)?;
+        let (cfg, notes) = config::load_noting(&self.global.file)?;
+        for note in &notes {
+            self.ui.warn(note.display_with(&self.global.file));
+        }
         tracing::info!(
             file = %self.global.file.display(),
             regions = %cfg.regions.join(","),

@@ -3,9 +3,10 @@
 mod load;
 mod model;
 pub mod rules;
+pub mod stacksets;
 mod validate;
 
-pub use load::{load, parse};
+pub use load::{load, load_noting, parse, parse_noting};
 pub use model::*;
 
 use std::fmt;

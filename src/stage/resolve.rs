@@ -53,19 +53,21 @@ pub fn optional_config(ctx: &Context) -> Result<Option<Config>, Error> {
     ctx.config().map(Some)
 }
 
-/// A region name from the command line or the environment: plain lowercase words.
-pub fn check_region_name(region: &str, source: &str) -> Result<(), StageError> {
-    let ok = !region.is_empty()
-        && region.len() <= 32
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(StageError::Input(format!(
-            "{source}: `{region}` is not a region name (e.g. eu-west-1)"
-        )))
+/// A region name from the command line, the environment or the organisation configuration,
+/// checked as every region name is ([`crate::region::check`]): a malformed one is refused
+/// (exit 3, naming where it came from); one this build does not know is used, with a warning.
+pub fn check_region_name(ctx: &Context, region: &str, source: &str) -> Result<(), StageError> {
+    if let Some(warning) = region_name_warning(region, source)? {
+        ctx.ui.warn(warning);
+    }
+    Ok(())
+}
+
+/// The refusal of a malformed region name, or the warning an unknown one deserves.
+fn region_name_warning(region: &str, source: &str) -> Result<Option<String>, StageError> {
+    match crate::region::check(region) {
+        Ok(checked) => Ok(checked.warning(region).map(|w| format!("{source}: {w}"))),
+        Err(reason) => Err(StageError::Input(format!("{source}: {reason}"))),
     }
 }
 
@@ -80,16 +82,19 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
     let parameter = document::parameter_name(cfg.as_ref()).map_err(StageError::Input)?;
 
     let preferred = match &staging.region {
-        Some(r) => Some(r.clone()),
-        None => env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION")),
+        Some(r) => Some((r.clone(), "--region")),
+        None => env_nonempty("AWS_REGION")
+            .map(|r| (r, "AWS_REGION"))
+            .or_else(|| env_nonempty("AWS_DEFAULT_REGION").map(|r| (r, "AWS_DEFAULT_REGION"))),
     };
-    if let Some(r) = &preferred {
-        check_region_name(r, "--region / AWS_REGION")?;
+    if let Some((r, source)) = &preferred {
+        check_region_name(ctx, r, source)?;
     }
+    let preferred = preferred.map(|(r, _)| r);
     let env_regions = env_nonempty(document::REGIONS_ENV).map(|v| document::split_regions(&v));
     if let Some(list) = &env_regions {
         for r in list {
-            check_region_name(r, document::REGIONS_ENV)?;
+            check_region_name(ctx, r, document::REGIONS_ENV)?;
         }
     }
 
@@ -165,7 +170,7 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
         .into());
     }
     for r in &regions {
-        check_region_name(r, &source)?;
+        check_region_name(ctx, r, &source)?;
     }
     let mut regions = regions;
     dedup(&mut regions);
@@ -347,9 +352,36 @@ mod tests {
 
     #[test]
     fn region_names_are_checked() {
-        assert!(check_region_name("eu-west-1", "x").is_ok());
-        for bad in ["", "EU-WEST-1", "eu west", "eu_west_1", "https://x"] {
-            assert!(check_region_name(bad, "x").is_err(), "{bad}");
+        assert!(matches!(region_name_warning("eu-west-1", "x"), Ok(None)));
+        assert!(matches!(
+            region_name_warning("eusc-de-east-1", "x"),
+            Ok(None)
+        ));
+        let Ok(Some(warning)) = region_name_warning("eu-wset-1", "--region") else {
+            panic!("a typo is accepted with a warning");
+        };
+        assert!(
+            warning.starts_with("--region: `eu-wset-1`")
+                && warning.contains("did you mean eu-west-1?"),
+            "{warning}"
+        );
+        for bad in [
+            "",
+            "EU-WEST-1",
+            "eu west",
+            "eu_west_1",
+            "https://x",
+            "eu-west",
+        ] {
+            let Err(StageError::Input(message)) = region_name_warning(bad, "STARTIFACT_REGIONS")
+            else {
+                panic!("{bad} is refused");
+            };
+            assert!(
+                message.starts_with("STARTIFACT_REGIONS: ")
+                    && message.contains("is not a region name"),
+                "{message}"
+            );
         }
     }
 }
