@@ -20,7 +20,7 @@ and the emulator's CPU decides the time; this bed puts the network back:
 - bandwidth as serialisers (token buckets without burst): the upload direction passes the
   region's upload cap and the *shared* uplink, which every connection of every region uses;
   the download direction likewise passes the region's download cap and the shared downlink.
-  Both directions are capped, separately. A connection has one chunk (at most 64 KiB) waiting
+  Both directions are capped, separately. A connection has one chunk (at most 128 KiB) waiting
   for the link at a time, so concurrent connections share a link about equally;
 - a server-side copy (`x-amz-copy-source`) is answered no earlier than `copy_rate` allows for
   the bytes copied (plus one inter-region round trip), because S3 copies between regions at a
@@ -56,7 +56,7 @@ import time
 import urllib.parse
 
 MB = 1_000_000
-CHUNK = 64 * 1024
+CHUNK = 128 * 1024
 # Chunks queued in one direction of one connection before the reader waits (backpressure).
 QUEUE_CHUNKS = 4096
 
@@ -258,9 +258,10 @@ class Message:
                 view = rest
             elif self.state == "body":
                 take = min(self.left, len(view))
-                self._capture(view[:take])
+                if self.capture:
+                    self._capture(view[:take])
                 self.left -= take
-                view = view[take:]
+                view = view[take:] if take < len(view) else b""
                 if self.left == 0:
                     self._end(now)
             elif self.state in ("chunk-size", "trailer"):
@@ -293,9 +294,10 @@ class Message:
                     break
             elif self.state == "chunk-data":
                 take = min(self.left, len(view))
-                self._capture(view[: max(0, min(take, self.left - 2))])
+                if self.capture:
+                    self._capture(view[: max(0, min(take, self.left - 2))])
                 self.left -= take
-                view = view[take:]
+                view = view[take:] if take < len(view) else b""
                 if self.left == 0:
                     self.state = "chunk-size"
             else:  # eof: the body runs until the connection closes
