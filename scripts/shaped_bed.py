@@ -729,6 +729,11 @@ async def serve(args):
     await stop.wait()
     for s in bed.servers:
         s.close()
+    # Connections still open end with the bed (quietly: they were the client's to close).
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in others:
+        t.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
     if bed.log:
         bed.log.close()
 
