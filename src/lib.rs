@@ -15,6 +15,7 @@ pub mod render;
 pub mod replacement;
 pub mod stacksets;
 pub mod stage;
+pub mod terraform;
 pub mod ui;
 
 use clap::{CommandFactory, Parser};
