@@ -9,10 +9,13 @@ pub mod deploy;
 pub mod docs;
 pub mod error;
 pub mod org;
+pub mod org_accounts;
 pub mod region;
 pub mod render;
 pub mod replacement;
+pub mod stacksets;
 pub mod stage;
+pub mod terraform;
 pub mod ui;
 
 use clap::{CommandFactory, Parser};

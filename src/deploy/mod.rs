@@ -281,6 +281,19 @@ pub struct Session {
 impl Session {
     pub async fn open(ctx: &Context, wanted: &[String]) -> Result<Session, Error> {
         let cfg = ctx.config()?;
+        if cfg.engine != crate::config::Engine::Cloudformation {
+            // Deploying it with CloudFormation instead would ignore the setting silently.
+            return Err(Error::Usage {
+                message: format!(
+                    "{}: `engine: {}`: plan, apply, destroy, status and drift drive CloudFormation only, until that engine is wired into them",
+                    ctx.global.file.display(),
+                    serde_json::to_value(cfg.engine).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+                ),
+                hint: Some(
+                    "render the module with `provision render --format terraform` and run Terraform on it (examples/terraform-only.md), or set `engine: cloudformation`".into(),
+                ),
+            });
+        }
         let regions = select_regions(&cfg, wanted)?;
         let aws = ctx.aws_settings(Some(&cfg)).load(cfg.home_region()).await;
         Ok(Session { cfg, regions, aws })

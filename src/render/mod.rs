@@ -1,6 +1,7 @@
-//! Rendering: CloudFormation (one stack per region), Terraform (one root module) and the IAM
-//! policy documents, from Handlebars templates embedded in the binary (`templates/`,
-//! `policies/`), each overridable with `--templates DIR`.
+//! Rendering: CloudFormation (one stack per region, or one stack-set template for every
+//! account and region), Terraform (one root module) and the IAM policy documents, from
+//! Handlebars templates embedded in the binary (`templates/`, `policies/`), each overridable
+//! with `--templates DIR`.
 //!
 //! Handlebars runs in strict mode; every value comes from a context computed in Rust
 //! (`context.rs`) and reaches the output through the quoting helpers (`helpers.rs`); every
@@ -12,12 +13,13 @@ mod context;
 mod helpers;
 mod placeholders;
 mod policy;
+mod stackset;
 mod templates;
 mod terraform;
 #[cfg(test)]
 mod test_config;
 
-pub use command::cmd_render;
+pub use command::{STACK_SET_FILE, cmd_render};
 pub use context::{identifier, region_suffix};
 pub use helpers::{hcl_string, json_string, yaml_scalar};
 pub use placeholders::EXAMPLE_ACCOUNT_ID;
@@ -129,6 +131,23 @@ pub fn cloudformation(
     cloudformation::render(cfg, templates)
 }
 
+/// The stack set's one template (`engine: stacksets`): every region and account resolves its
+/// own names through pseudo parameters; the IAM identities exist only in the home region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSetTemplate {
+    /// The template body (YAML), already parsed back once.
+    pub body: String,
+    /// Whether the template declares [`PRINCIPALS_PARAMETER`].
+    pub needs_principals: bool,
+    /// The region whose stack instances hold the IAM identities.
+    pub home_region: String,
+}
+
+/// Renders the stack set's template (one for every account and region).
+pub fn stack_set(cfg: &Config, templates: &Templates) -> Result<StackSetTemplate, RenderError> {
+    stackset::render(cfg, templates)
+}
+
 /// One rendered file: its name relative to the output directory, and its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFile {
@@ -140,6 +159,29 @@ pub struct RenderedFile {
 /// `terraform.tfvars`, `outputs.tf`, each parsed back as HCL.
 pub fn terraform(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile>, RenderError> {
     terraform::render(cfg, templates)
+}
+
+/// The real names of one region's deployment, to resolve the policy documents as AWS holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct DeployedNames<'a> {
+    pub region: &'a str,
+    pub account_id: &'a str,
+    pub bucket: &'a str,
+    /// The log bucket (any name when the configuration has no access logging).
+    pub log_bucket: &'a str,
+    pub key_arn: Option<&'a str>,
+    /// The resolved `aws:userId` patterns of the access lists (empty without access lists).
+    pub allowed_user_ids: &'a [String],
+}
+
+/// Every policy document of one region as it must read once deployed with `names`: the
+/// managed policies, the bucket, key and log-bucket policies (by kind).
+pub fn deployed_policies(
+    cfg: &Config,
+    templates: &Templates,
+    names: &DeployedNames<'_>,
+) -> Result<Vec<(PolicyKind, serde_json::Value)>, RenderError> {
+    policy::deployed_documents(cfg, templates, names)
 }
 
 /// Renders every IAM document of every region as concrete JSON (`<region>/<kind>.json`):

@@ -109,9 +109,13 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The one test binary besides `it`: the shaped bed's check measures time, so it runs alone
+/// (cargo runs test binaries one after the other). It clears its commands' environment itself.
+const SEPARATE_BINARY: &str = "shaped_bed.rs";
+
 /// Every integration test is a module of this binary, so the guard below sees all of them
 /// (and the SDK is linked once): a test file elsewhere under tests/ would be a binary of its
-/// own.
+/// own. The one exception is [`SEPARATE_BINARY`].
 #[test]
 fn every_integration_test_is_a_module_of_this_binary() {
     let tests = repo_root().join("tests");
@@ -123,7 +127,7 @@ fn every_integration_test_is_a_module_of_this_binary() {
         } else {
             path.extension().is_some_and(|e| e == "rs")
         };
-        if binary && path != tests.join("it") {
+        if binary && path != tests.join("it") && path != tests.join(SEPARATE_BINARY) {
             others.push(path.display().to_string());
         }
     }
@@ -143,6 +147,17 @@ fn no_test_builds_a_command_outside_support() {
     assert!(files.contains(&builder), "{files:?}");
     files.retain(|f| *f != builder);
     assert!(files.len() > 10, "{files:?}");
+    // The separate binary builds its commands in one function that clears the environment.
+    let separate = std::fs::read_to_string(repo_root().join("tests").join(SEPARATE_BINARY))
+        .expect("the separate test binary");
+    let builders = separate
+        .lines()
+        .filter(|l| constructors.iter().any(|c| l.contains(c)))
+        .count();
+    assert!(
+        builders == 1 && separate.contains(".env_clear()"),
+        "tests/{SEPARATE_BINARY}: one command constructor, clearing the environment ({builders} found)"
+    );
     let mut found = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("readable source");

@@ -10,7 +10,9 @@ mod examples;
 mod lifecycle;
 mod outage;
 
-use crate::support::{self, ACCOUNT_ID, Emulators, output, provision, sdk_config, unique};
+use crate::support::{
+    self, ACCOUNT_ID, Emulators, output, percent_decode, provision, sdk_config, unique,
+};
 use std::path::{Path, PathBuf};
 
 /// One test's configuration: unique names so that tests sharing an emulator never collide
@@ -270,31 +272,4 @@ fn as_list(v: &serde_json::Value) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
-}
-
-/// IAM returns policy documents URL-encoded.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%' && i + 3 <= b.len())
-            .then(|| {
-                std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .flatten();
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -8,8 +8,23 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls;
 
-/// SDK configuration for `region` of the emulator at `endpoint`.
+/// SDK configuration for `region` of the emulator at `endpoint`, with the fake credentials.
 pub fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
+    sdk_config_as(
+        endpoint,
+        region,
+        Credentials::new(
+            super::command::FAKE_ACCESS_KEY_ID,
+            "testing",
+            Some("testing".into()),
+            None,
+            "tests",
+        ),
+    )
+}
+
+/// [`sdk_config`] with other credentials (a role assumed in a member account).
+pub fn sdk_config_as(endpoint: &str, region: &str, credentials: Credentials) -> SdkConfig {
     // Without an explicit proxy configuration this client connects directly; the SDK's
     // default client would read HTTP(S)_PROXY.
     let http = aws_smithy_http_client::Builder::new()
@@ -21,13 +36,7 @@ pub fn sdk_config(endpoint: &str, region: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
         .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            super::command::FAKE_ACCESS_KEY_ID,
-            "testing",
-            Some("testing".into()),
-            None,
-            "tests",
-        )))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .http_client(http)
         .build()
 }

@@ -36,16 +36,21 @@ pub const FAKE_ACCESS_KEY_ID: &str = "testing";
 /// documentation).
 pub fn command(program: impl AsRef<OsStr>) -> Command {
     let mut cmd = Command::new(program);
-    cmd.env_clear();
-    for name in PASSED_THROUGH {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
-    }
-    for (name, value) in test_bed_env() {
-        cmd.env(name, value);
-    }
+    cmd.env_clear().envs(environment());
     cmd
+}
+
+/// The whole environment of a command of the tests: the variables passed through, then the
+/// test bed's. (For a driver that starts processes itself, e.g. `provision::terraform`.)
+pub fn environment() -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = PASSED_THROUGH
+        .iter()
+        .filter_map(|name| {
+            std::env::var_os(name).map(|v| (name.to_string(), v.to_string_lossy().into_owned()))
+        })
+        .collect();
+    env.extend(test_bed_env().into_iter().map(|(k, v)| (k.to_string(), v)));
+    env
 }
 
 /// The variables [`command`] sets, after clearing the environment.

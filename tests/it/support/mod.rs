@@ -6,15 +6,19 @@
 
 pub mod aws;
 pub mod command;
+pub mod deployed;
 pub mod moto;
+pub mod moto_s3;
+pub mod parity;
 pub mod report;
 pub mod snapshot;
 pub mod storage;
+pub mod terraform;
 pub mod trap;
 
-pub use aws::{s3_client, sdk_config};
+pub use aws::{s3_client, sdk_config, sdk_config_as};
 pub use command::{command, provision, venv_tool};
-pub use moto::{Emulators, shared};
+pub use moto::{Emulators, dedicated, shared};
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -61,4 +65,31 @@ pub fn output(cmd: &mut Command) -> (i32, String, String) {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// IAM returns policy documents URL-encoded.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%' && i + 3 <= b.len())
+            .then(|| {
+                std::str::from_utf8(&b[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            })
+            .flatten();
+        match hex {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -175,29 +175,46 @@ impl Drop for Moto {
 /// a pipe to its stdin closes when the process exits, and a watchdog wrapper ends moto then.
 pub fn shared() -> &'static SharedMoto {
     static SHARED: OnceLock<SharedMoto> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        let exe = moto_server_path();
-        let port = free_port();
-        let log = std::fs::File::create(log_path(port)).expect("moto log file");
-        // `sh` waits for stdin to close (our process exited), then kills moto.
-        let script = format!(
-            "{exe} -H 127.0.0.1 -p {port} & pid=$!; cat >/dev/null; kill $pid",
-            exe = exe.display()
-        );
-        let child = command("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::piped())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("start the shared moto server");
-        wait_ready(port, None, Duration::from_secs(30)).expect("shared moto server");
-        // Keep the child (and its stdin pipe) alive for the life of the process.
-        SharedMoto {
-            port,
-            _child: Mutex::new(child),
-        }
-    })
+    SHARED.get_or_init(start_long_lived)
+}
+
+/// A long-lived emulator of one group of tests (`group`), started when the group first asks:
+/// for a group whose fixed names (the examples as they are) or account-wide state (an
+/// organisation) would meet the other groups' on the shared emulator. Idle once the group is
+/// done; it ends with the process.
+pub fn dedicated(group: &'static str) -> &'static SharedMoto {
+    static DEDICATED: Mutex<Vec<(&'static str, &'static SharedMoto)>> = Mutex::new(Vec::new());
+    let mut all = DEDICATED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, moto)) = all.iter().find(|(g, _)| *g == group) {
+        return moto;
+    }
+    let moto: &'static SharedMoto = Box::leak(Box::new(start_long_lived()));
+    all.push((group, moto));
+    moto
+}
+
+fn start_long_lived() -> SharedMoto {
+    let exe = moto_server_path();
+    let port = free_port();
+    let log = std::fs::File::create(log_path(port)).expect("moto log file");
+    // `sh` waits for stdin to close (our process exited), then kills moto.
+    let script = format!(
+        "{exe} -H 127.0.0.1 -p {port} & pid=$!; cat >/dev/null; kill $pid",
+        exe = exe.display()
+    );
+    let child = command("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .stdout(log.try_clone().expect("log handle"))
+        .stderr(log)
+        .spawn()
+        .expect("start the shared moto server");
+    wait_ready(port, None, Duration::from_secs(30)).expect("shared moto server");
+    // Keep the child (and its stdin pipe) alive for the life of the process.
+    SharedMoto {
+        port,
+        _child: Mutex::new(child),
+    }
 }
 
 pub struct SharedMoto {
