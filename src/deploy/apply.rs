@@ -2,14 +2,16 @@
 //! concurrently and waits for each stack with capped backoff, one progress line per region.
 //! A region that fails never stops the others; the exit code says whether any failed.
 
+use super::display;
+use super::error::{DeployError, RegionFailure};
 use super::execute::{ApplyOptions, Outcome, apply_region};
-use super::plan::{PlanInput, PlanReport, RegionPlan, RegionResult, discard_all, plan_all};
-use super::planfile::{self, LoadError, PlanFile};
-use super::principals::Principals;
+use super::model::{PlanReport, Principals, RegionPlan, RegionResult};
+use super::plan::{self, LoadError, PlanInput, discard_all, plan_all};
+use super::planfile::PlanFile;
+use super::session::{Session, Target};
 use super::wait::{FailedEvent, Polling};
-use super::{DeployError, RegionFailure, Session, Target, display};
-use crate::Context;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::{Exit, UsageError};
 use crate::ui::Tone;
 use serde::Serialize;
 use std::fmt::Write;
@@ -87,7 +89,7 @@ impl ApplyReport {
     }
 }
 
-pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Exit, Error> {
+pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions.regions).await?;
     let (targets, principals) = session.targets(args.templates.as_deref()).await?;
     let concurrency = usize::from(args.max_concurrency);
@@ -111,7 +113,7 @@ pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Ex
     let report = PlanReport::new(&session.cfg.stack_name, &results, principals);
     // `-q` hides the plan, except when the user is about to be asked to approve it.
     if !ctx.ui.quiet || (!args.yes && ctx.ui.can_prompt) {
-        ctx.ui.out(display::plan_text(&report, &ctx.ui));
+        ctx.ui.out(display::plan_text(&report, &ctx.ui))?;
     }
     let data_loss: Vec<String> = results
         .iter()
@@ -122,7 +124,7 @@ pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Ex
         if !from_file {
             discard_all(ctx, &session, &results).await;
         }
-        return Err(DeployError::ReplacementRefused { items: data_loss }.into());
+        return Err(DeployError::ReplacementRefused { items: data_loss });
     }
     let pending: Vec<&RegionPlan> = results
         .iter()
@@ -142,7 +144,7 @@ pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Ex
                 discard_all(ctx, &session, &results).await;
             }
             answer?;
-            return Err(DeployError::Cancelled("apply").into());
+            return Err(DeployError::Cancelled("apply"));
         }
     }
     let opts = ApplyOptions {
@@ -162,10 +164,11 @@ pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Ex
                 .warn(format!("{} (stack {}): {w}", r.region, r.stack_name));
         }
         if let Some(e) = &r.error {
-            super::report_failure(&ctx.ui, e);
+            super::error::report_failure(&ctx.ui, e);
         }
     }
-    ctx.ui.emit_report("apply", &apply, || apply.text(&ctx.ui));
+    ctx.ui
+        .emit_report("apply", &apply, || apply.text(&ctx.ui))?;
     Ok(if apply.failed() {
         Exit::Failure
     } else {
@@ -276,14 +279,15 @@ async fn load_plan(
     targets: &[Target],
     principals: Option<&Principals>,
     concurrency: usize,
-) -> Result<Vec<RegionResult>, Error> {
+) -> Result<Vec<RegionResult>, DeployError> {
     let mut file = PlanFile::read(path)?;
     for w in wanted {
         if !file.regions.iter().any(|r| &r.region == w) {
-            return Err(Error::usage(format!(
+            return Err(UsageError::new(format!(
                 "--region {w}: not in the plan {}",
                 path.display()
-            )));
+            ))
+            .into());
         }
     }
     if !wanted.is_empty() {
@@ -294,7 +298,7 @@ async fn load_plan(
         reason,
     };
     if let Some(reason) = file.offline_staleness(&session.cfg.stack_name, targets) {
-        return Err(stale(reason).into());
+        return Err(stale(reason));
     }
     let regions: Vec<String> = file.regions.iter().map(|r| r.region.clone()).collect();
     let loaded = crate::aws::for_each_region(&regions, concurrency, |region| {
@@ -311,7 +315,7 @@ async fn load_plan(
                 principals,
                 polling,
             };
-            planfile::load_region(&cf, planned, &input).await
+            plan::load_region(&cf, planned, &input).await
         }
     })
     .await;
@@ -320,7 +324,7 @@ async fn load_plan(
         match r {
             Ok(p) => out.push(Ok(p)),
             Err(LoadError::Failed(f)) => out.push(Err(f)),
-            Err(LoadError::Stale(reason)) => return Err(stale(reason).into()),
+            Err(LoadError::Stale(reason)) => return Err(stale(reason)),
         }
     }
     Ok(out)

@@ -2,10 +2,12 @@
 //! CloudFormation keeps: buckets and keys with `DeletionPolicy: Retain` stay, with their data.
 
 use super::cfn::{StackInfo, describe, describe_stack};
+use super::error::{DeployError, RegionFailure};
+use super::security;
+use super::session::Session;
 use super::wait::{self, EventTracker, FailedEvent, Polling};
-use super::{RegionFailure, Session, security};
-use crate::Context;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
 use crate::ui::Tone;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::TemplateStage;
@@ -227,7 +229,10 @@ impl DestroyReport {
     }
 }
 
-pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Result<Exit, Error> {
+pub async fn cmd_destroy(
+    ctx: &Context,
+    args: &crate::cli::DestroyArgs,
+) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
     let found = session
@@ -255,12 +260,12 @@ pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Resul
                 } else {
                     format!("; {} retained", retained.len())
                 }
-            ));
+            ))?;
         }
         let names: Vec<&str> = existing.iter().map(|(r, _)| r.as_str()).collect();
         let q = format!("Delete stack {stack_name} in {}?", names.join(", "));
         if !ctx.ui.confirm(&q, "--yes")? {
-            return Err(super::DeployError::Cancelled("destroy").into());
+            return Err(DeployError::Cancelled("destroy"));
         }
     }
     let progress = ctx.ui.progress();
@@ -310,10 +315,10 @@ pub async fn cmd_destroy(ctx: &Context, args: &crate::cli::DestroyArgs) -> Resul
         regions: entries.into_iter().map(|(_, e)| e).collect(),
     };
     for e in report.regions.iter().filter_map(|r| r.error.as_ref()) {
-        super::report_failure(&ctx.ui, e);
+        super::error::report_failure(&ctx.ui, e);
     }
     ctx.ui
-        .emit_report("destroy", &report, || report.text(&ctx.ui));
+        .emit_report("destroy", &report, || report.text(&ctx.ui))?;
     Ok(
         if report
             .regions

@@ -1,87 +1,9 @@
 //! The plan as text: per region (identical regions collapsed) what is added, modified,
 //! removed and replaced, the allowed principals, a table of security changes, and a summary.
 
-use super::plan::{Action, PlanEntry, PlanReport, RegionPlan};
-use super::security::{SecurityChange, Sign};
-use super::wait::ChangeKind;
+use super::model::{ChangeKind, PlanReport, RegionPlan, SecurityChange, Sign};
 use crate::ui::{Tone, Ui};
-use serde::Serialize;
 use std::fmt::Write;
-
-/// Counts over all regions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub regions: usize,
-    pub create: usize,
-    pub update: usize,
-    pub recreate: usize,
-    pub unchanged: usize,
-    pub failed: usize,
-    pub add: usize,
-    pub modify: usize,
-    pub remove: usize,
-    pub replace: usize,
-    pub security_changes: usize,
-}
-
-impl Summary {
-    pub fn of(entries: &[PlanEntry]) -> Self {
-        let mut s = Summary {
-            regions: entries.len(),
-            ..Default::default()
-        };
-        for e in entries {
-            let Some(p) = &e.plan else {
-                s.failed += 1;
-                continue;
-            };
-            match p.action {
-                Action::Create => s.create += 1,
-                Action::Update => s.update += 1,
-                Action::Recreate => s.recreate += 1,
-                Action::NoChanges => s.unchanged += 1,
-            }
-            for c in &p.changes {
-                match c.action {
-                    ChangeKind::Add => s.add += 1,
-                    ChangeKind::Modify | ChangeKind::Other => s.modify += 1,
-                    ChangeKind::Replace | ChangeKind::MayReplace => s.replace += 1,
-                    ChangeKind::Remove => s.remove += 1,
-                }
-            }
-            s.security_changes += p.security.len();
-        }
-        s
-    }
-
-    pub fn line(&self) -> String {
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        let mut stacks = vec![];
-        for (n, what) in [
-            (self.create, "to create"),
-            (self.update, "to update"),
-            (self.recreate, "to recreate"),
-            (self.unchanged, "unchanged"),
-            (self.failed, "failed"),
-        ] {
-            if n > 0 {
-                stacks.push(format!("{n} {what}"));
-            }
-        }
-        format!(
-            "Plan: {} region{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
-            self.regions,
-            plural(self.regions),
-            stacks.join(", "),
-            self.add,
-            self.modify,
-            self.replace,
-            self.remove,
-            self.security_changes,
-            plural(self.security_changes)
-        )
-    }
-}
 
 fn tone_of(kind: ChangeKind) -> Tone {
     match kind {
@@ -230,9 +152,8 @@ fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::RegionFailure;
-    use crate::deploy::plan::RegionResult;
-    use crate::deploy::wait::Change;
+    use crate::deploy::error::RegionFailure;
+    use crate::deploy::model::{Action, Change, RegionResult};
 
     fn plan(region: &str, action: Action, changes: &[(ChangeKind, &str, &str)]) -> RegionPlan {
         RegionPlan {

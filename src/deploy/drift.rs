@@ -2,10 +2,11 @@
 //! resource was changed or deleted outside CloudFormation.
 
 use super::cfn::{self, describe, describe_stack};
+use super::error::{DeployError, RegionFailure};
+use super::session::Session;
 use super::wait::Polling;
-use super::{RegionFailure, Session};
-use crate::Context;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
 use crate::ui::Tone;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
@@ -274,7 +275,7 @@ impl DriftReport {
     }
 }
 
-pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, Error> {
+pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
     let regions = session
@@ -289,8 +290,8 @@ pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<E
         regions: regions.into_iter().map(|(_, r)| r).collect(),
     };
     for e in report.regions.iter().filter_map(|r| r.error.as_ref()) {
-        super::report_failure(&ctx.ui, e);
+        super::error::report_failure(&ctx.ui, e);
     }
-    ctx.ui.emit("drift", &report, || report.text(&ctx.ui));
+    ctx.ui.emit("drift", &report, || report.text(&ctx.ui))?;
     Ok(report.exit())
 }

@@ -3,9 +3,11 @@
 //! request; termination protection on new stacks.
 
 use super::cfn::{self, describe};
-use super::plan::{self, Action, PlanInput, RegionPlan};
+use super::error::RegionFailure;
+use super::model::{Action, RegionPlan};
+use super::plan::{self, PlanInput};
+use super::session::Target;
 use super::wait::{self, EventTracker, FailedEvent, Polling};
-use super::{RegionFailure, Target};
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;

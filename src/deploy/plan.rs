@@ -2,93 +2,26 @@
 //! waited for and described, with the security changes computed from the templates.
 
 use super::cfn::{self, StackInfo, describe, describe_stack};
-use super::principals::Principals;
-use super::security::{self, SecurityChange};
-use super::wait::{self, Change, ChangeKind, ChangeSetOutcome, Polling};
-use super::{DeployError, RegionFailure, Session, Target, display, planfile};
-use crate::Context;
-use crate::error::{Error, Exit};
+use super::error::{DeployError, RegionFailure};
+use super::model::{
+    Action, Change, ChangeKind, PlanReport, Principals, RegionPlan, RegionResult, SecurityChange,
+};
+use super::planfile::{self, PlannedRegion};
+use super::session::{Session, Target};
+use super::wait::{self, ChangeSetOutcome, Polling};
+use super::{display, security};
+use crate::context::Context;
+use crate::exit::Exit;
 use crate::render::PRINCIPALS_PARAMETER;
 use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
-use serde::{Deserialize, Serialize};
 
-/// How many regions are planned at once (plans only read and compute).
-pub const PLAN_CONCURRENCY: usize = 16;
+pub use super::session::PLAN_CONCURRENCY;
 
-/// What a region's stack needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    Create,
-    Update,
-    NoChanges,
-    /// The stack's first creation failed (ROLLBACK_COMPLETE): delete it and create it again.
-    Recreate,
-}
-
-impl Action {
-    pub fn word(self) -> &'static str {
-        match self {
-            Action::Create => "create stack",
-            Action::Update => "update stack",
-            Action::NoChanges => "no changes",
-            Action::Recreate => "recreate stack (its first creation failed: ROLLBACK_COMPLETE)",
-        }
-    }
-}
-
-/// One region's plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RegionPlan {
-    pub region: String,
-    pub stack_name: String,
-    pub action: Action,
-    /// The stack's status before the plan (absent: no stack).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stack_status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub change_set_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stack_id: Option<String>,
-    pub changes: Vec<Change>,
-    pub security: Vec<SecurityChange>,
-    /// When the stack last changed at plan time (a plan file is stale when it moved).
-    #[serde(skip)]
-    pub stack_changed_at: Option<String>,
-    /// The plan created an empty stack (REVIEW_IN_PROGRESS) to hold a CREATE change set.
-    #[serde(skip)]
-    pub created_review_stack: bool,
-}
-
-impl RegionPlan {
-    pub fn has_changes(&self) -> bool {
-        self.action != Action::NoChanges
-    }
-
-    /// Replacements of stateful resources: data loss.
-    pub fn data_loss(&self) -> Vec<String> {
-        self.changes
-            .iter()
-            .filter(|c| matches!(c.action, ChangeKind::Replace | ChangeKind::MayReplace))
-            .filter(|c| {
-                matches!(
-                    c.resource_type.as_str(),
-                    "AWS::S3::Bucket" | "AWS::KMS::Key"
-                )
-            })
-            .map(|c| {
-                format!(
-                    "{} {} ({}) in {}",
-                    c.resource_type,
-                    c.logical_id,
-                    c.action.word(),
-                    self.region
-                )
-            })
-            .collect()
-    }
-}
+/// CloudFormation refuses a `TemplateBody` longer than this (bytes); larger templates must be
+/// uploaded to S3 first, which `provision` does not do.
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
 
 /// What `plan` needs to know about one region beyond the target.
 pub struct PlanInput<'a> {
@@ -104,11 +37,11 @@ pub async fn plan_region(cf: &Client, input: &PlanInput<'_>) -> Result<RegionPla
     let target = input.target;
     let new_template = security::parse_template(&target.template)
         .map_err(|m| target.failure(format!("rendered template: {m}")))?;
-    if target.template.len() > super::MAX_TEMPLATE_BODY {
+    if target.template.len() > MAX_TEMPLATE_BODY {
         return Err(target.failure(format!(
             "the template is {} bytes; CloudFormation accepts at most {} inline",
             target.template.len(),
-            super::MAX_TEMPLATE_BODY
+            MAX_TEMPLATE_BODY
         )));
     }
     let existing = describe_stack(cf, &target.stack_name)
@@ -337,8 +270,6 @@ pub async fn discard(cf: &Client, plan: &RegionPlan) -> Result<(), String> {
     Ok(())
 }
 
-pub type RegionResult = Result<RegionPlan, RegionFailure>;
-
 /// Plans every target concurrently; results in the targets' order.
 pub async fn plan_all(
     session: &Session,
@@ -382,69 +313,105 @@ pub async fn discard_all(ctx: &Context, session: &Session, results: &[RegionResu
     }
 }
 
-/// The plan of every region, as `plan` prints it and `apply` shows it before asking.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanReport {
-    pub stack_name: String,
-    pub regions: Vec<PlanEntry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub principals: Option<Principals>,
-    pub summary: display::Summary,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan_file: Option<String>,
+/// Why a planned region cannot be applied as planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    Stale(String),
+    Failed(RegionFailure),
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanEntry {
-    pub region: String,
-    #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub plan: Option<RegionPlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<RegionFailure>,
-}
-
-impl PlanReport {
-    pub fn new(stack_name: &str, results: &[RegionResult], principals: Option<Principals>) -> Self {
-        let regions: Vec<PlanEntry> = results
-            .iter()
-            .map(|r| match r {
-                Ok(p) => PlanEntry {
-                    region: p.region.clone(),
-                    plan: Some(p.clone()),
-                    error: None,
-                },
-                Err(f) => PlanEntry {
-                    region: f.region.clone(),
-                    plan: None,
-                    error: Some(f.clone()),
-                },
-            })
-            .collect();
-        PlanReport {
-            stack_name: stack_name.to_string(),
-            summary: display::Summary::of(&regions),
-            regions,
-            principals,
-            plan_file: None,
+/// Re-reads a planned region: the change set must still exist and be executable, and the
+/// stack must not have changed since; then it is described again for display.
+pub async fn load_region(
+    cf: &Client,
+    planned: &PlannedRegion,
+    input: &PlanInput<'_>,
+) -> Result<RegionPlan, LoadError> {
+    let target = input.target;
+    let region = &planned.region;
+    let stack = describe_stack(cf, &target.stack_name)
+        .await
+        .map_err(|m| LoadError::Failed(target.failure(m)))?;
+    let changed_at = stack
+        .as_ref()
+        .and_then(|s| s.changed_at().map(str::to_string));
+    if planned.action != Action::Create && changed_at != planned.stack_changed_at {
+        return Err(LoadError::Stale(format!(
+            "the stack in {region} changed since the plan (last change {})",
+            changed_at.as_deref().unwrap_or("none: it was deleted")
+        )));
+    }
+    let mut plan = RegionPlan {
+        region: region.clone(),
+        stack_name: target.stack_name.clone(),
+        action: planned.action,
+        stack_status: stack.as_ref().map(|s| s.status.clone()),
+        change_set_arn: planned.change_set_arn.clone(),
+        stack_id: planned.stack_id.clone(),
+        changes: Vec::new(),
+        security: Vec::new(),
+        stack_changed_at: changed_at,
+        created_review_stack: planned.action == Action::Create,
+    };
+    match planned.action {
+        Action::NoChanges => return Ok(plan),
+        Action::Recreate => {
+            if plan.stack_status.as_deref() != Some("ROLLBACK_COMPLETE") {
+                return Err(LoadError::Stale(format!(
+                    "the stack in {region} is no longer in ROLLBACK_COMPLETE"
+                )));
+            }
+            let fresh = plan_region(cf, input).await.map_err(LoadError::Failed)?;
+            plan.changes = fresh.changes;
+            plan.security = fresh.security;
+            return Ok(plan);
+        }
+        Action::Create | Action::Update => {}
+    }
+    let Some(arn) = &planned.change_set_arn else {
+        return Err(LoadError::Stale(format!(
+            "no change set recorded for {region}"
+        )));
+    };
+    match wait::describe_change_set(cf, arn).await {
+        Ok(Some(ChangeSetOutcome::Ready {
+            changes,
+            execution_status,
+            ..
+        })) if execution_status == "AVAILABLE" => {
+            plan.changes = changes;
+        }
+        Ok(Some(ChangeSetOutcome::Ready {
+            execution_status, ..
+        })) => {
+            return Err(LoadError::Stale(format!(
+                "the change set in {region} can no longer be executed ({execution_status})"
+            )));
+        }
+        Ok(_) => {
+            return Err(LoadError::Stale(format!(
+                "the change set in {region} is not available"
+            )));
+        }
+        Err(e) if e.code() == Some("ChangeSetNotFound") || cfn::is_stack_missing(&e) => {
+            return Err(LoadError::Stale(format!(
+                "the change set in {region} no longer exists"
+            )));
+        }
+        Err(e) => {
+            return Err(LoadError::Failed(target.failure(format!(
+                "cloudformation:DescribeChangeSet: {}",
+                cfn::describe(&e)
+            ))));
         }
     }
-
-    pub fn failures(&self) -> Vec<&RegionFailure> {
-        self.regions
-            .iter()
-            .filter_map(|r| r.error.as_ref())
-            .collect()
-    }
-
-    pub fn has_changes(&self) -> bool {
-        self.regions
-            .iter()
-            .filter_map(|r| r.plan.as_ref())
-            .any(RegionPlan::has_changes)
-    }
+    plan.security = security_for_loaded(cf, input, stack.as_ref())
+        .await
+        .map_err(LoadError::Failed)?;
+    Ok(plan)
 }
 
-pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit, Error> {
+pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions.regions).await?;
     let (targets, principals) = session.targets(args.templates.as_deref()).await?;
     let results = plan_all(&session, &targets, principals.as_ref(), PLAN_CONCURRENCY).await;
@@ -471,12 +438,12 @@ pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit
         None => discard_all(ctx, &session, &results).await,
     }
     ctx.ui
-        .emit("plan", &report, || display::plan_text(&report, &ctx.ui));
+        .emit("plan", &report, || display::plan_text(&report, &ctx.ui))?;
     for f in report.failures() {
-        super::report_failure(&ctx.ui, f);
+        super::error::report_failure(&ctx.ui, f);
     }
     if let Some(e) = write_error {
-        return Err(e.into());
+        return Err(e);
     }
     Ok(if !report.failures().is_empty() {
         Exit::Failure

@@ -2,12 +2,9 @@
 //! parameters, so that `apply plan.json` executes exactly what was reviewed, or refuses when
 //! anything moved since.
 
-use super::cfn::{self, describe_stack};
-use super::plan::{Action, PlanInput, RegionPlan, RegionResult};
-use super::wait::{self, ChangeSetOutcome};
-use super::{DeployError, RegionFailure, Target};
-use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use super::error::DeployError;
+use super::model::{Action, RegionResult};
+use super::session::Target;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -125,104 +122,4 @@ impl PlanFile {
         }
         None
     }
-}
-
-/// Why a planned region cannot be applied as planned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadError {
-    Stale(String),
-    Failed(RegionFailure),
-}
-
-/// Re-reads a planned region: the change set must still exist and be executable, and the
-/// stack must not have changed since; then it is described again for display.
-pub async fn load_region(
-    cf: &Client,
-    planned: &PlannedRegion,
-    input: &PlanInput<'_>,
-) -> Result<RegionPlan, LoadError> {
-    let target = input.target;
-    let region = &planned.region;
-    let stack = describe_stack(cf, &target.stack_name)
-        .await
-        .map_err(|m| LoadError::Failed(target.failure(m)))?;
-    let changed_at = stack
-        .as_ref()
-        .and_then(|s| s.changed_at().map(str::to_string));
-    if planned.action != Action::Create && changed_at != planned.stack_changed_at {
-        return Err(LoadError::Stale(format!(
-            "the stack in {region} changed since the plan (last change {})",
-            changed_at.as_deref().unwrap_or("none: it was deleted")
-        )));
-    }
-    let mut plan = RegionPlan {
-        region: region.clone(),
-        stack_name: target.stack_name.clone(),
-        action: planned.action,
-        stack_status: stack.as_ref().map(|s| s.status.clone()),
-        change_set_arn: planned.change_set_arn.clone(),
-        stack_id: planned.stack_id.clone(),
-        changes: Vec::new(),
-        security: Vec::new(),
-        stack_changed_at: changed_at,
-        created_review_stack: planned.action == Action::Create,
-    };
-    match planned.action {
-        Action::NoChanges => return Ok(plan),
-        Action::Recreate => {
-            if plan.stack_status.as_deref() != Some("ROLLBACK_COMPLETE") {
-                return Err(LoadError::Stale(format!(
-                    "the stack in {region} is no longer in ROLLBACK_COMPLETE"
-                )));
-            }
-            let fresh = super::plan::plan_region(cf, input)
-                .await
-                .map_err(LoadError::Failed)?;
-            plan.changes = fresh.changes;
-            plan.security = fresh.security;
-            return Ok(plan);
-        }
-        Action::Create | Action::Update => {}
-    }
-    let Some(arn) = &planned.change_set_arn else {
-        return Err(LoadError::Stale(format!(
-            "no change set recorded for {region}"
-        )));
-    };
-    match wait::describe_change_set(cf, arn).await {
-        Ok(Some(ChangeSetOutcome::Ready {
-            changes,
-            execution_status,
-            ..
-        })) if execution_status == "AVAILABLE" => {
-            plan.changes = changes;
-        }
-        Ok(Some(ChangeSetOutcome::Ready {
-            execution_status, ..
-        })) => {
-            return Err(LoadError::Stale(format!(
-                "the change set in {region} can no longer be executed ({execution_status})"
-            )));
-        }
-        Ok(_) => {
-            return Err(LoadError::Stale(format!(
-                "the change set in {region} is not available"
-            )));
-        }
-        Err(e) if e.code() == Some("ChangeSetNotFound") || cfn::is_stack_missing(&e) => {
-            return Err(LoadError::Stale(format!(
-                "the change set in {region} no longer exists"
-            )));
-        }
-        Err(e) => {
-            return Err(LoadError::Failed(target.failure(format!(
-                "cloudformation:DescribeChangeSet: {}",
-                cfn::describe(&e)
-            ))));
-        }
-    }
-    plan.security = super::plan::security_for_loaded(cf, input, stack.as_ref())
-        .await
-        .map_err(LoadError::Failed)?;
-    Ok(plan)
 }

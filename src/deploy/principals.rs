@@ -2,52 +2,10 @@
 //! that `aws:userId` conditions match, plus the deploying identity and the account root, so
 //! that nobody locks themselves out of their own bucket or key.
 
-use super::{DeployError, PrincipalProblem};
+use super::error::{DeployError, PrincipalProblem};
+use super::model::Principals;
 use crate::config::Access;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use serde::Serialize;
-
-/// One allowed `aws:userId` pattern and where it comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Principal {
-    /// `AROA…:*` (any session of a role), `AROA…:session`, `AIDA…` (a user), or the account ID.
-    pub pattern: String,
-    /// What it is: `account root`, `deploying identity arn:…`, `role ci-runner (access.roles)`.
-    pub source: String,
-}
-
-/// The resolved allow list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Principals {
-    pub account: String,
-    pub deployer_arn: String,
-    pub entries: Vec<Principal>,
-}
-
-impl Principals {
-    /// The stack parameter's value: the patterns, comma-joined, in a stable order.
-    pub fn parameter_value(&self) -> String {
-        self.patterns().join(",")
-    }
-
-    pub fn patterns(&self) -> Vec<String> {
-        self.entries.iter().map(|e| e.pattern.clone()).collect()
-    }
-
-    /// What a pattern stands for, when it is one of ours.
-    pub fn describe(&self, pattern: &str) -> Option<String> {
-        self.entries
-            .iter()
-            .find(|e| e.pattern == pattern)
-            .map(|e| e.source.clone())
-    }
-
-    fn push(&mut self, pattern: String, source: String) {
-        if !self.entries.iter().any(|e| e.pattern == pattern) {
-            self.entries.push(Principal { pattern, source });
-        }
-    }
-}
 
 /// The `aws:userId` pattern of the caller: an assumed role's sessions all share the role's
 /// ID (`AROA…:*`, so another session of the same role is not locked out); a user or the root

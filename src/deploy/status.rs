@@ -1,9 +1,10 @@
 //! `provision status`: each region's stack status, last change and outputs.
 
 use super::cfn::{StackInfo, describe_stack};
-use super::{RegionFailure, Session};
-use crate::Context;
-use crate::error::{Error, Exit};
+use super::error::{DeployError, RegionFailure};
+use super::session::Session;
+use crate::context::Context;
+use crate::exit::Exit;
 use crate::ui::Tone;
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
@@ -126,7 +127,7 @@ impl StatusReport {
     }
 }
 
-pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, Error> {
+pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions).await?;
     let stack_name = session.cfg.stack_name.clone();
     let regions = session
@@ -140,9 +141,9 @@ pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<
         regions: regions.into_iter().map(|(_, s)| s).collect(),
     };
     for e in report.regions.iter().filter_map(|r| r.error.as_ref()) {
-        super::report_failure(&ctx.ui, e);
+        super::error::report_failure(&ctx.ui, e);
     }
-    ctx.ui.emit("status", &report, || report.text(&ctx.ui));
+    ctx.ui.emit("status", &report, || report.text(&ctx.ui))?;
     Ok(if report.regions.iter().any(|r| r.error.is_some()) {
         Exit::Failure
     } else {

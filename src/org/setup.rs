@@ -6,12 +6,13 @@
 //! where it differs. `--check` only compares. An unreachable region is reported and the
 //! others are still done.
 
-use super::document::{self, KeyChange, Merged, OrgConfig};
-use crate::Context;
+use super::OrgError;
 use crate::aws;
+use crate::aws::ssm::{get_parameter, put_parameter};
 use crate::cli::SetupArgs;
-use crate::error::{Error, Exit};
-use crate::stage::resolve::{get_parameter, quick_ssm};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::document::{self, KeyChange, Merged, OrgConfig};
 use crate::ui::Tone;
 use serde::Serialize;
 use serde_json::Value;
@@ -64,16 +65,16 @@ struct Found {
     merged: Merged,
 }
 
-pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
+pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError> {
     let cfg = ctx.config()?;
-    let parameter = document::parameter_name(Some(&cfg)).map_err(super::OrgError::Input)?;
+    let parameter = document::parameter_name(Some(&cfg)).map_err(OrgError::Input)?;
     let desired = document::desired(&cfg);
     let aws = ctx.aws_settings(Some(&cfg)).load(cfg.home_region()).await;
     let (aws, parameter_ref, desired) = (&aws, parameter.as_str(), &desired);
     let check = args.check;
 
     let results = aws::for_each_region(&cfg.regions, cfg.regions.len(), |region| async move {
-        let current = get_parameter(&quick_ssm(aws, &region), parameter_ref)
+        let current = get_parameter(&aws.ssm_reads(&region), parameter_ref)
             .await
             .map_err(|e| format!("reading {parameter_ref}: {e}"))?;
         let merged = document::merge(current.as_deref(), desired);
@@ -83,15 +84,9 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
             (None, true) => Status::Missing,
             (Some(_), true) => Status::Differs,
             (current, false) => {
-                aws.ssm(&region)
-                    .put_parameter()
-                    .name(parameter_ref)
-                    .value(&found.merged.text)
-                    .r#type(aws_sdk_ssm::types::ParameterType::String)
-                    .overwrite(true)
-                    .send()
+                put_parameter(&aws.ssm(&region), parameter_ref, &found.merged.text)
                     .await
-                    .map_err(|e| format!("writing {parameter_ref}: {}", aws::describe(&e)))?;
+                    .map_err(|e| format!("writing {parameter_ref}: {e}"))?;
                 if current.is_none() {
                     Status::Created
                 } else {
@@ -160,7 +155,7 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
         .iter()
         .any(|r| matches!(r.status, Status::Missing | Status::Differs));
     ctx.ui
-        .emit_report("setup", &report, || render(ctx, &report));
+        .emit_report("setup", &report, || render(ctx, &report))?;
     Ok(if failed {
         Exit::Failure
     } else if differs {

@@ -8,14 +8,16 @@
 //! an integrity error, and the temporary file is removed.
 
 use super::checksums::{self, Running};
-use super::layout::{self, FILENAME_KEY, OBJECT_SHA256, is_sha256_hex, recorded_sha256};
 use super::meta::{self, http_status};
 use super::resolve::{self, Target};
 use super::{IntegrityError, StageError};
-use crate::Context;
 use crate::aws;
 use crate::cli::DownloadArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout::{
+    self, FILENAME_KEY, OBJECT_SHA256, is_sha256_hex, recorded_sha256,
+};
 use aws_sdk_s3::types::ChecksumMode;
 use semver::Version;
 use serde::Serialize;
@@ -100,7 +102,7 @@ enum Attempt {
     /// Try the next region.
     Next(String),
     /// Stop: the failure is not the region's (integrity, unsafe name, local disk).
-    Stop(Error),
+    Stop(StageError),
 }
 
 #[derive(Debug, Serialize)]
@@ -127,7 +129,7 @@ struct Skipped {
     error: String,
 }
 
-pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Error> {
+pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let (wanted, path) = split_rest(&args.rest)?;
     let dest = Destination::check(path, args.filename)?;
@@ -161,7 +163,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Er
                             other => format!("verified with S3's {} checksum", &other[3..]),
                         }
                     )
-                });
+                })?;
                 return Ok(Exit::Success);
             }
             Err(Attempt::Stop(e)) => return Err(e),
@@ -178,8 +180,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Er
             version.map_or("latest".to_string(), |v| v.to_string())
         ),
         failures,
-    }
-    .into())
+    })
 }
 
 async fn attempt(
@@ -230,14 +231,11 @@ async fn attempt(
         _ => {
             let name = doc.get(FILENAME_KEY).and_then(|v| v.as_str());
             dest.resolve(name).map_err(|reason| {
-                Attempt::Stop(
-                    StageError::UnsafeFilename {
-                        region: region.to_string(),
-                        key: key.clone(),
-                        reason,
-                    }
-                    .into(),
-                )
+                Attempt::Stop(StageError::UnsafeFilename {
+                    region: region.to_string(),
+                    key: key.clone(),
+                    reason,
+                })
             })?
         }
     };
@@ -272,14 +270,18 @@ async fn attempt(
         .prefix(".provision-download-")
         .tempfile_in(&dir)
         .map_err(|e| {
-            Attempt::Stop(Error::io(
+            Attempt::Stop(StageError::io(
                 format!("creating a temporary file in {}", dir.display()),
                 e,
             ))
         })?;
     let (file, temp_path) = temp.into_parts();
-    let write_err =
-        |e: std::io::Error| Attempt::Stop(Error::io(format!("writing {}", temp_path.display()), e));
+    let write_err = |e: std::io::Error| {
+        Attempt::Stop(StageError::io(
+            format!("writing {}", temp_path.display()),
+            e,
+        ))
+    };
     let mut out =
         tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
     let mut sha = Sha256::new();
@@ -317,17 +319,14 @@ async fn attempt(
 
     let actual = hex::encode(sha.finalize());
     let integrity = |algorithm: &str, expected: String, actual: String| {
-        Attempt::Stop(
-            StageError::Integrity(Box::new(IntegrityError {
-                region: region.to_string(),
-                bucket: bucket.clone(),
-                key: key.clone(),
-                algorithm: algorithm.to_string(),
-                expected,
-                actual,
-            }))
-            .into(),
-        )
+        Attempt::Stop(StageError::Integrity(Box::new(IntegrityError {
+            region: region.to_string(),
+            bucket: bucket.clone(),
+            key: key.clone(),
+            algorithm: algorithm.to_string(),
+            expected,
+            actual,
+        })))
     };
     let verified = match (&expected, s3_checksum) {
         (Some(exp), _) if *exp != actual => return Err(integrity("SHA-256", exp.clone(), actual)),
@@ -355,7 +354,7 @@ async fn attempt(
             .map_err(write_err)?;
     }
     temp_path.persist(&final_path).map_err(|e| {
-        Attempt::Stop(Error::io(
+        Attempt::Stop(StageError::io(
             format!("moving the download to {}", final_path.display()),
             e.error,
         ))
@@ -398,7 +397,7 @@ pub async fn resolve_version(
     target: &Target,
     project: &str,
     wanted: Option<Version>,
-) -> Result<Version, Error> {
+) -> Result<Version, StageError> {
     if let Some(v) = wanted {
         return Ok(v);
     }
@@ -412,8 +411,7 @@ pub async fn resolve_version(
     Err(StageError::Unavailable {
         what: format!("cannot read the latest version of {project} in any region"),
         failures,
-    }
-    .into())
+    })
 }
 
 /// `latest` or a canonical version.

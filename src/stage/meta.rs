@@ -1,9 +1,9 @@
 //! The metadata object (`<artifact key>/metadata`): read, create without overwriting, and
 //! read-modify-write guarded by the ETag, so that two writers never lose each other's keys.
 
-use super::layout::{Metadata, metadata_key, value_text};
-use super::pyjson;
 use crate::aws;
+use crate::startifact::layout::{Metadata, metadata_key, value_text};
+use crate::startifact::pyjson;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -58,7 +58,7 @@ pub async fn get(
         .map_err(|e| format!("reading {key}: {e}"))?
         .into_bytes();
     let text = std::str::from_utf8(&bytes).map_err(|_| format!("{key} is not UTF-8 text"))?;
-    let doc = crate::org::document::parse_object(text).map_err(|e| format!("{key} {e}"))?;
+    let doc = crate::startifact::document::parse_object(text).map_err(|e| format!("{key} {e}"))?;
     Ok(Some(Fetched { doc, etag }))
 }
 

@@ -8,13 +8,13 @@
 
 use super::StageError;
 use super::download::{parse_wanted, resolve_version};
-use super::layout::{self, Metadata};
 use super::meta::{self, Guard, http_status};
 use super::resolve::{self, Target};
-use crate::Context;
 use crate::aws;
 use crate::cli::MetadataArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout::{self, Metadata};
 use crate::ui::Tone;
 use serde::Serialize;
 use serde_json::Value;
@@ -48,7 +48,7 @@ struct Report {
     regions: Vec<RegionResult>,
 }
 
-pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, Error> {
+pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let wanted = parse_wanted(&args.version)?;
     let set = layout::parse_pairs(&args.set, "--set").map_err(StageError::Input)?;
@@ -108,7 +108,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, Er
             ));
         }
         out
-    });
+    })?;
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 

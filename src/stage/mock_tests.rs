@@ -157,7 +157,7 @@ fn existing_metadata_gets_missing_keys_under_its_etag_and_keeps_its_own() {
     let (create, get, rewrite) =
         metadata_rules(json!({"startifact:filename": "a.tgz", "team": "x"}));
     let client = s3(&[&create, &get, &rewrite]);
-    let mut ours = super::layout::Metadata::new();
+    let mut ours = crate::startifact::layout::Metadata::new();
     ours.insert("provision:sha256".into(), "ab".repeat(32).into());
     ours.insert("startifact:filename".into(), "a.tgz".into());
     let got = rt().block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours));
@@ -169,7 +169,7 @@ fn existing_metadata_gets_missing_keys_under_its_etag_and_keeps_its_own() {
 fn existing_metadata_that_disagrees_is_an_error_and_not_rewritten() {
     let (create, get, rewrite) = metadata_rules(json!({"provision:sha256": "cd".repeat(32)}));
     let client = s3(&[&create, &get, &rewrite]);
-    let mut ours = super::layout::Metadata::new();
+    let mut ours = crate::startifact::layout::Metadata::new();
     ours.insert("provision:sha256".into(), "ab".repeat(32).into());
     let err = rt()
         .block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours))
@@ -199,11 +199,11 @@ fn a_missing_parameter_is_none_and_throttling_is_an_error() {
     let client = ssm(&[&missing, &throttled]);
     let rt = rt();
     assert_eq!(
-        rt.block_on(super::resolve::get_parameter(&client, "/missing")),
+        rt.block_on(crate::aws::ssm::get_parameter(&client, "/missing")),
         Ok(None)
     );
     let err = rt
-        .block_on(super::resolve::get_parameter(&client, "/busy"))
+        .block_on(crate::aws::ssm::get_parameter(&client, "/busy"))
         .unwrap_err();
     assert!(err.contains("ThrottlingException"), "{err}");
 }

@@ -1,7 +1,7 @@
 //! The artifact data path, in Startifact 1.0's storage layout: `stage`, `download`, `info`,
 //! `list`, `metadata` and `presign`.
 //!
-//! - [`layout`]: names, keys, versions and metadata documents (byte-compatible).
+//! The names, keys and documents themselves are [`crate::startifact`]'s.
 //! - [`resolve`]: regions, organisation configuration and buckets, without a config file.
 //! - [`digest`]: the one pass over the file (SHA-256 of the whole and of each part).
 //! - [`upload`]: one region's artifact upload: single PUT or streaming multipart, no overwrite.
@@ -16,20 +16,18 @@ pub mod checksums;
 pub mod copy;
 pub mod digest;
 pub mod download;
-pub mod layout;
 pub mod meta;
 pub mod metadata_cmd;
 #[cfg(test)]
 mod mock_tests;
 pub mod presign;
-pub mod pyjson;
 pub mod query;
 pub mod resolve;
 pub mod stage_cmd;
 pub mod stage_flow;
 pub mod upload;
 
-use crate::error::{Classify, Exit};
+use crate::exit::{Classify, Exit};
 
 pub use download::cmd_download;
 pub use query::{cmd_info, cmd_list, cmd_metadata, cmd_presign};
@@ -72,6 +70,26 @@ pub enum StageError {
         key: String,
         reason: String,
     },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Output(#[from] crate::ui::OutputError),
+    /// A local file or the machine failed us (a temporary file, the hashing thread).
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StageError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StageError::Io {
+            context: context.into(),
+            source,
+        }
+    }
 }
 
 /// Downloaded bytes that do not match what was staged.
@@ -100,6 +118,8 @@ impl Classify for StageError {
     fn exit(&self) -> Exit {
         match self {
             StageError::Input(_) | StageError::NoBootstrapRegion => Exit::Invalid,
+            StageError::Config(e) => e.exit(),
+            StageError::Output(e) => e.exit(),
             _ => Exit::Failure,
         }
     }
@@ -118,6 +138,7 @@ impl Classify for StageError {
                 "the object was changed after staging; restage under a new version and investigate who wrote it"
                     .into(),
             ),
+            StageError::Config(e) => e.hint(),
             _ => None,
         }
     }

@@ -6,13 +6,13 @@
 
 use super::StageError;
 use super::download::{parse_wanted, resolve_version};
-use super::layout;
 use super::meta::http_status;
 use super::resolve;
-use crate::Context;
 use crate::aws;
 use crate::cli::PresignArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_smithy_types::DateTime;
@@ -50,7 +50,7 @@ struct Presigned {
     expires_at: String,
 }
 
-pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Error> {
+pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let wanted = parse_wanted(&args.version)?;
     let expires = parse_expiry(&args.expires).map_err(StageError::Input)?;
@@ -101,8 +101,7 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Erro
         return Err(StageError::Unavailable {
             what: format!("cannot presign {} {} in any region", args.project, version),
             failures,
-        }
-        .into());
+        });
     };
 
     let expires_at = SystemTime::now() + expires;
@@ -130,7 +129,7 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Erro
         "{} {} in {}, valid until {}",
         out.project, out.version, out.region, out.expires_at
     ));
-    ctx.ui.emit("presign", &out, || out.url.clone());
+    ctx.ui.emit("presign", &out, || out.url.clone())?;
     Ok(Exit::Success)
 }
 

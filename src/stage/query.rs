@@ -2,13 +2,13 @@
 
 use super::StageError;
 use super::download::{parse_wanted, resolve_latest};
-use super::layout::{self, Metadata, value_text};
 use super::meta::{self, http_status};
 use super::resolve::{self, Target};
-use crate::Context;
 use crate::aws;
 use crate::cli::{InfoArgs, ListArgs};
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout::{self, Metadata, value_text};
 use crate::ui::Tone;
 use aws_smithy_types::date_time::Format;
 use semver::Version;
@@ -31,7 +31,7 @@ struct Info {
     metadata: Metadata,
 }
 
-pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, Error> {
+pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let mut version = parse_wanted(&args.version)?;
     let target = resolve::resolve(ctx, &args.staging).await?;
@@ -39,7 +39,7 @@ pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, Error> {
     for region in target.read_order() {
         match info_in(&target, &region, &args.project, &mut version).await {
             Ok(info) => {
-                ctx.ui.emit("info", &info, || render_info(&info));
+                ctx.ui.emit("info", &info, || render_info(&info))?;
                 return Ok(Exit::Success);
             }
             Err(why) => {
@@ -55,8 +55,7 @@ pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, Error> {
             version.map_or("latest".into(), |v| v.to_string())
         ),
         failures,
-    }
-    .into())
+    })
 }
 
 async fn info_in(
@@ -152,7 +151,7 @@ struct RegionError {
     error: String,
 }
 
-pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, Error> {
+pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let target = resolve::resolve(ctx, &args.staging).await?;
     let project = args.project.as_str();
@@ -193,8 +192,7 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, Error> {
         return Err(StageError::Unavailable {
             what: format!("cannot list {project} in any region"),
             failures: failed.into_iter().map(|f| (f.region, f.error)).collect(),
-        }
-        .into());
+        });
     }
     let listing = Listing {
         project: project.to_string(),
@@ -212,7 +210,8 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, Error> {
     for f in &listing.failed {
         ctx.ui.warn(format!("{}: {}", f.region, f.error));
     }
-    ctx.ui.emit("list", &listing, || render_list(ctx, &listing));
+    ctx.ui
+        .emit("list", &listing, || render_list(ctx, &listing))?;
     Ok(if listing.failed.is_empty() {
         Exit::Success
     } else {

@@ -8,22 +8,14 @@
 //! the working directory), contributes its endpoints and its configuration parameter name.
 
 use super::StageError;
-use super::layout::Layout;
-use crate::Context;
-use crate::aws::{self, Aws};
+use crate::aws::Aws;
+use crate::aws::ssm::get_parameter;
 use crate::cli::StagingArgs;
 use crate::config::Config;
-use crate::error::Error;
-use crate::org::document::{self, OrgConfig};
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
+use crate::context::Context;
+use crate::startifact::document::{self, OrgConfig};
+use crate::startifact::layout::Layout;
 use std::path::Path;
-use std::time::Duration;
-
-/// Attempts per read request: a region that fails twice is skipped for the next one.
-const READ_ATTEMPTS: u32 = 2;
-/// Longest wait for a read's response headers before trying again or failing over.
-const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a staging command needs to reach the artifacts.
 pub struct Target {
@@ -45,12 +37,12 @@ pub struct Target {
 
 /// The configuration file, when one is present. The default name is optional; a file named
 /// explicitly (`-f`, `PROVISION_FILE`) must exist.
-pub fn optional_config(ctx: &Context) -> Result<Option<Config>, Error> {
+pub fn optional_config(ctx: &Context) -> Result<Option<Config>, StageError> {
     let path = &ctx.global.file;
     if path == Path::new("provision.yaml") && !path.exists() {
         return Ok(None);
     }
-    ctx.config().map(Some)
+    Ok(Some(ctx.config()?))
 }
 
 /// A region name from the command line or the environment: plain lowercase words.
@@ -75,7 +67,7 @@ fn env_nonempty(name: &str) -> Option<String> {
 
 /// Resolves the target: reads the organisation configuration from the first region that
 /// answers and settles the regions to work in.
-pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Error> {
+pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, StageError> {
     let cfg = optional_config(ctx)?;
     let parameter = document::parameter_name(cfg.as_ref()).map_err(StageError::Input)?;
 
@@ -104,7 +96,7 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
     }
     dedup(&mut candidates);
     if candidates.is_empty() {
-        return Err(StageError::NoBootstrapRegion.into());
+        return Err(StageError::NoBootstrapRegion);
     }
 
     let settings = ctx.aws_settings(cfg.as_ref());
@@ -145,8 +137,7 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
         return Err(StageError::NoConfiguration {
             parameter,
             failures,
-        }
-        .into());
+        });
     }
 
     let (regions, source) = match env_regions {
@@ -161,8 +152,7 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
             "no regions to work in: {parameter} in {} lists none and {} is not set",
             target.config_region,
             document::REGIONS_ENV
-        ))
-        .into());
+        )));
     }
     for r in &regions {
         check_region_name(r, &source)?;
@@ -182,28 +172,12 @@ fn dedup(list: &mut Vec<String>) {
 impl Target {
     /// An SSM client that gives up quickly, so that reads fail over to another region.
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        quick_ssm(&self.aws, region)
+        self.aws.ssm_reads(region)
     }
 
-    /// An S3 client for reads (HEAD, GET, list): quick to give up, like [`Target::ssm`].
-    /// The body of a GET is not covered by the attempt timeout; the download guards it.
-    /// The SDK's own response-checksum validation is off: downloads verify the SHA-256
-    /// from the metadata themselves, and S3's checksums only for full-object checksums
-    /// (emulators report a multipart object's composite checksum without its `-N` mark,
-    /// which the SDK would take for a full-object one and fail on).
+    /// An S3 client for reads (HEAD, GET, list), quick to give up like [`Target::ssm`].
     pub fn s3_read(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = self
-            .aws
-            .s3(region)
-            .config()
-            .to_builder()
-            .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
-            .timeout_config(self.read_timeouts())
-            .response_checksum_validation(
-                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-            )
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        self.aws.s3_reads(region)
     }
 
     /// An S3 client for uploads: the shared settings (adaptive retries, no attempt timeout,
@@ -215,10 +189,6 @@ impl Target {
     /// An SSM client for writes (the `latest` parameter): the shared, patient settings.
     pub fn ssm_write(&self, region: &str) -> aws_sdk_ssm::Client {
         self.aws.ssm(region)
-    }
-
-    fn read_timeouts(&self) -> TimeoutConfig {
-        read_timeouts(&self.aws)
     }
 
     async fn read_org_config(&self, region: &str) -> Result<OrgConfig, String> {
@@ -254,26 +224,6 @@ impl Target {
     }
 }
 
-fn read_timeouts(aws: &Aws) -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(aws.settings.connect_timeout)
-        .operation_attempt_timeout(READ_ATTEMPT_TIMEOUT)
-        .build()
-}
-
-/// An SSM client for reads that gives up quickly (two attempts, short timeouts), so that an
-/// unreachable region costs seconds, not a minute of retries.
-pub fn quick_ssm(aws: &Aws, region: &str) -> aws_sdk_ssm::Client {
-    let conf = aws
-        .ssm(region)
-        .config()
-        .to_builder()
-        .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
-        .timeout_config(read_timeouts(aws))
-        .build();
-    aws_sdk_ssm::Client::from_conf(conf)
-}
-
 /// `preferred` first when it is in `regions`, then the others in the order `shuffle` leaves
 /// them.
 pub fn failover_order(
@@ -293,23 +243,6 @@ pub fn failover_order(
         .unwrap_or_default();
     order.extend(rest);
     order
-}
-
-/// A String parameter's value; `None` when it does not exist.
-pub async fn get_parameter(
-    ssm: &aws_sdk_ssm::Client,
-    name: &str,
-) -> Result<Option<String>, String> {
-    match ssm.get_parameter().name(name).send().await {
-        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(aws::describe(&e)),
-    }
 }
 
 #[cfg(test)]

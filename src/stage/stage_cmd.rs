@@ -2,14 +2,14 @@
 
 use super::StageError;
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
-use super::layout::{self, Metadata};
 use super::meta::MetadataOutcome;
 use super::resolve::{self, Target};
 use super::stage_flow::{Conflict, Job, LatestChange, RegionOutcome, Upload};
 use super::upload::{Artifact, Existing};
-use crate::Context;
 use crate::cli::StageArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout::{self, Metadata};
 use crate::ui::{Tone, Ui};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -72,7 +72,7 @@ fn validate(args: &StageArgs) -> Result<Request, StageError> {
     })
 }
 
-pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
+pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageError> {
     let req = validate(args)?;
 
     // Hash while the configuration is read; stop hashing if that fails.
@@ -90,7 +90,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
     };
     let digest = hashing
         .await
-        .map_err(|e| Error::io("hashing the artifact", std::io::Error::other(e)))?
+        .map_err(|e| StageError::io("hashing the artifact", std::io::Error::other(e)))?
         .map_err(|e| {
             StageError::Input(format!(
                 "{}: cannot read the artifact: {e}",
@@ -144,12 +144,12 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
         .collect();
     if !conflicts.is_empty() {
         finish_lines(&job, &states, args.dry_run);
-        return Err(conflict(args, &req, conflicts).into());
+        return Err(conflict(args, &req, conflicts));
     }
     if !args.dry_run {
         if let Err(Conflict(regions)) = job.upload(&mut states).await {
             finish_lines(&job, &states, false);
-            return Err(conflict(args, &req, regions).into());
+            return Err(conflict(args, &req, regions));
         }
         job.finish(&mut states).await;
     }
@@ -158,7 +158,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
     let report = report(args, &req, &target, &job, &digest, &states);
     let ok = report.staged == report.total;
     ctx.ui
-        .emit_report("stage", &report, || render(&ctx.ui, &report));
+        .emit_report("stage", &report, || render(&ctx.ui, &report))?;
     Ok(if ok { Exit::Success } else { Exit::Failure })
 }
 

@@ -13,11 +13,11 @@
 //!    only moves forward in semantic-version order unless `--force-latest`.
 
 use super::copy::{self, Source};
-use super::layout::{Metadata, moves_forward};
 use super::meta::{self, MetadataOutcome};
 use super::resolve::Target;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
 use crate::aws;
+use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
 use semver::Version;
 use serde::Serialize;

@@ -9,9 +9,9 @@
 //! lifecycle rule removes it.
 
 use super::digest::FileDigest;
-use super::layout::{OBJECT_SHA256, is_sha256_hex};
 use super::meta::{self, http_status, precondition_failed};
 use crate::aws;
+use crate::startifact::layout::{OBJECT_SHA256, is_sha256_hex};
 use crate::ui::ProgressLine;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -91,7 +91,7 @@ pub async fn inspect(
         return Ok(verdict(&hex::encode(raw), "S3 checksum"));
     }
     if let Some(fetched) = meta::get(s3, bucket, artifact.key).await?
-        && let Some(sha) = super::layout::recorded_sha256(&fetched.doc)
+        && let Some(sha) = crate::startifact::layout::recorded_sha256(&fetched.doc)
     {
         return Ok(verdict(&sha, "metadata"));
     }

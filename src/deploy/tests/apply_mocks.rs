@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::deploy::execute::{ApplyOptions, Outcome, apply_region};
-use crate::deploy::plan::{Action, RegionPlan};
-use crate::deploy::wait::{Change, ChangeKind, Polling};
+use crate::deploy::model::{Action, Change, ChangeKind, RegionPlan};
+use crate::deploy::wait::Polling;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;

@@ -5,7 +5,7 @@ use crate::deploy::destroy::{destroy_region, inventory};
 use crate::deploy::drift::{DriftReport, DriftState, detect_region};
 use crate::deploy::status::region_status;
 use crate::deploy::wait::Polling;
-use crate::error::Exit;
+use crate::exit::Exit;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;

@@ -2,10 +2,10 @@
 //! and failed change sets, busy and failed stacks, principals through IAM and STS.
 
 use super::*;
-use crate::deploy::plan::{Action, PlanInput, plan_region};
-use crate::deploy::principals::{self, Principals};
-use crate::deploy::security::Sign;
-use crate::deploy::wait::{ChangeKind, Polling};
+use crate::deploy::model::{Action, ChangeKind, Principals, Sign};
+use crate::deploy::plan::{PlanInput, plan_region};
+use crate::deploy::principals;
+use crate::deploy::wait::Polling;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
@@ -66,7 +66,7 @@ async fn plan(
     cf: &Client,
     target: &Target,
     principals: Option<&Principals>,
-) -> crate::deploy::plan::RegionResult {
+) -> crate::deploy::model::RegionResult {
     plan_region(
         cf,
         &PlanInput {
@@ -477,6 +477,6 @@ async fn a_missing_role_names_itself_and_its_list() {
         err.to_string(),
         "access.roles: role `ghost` does not exist in account 123456789012 (iam:GetRole: The role with name ghost cannot be found.)"
     );
-    use crate::error::Classify;
-    assert_eq!(err.exit(), crate::error::Exit::Failure);
+    use crate::exit::Classify;
+    assert_eq!(err.exit(), crate::exit::Exit::Failure);
 }

@@ -3,53 +3,9 @@
 
 use super::Polling;
 use crate::deploy::cfn::{describe, is_transient};
+use crate::deploy::model::{Change, ChangeKind};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::ChangeSetStatus;
-
-/// One resource change of a change set, as `plan` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Change {
-    pub action: ChangeKind,
-    pub resource_type: String,
-    pub logical_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub physical_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChangeKind {
-    Add,
-    Modify,
-    /// Modified, and CloudFormation may replace it depending on a value known only at runtime.
-    MayReplace,
-    Replace,
-    Remove,
-    /// Import, Dynamic, SyncWithActual: shown as modifications.
-    Other,
-}
-
-impl ChangeKind {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "+",
-            ChangeKind::Modify | ChangeKind::Other => "~",
-            ChangeKind::MayReplace => "±?",
-            ChangeKind::Replace => "±",
-            ChangeKind::Remove => "-",
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "add",
-            ChangeKind::Modify | ChangeKind::Other => "modify",
-            ChangeKind::MayReplace => "may replace",
-            ChangeKind::Replace => "replace",
-            ChangeKind::Remove => "remove",
-        }
-    }
-}
 
 /// A described change set.
 #[derive(Debug, Clone, PartialEq, Eq)]

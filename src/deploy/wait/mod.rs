@@ -4,8 +4,7 @@
 mod change_set;
 
 pub use change_set::{
-    Change, ChangeKind, ChangeSetOutcome, describe_change_set, is_no_changes_reason,
-    wait_change_set,
+    ChangeSetOutcome, describe_change_set, is_no_changes_reason, wait_change_set,
 };
 
 use super::cfn::{self, describe, is_stack_missing, is_transient};

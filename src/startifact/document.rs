@@ -6,8 +6,8 @@
 //! every value a string, `regions` comma-separated, `save_ok` `"y"`. Keys it does not know are
 //! kept when it saves, and so are they here.
 
+use super::pyjson;
 use crate::config::Config;
-use crate::stage::pyjson;
 use serde_json::{Map, Value};
 
 /// The parameter name Startifact uses when `STARTIFACT_PARAMETER` is not set.

@@ -4,6 +4,8 @@
 //! Credentials are resolved once and shared by every region's clients; each client gets its
 //! region and, where configured, its endpoint (a loopback endpoint needs path-style S3).
 
+pub mod ssm;
+
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -97,6 +99,11 @@ macro_rules! client {
     };
 }
 
+/// Attempts per read request: a region that fails twice is skipped for the next one.
+const READ_ATTEMPTS: u32 = 2;
+/// Longest wait for a read's response headers before trying again or failing over.
+const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Aws {
     client!(cloudformation, aws_sdk_cloudformation);
     client!(ssm, aws_sdk_ssm);
@@ -112,6 +119,48 @@ impl Aws {
             b = b.endpoint_url(url).force_path_style(true);
         }
         aws_sdk_s3::Client::from_conf(b.build())
+    }
+
+    /// Timeouts of reads that fail over to another region: a short connect timeout and a
+    /// bound on each attempt.
+    fn read_timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.settings.connect_timeout)
+            .operation_attempt_timeout(READ_ATTEMPT_TIMEOUT)
+            .build()
+    }
+
+    /// An SSM client for reads that gives up quickly (two attempts, short timeouts), so that an
+    /// unreachable region costs seconds, not a minute of retries.
+    pub fn ssm_reads(&self, region: &str) -> aws_sdk_ssm::Client {
+        let conf = self
+            .ssm(region)
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
+            .timeout_config(self.read_timeouts())
+            .build();
+        aws_sdk_ssm::Client::from_conf(conf)
+    }
+
+    /// An S3 client for reads (HEAD, GET, list): quick to give up, like [`Aws::ssm_reads`].
+    /// The body of a GET is not covered by the attempt timeout; the download guards it.
+    /// The SDK's own response-checksum validation is off: downloads verify the SHA-256
+    /// from the metadata themselves, and S3's checksums only for full-object checksums
+    /// (emulators report a multipart object's composite checksum without its `-N` mark,
+    /// which the SDK would take for a full-object one and fail on).
+    pub fn s3_reads(&self, region: &str) -> aws_sdk_s3::Client {
+        let conf = self
+            .s3(region)
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
+            .timeout_config(self.read_timeouts())
+            .response_checksum_validation(
+                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+            )
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
     }
 }
 
