@@ -4,7 +4,10 @@
 //! Credentials are resolved once and shared by every region's clients; each client gets its
 //! region and, where configured, its endpoint (a loopback endpoint needs path-style S3).
 
+pub mod error;
 pub mod ssm;
+
+pub use error::{AwsError, ClientRegion, ErrorKind, SdkResultExt};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -193,116 +196,4 @@ where
             .await;
     results.sort_by_key(|(i, _, _)| *i);
     results.into_iter().map(|(_, r, t)| (r, t)).collect()
-}
-
-/// What to say when the credential chain found nothing usable: the SDK's own message only
-/// names the last provider it tried (often instance metadata), which misleads on a laptop.
-const NO_CREDENTIALS: &str = "no usable AWS credentials (pass --profile NAME, set AWS_PROFILE, or \
-set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; in CI, assume a role first)";
-
-fn is_credentials_failure(message: &str) -> bool {
-    let m = message.to_ascii_lowercase();
-    m.contains("credentials") || m.contains("imds") || m.contains("no providers in chain")
-}
-
-/// A short description of an SDK error: the service's code and message when there is one,
-/// otherwise the transport failure (timeout, connection refused) with its cause.
-pub fn describe<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
-where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_s3::error::SdkError;
-    match err {
-        SdkError::ServiceError(e) => {
-            let e = e.err();
-            match (e.code(), e.message()) {
-                (Some(c), Some(m)) => format!("{c}: {m}"),
-                (Some(c), None) => c.to_string(),
-                _ => e.to_string(),
-            }
-        }
-        SdkError::TimeoutError(_) => "timed out".into(),
-        SdkError::DispatchFailure(d) => {
-            let mut msg = if d.is_io() {
-                "cannot connect".to_string()
-            } else if d.is_timeout() {
-                "timed out connecting".to_string()
-            } else {
-                "request failed".to_string()
-            };
-            let mut src: Option<&dyn std::error::Error> = std::error::Error::source(err);
-            let mut last = String::new();
-            let mut credentials = false;
-            while let Some(s) = src {
-                let m = s.to_string();
-                credentials |= is_credentials_failure(&m);
-                if !m.is_empty() && m != last {
-                    last = m;
-                }
-                src = s.source();
-            }
-            if credentials {
-                msg = NO_CREDENTIALS.to_string();
-            }
-            if !last.is_empty() {
-                msg.push_str(": ");
-                msg.push_str(&last);
-            }
-            msg
-        }
-        other => {
-            let mut msg = other.to_string();
-            if let Some(s) = std::error::Error::source(other) {
-                msg = format!("{msg}: {s}");
-            }
-            msg
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn missing_credentials_are_named_as_such_not_as_instance_metadata() {
-        // No environment credentials, no profile files, instance metadata disabled: the
-        // chain fails before any request leaves the process.
-        let conf = aws_sdk_ssm::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(NoCredentials),
-            )
-            .endpoint_url("http://127.0.0.1:9")
-            .build();
-        let err = aws_sdk_ssm::Client::from_conf(conf)
-            .get_parameter()
-            .name("/startifact")
-            .send()
-            .await
-            .expect_err("no credentials");
-        let msg = describe(&err);
-        assert!(msg.starts_with("no usable AWS credentials"), "{msg}");
-        assert!(msg.contains("--profile"), "{msg}");
-    }
-
-    #[derive(Debug)]
-    struct NoCredentials;
-
-    impl aws_credential_types::provider::ProvideCredentials for NoCredentials {
-        fn provide_credentials<'a>(
-            &'a self,
-        ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
-        where
-            Self: 'a,
-        {
-            aws_credential_types::provider::future::ProvideCredentials::ready(Err(
-                aws_credential_types::provider::error::CredentialsError::not_loaded(
-                    "IMDS is disabled or the caller has insufficient permissions",
-                ),
-            ))
-        }
-    }
 }

@@ -1,20 +1,23 @@
 //! The SSM parameters every domain reads and writes: the organisation configuration, the
 //! bucket-name parameters and the `latest` pointers (all String parameters).
 
+use super::error::{AwsError, SdkResultExt};
+
 /// A String parameter's value; `None` when it does not exist.
 pub async fn get_parameter(
     ssm: &aws_sdk_ssm::Client,
     name: &str,
-) -> Result<Option<String>, String> {
-    match ssm.get_parameter().name(name).send().await {
+) -> Result<Option<String>, AwsError> {
+    match ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .classify("ssm:GetParameter", ssm)
+    {
         Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(super::describe(&e)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -23,7 +26,7 @@ pub async fn put_parameter(
     ssm: &aws_sdk_ssm::Client,
     name: &str,
     value: &str,
-) -> Result<(), String> {
+) -> Result<(), AwsError> {
     ssm.put_parameter()
         .name(name)
         .value(value)
@@ -32,5 +35,5 @@ pub async fn put_parameter(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| super::describe(&e))
+        .classify("ssm:PutParameter", ssm)
 }

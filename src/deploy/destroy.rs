@@ -1,11 +1,12 @@
 //! `provision destroy`: deletes the stacks (termination protection off first) and lists what
 //! CloudFormation keeps: buckets and keys with `DeletionPolicy: Retain` stay, with their data.
 
-use super::cfn::{StackInfo, describe, describe_stack};
+use super::cfn::{StackError, StackInfo, describe_stack};
 use super::error::{DeployError, RegionFailure};
 use super::security;
 use super::session::Session;
 use super::wait::{self, EventTracker, FailedEvent, Polling};
+use crate::aws::SdkResultExt;
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::ui::Tone;
@@ -42,7 +43,7 @@ impl Inventory {
 }
 
 /// Reads the stack, its resources and its template's deletion policies. `None`: no stack.
-pub async fn inventory(cf: &Client, stack_name: &str) -> Result<Option<Inventory>, String> {
+pub async fn inventory(cf: &Client, stack_name: &str) -> Result<Option<Inventory>, StackError> {
     let Some(stack) = describe_stack(cf, stack_name).await? else {
         return Ok(None);
     };
@@ -59,8 +60,9 @@ pub async fn inventory(cf: &Client, stack_name: &str) -> Result<Option<Inventory
         .template_stage(TemplateStage::Original)
         .send()
         .await
-        .map_err(|e| format!("cloudformation:GetTemplate: {}", describe(&e)))?;
-    let template = security::parse_template(template.template_body().unwrap_or_default())?;
+        .classify("cloudformation:GetTemplate", cf)?;
+    let template = security::parse_template(template.template_body().unwrap_or_default())
+        .map_err(StackError::Template)?;
     let mut resources = Vec::new();
     let mut token = None;
     loop {
@@ -70,7 +72,7 @@ pub async fn inventory(cf: &Client, stack_name: &str) -> Result<Option<Inventory
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| format!("cloudformation:ListStackResources: {}", describe(&e)))?;
+            .classify("cloudformation:ListStackResources", cf)?;
         for r in page.stack_resource_summaries() {
             let logical = r.logical_resource_id().unwrap_or_default().to_string();
             let policy = template
@@ -110,7 +112,7 @@ pub async fn destroy_region(
         .nth(1)
         .unwrap_or(&stack.stack_id)
         .to_string();
-    let fail = |m: String| (RegionFailure::new(region, &name, m), None);
+    let fail = |e: StackError| (RegionFailure::new(region, &name, e.to_string()), None);
     if stack.termination_protection {
         progress("turning termination protection off".into());
         cf.update_termination_protection()
@@ -118,12 +120,8 @@ pub async fn destroy_region(
             .enable_termination_protection(false)
             .send()
             .await
-            .map_err(|e| {
-                fail(format!(
-                    "cloudformation:UpdateTerminationProtection: {}",
-                    describe(&e)
-                ))
-            })?;
+            .classify("cloudformation:UpdateTerminationProtection", cf)
+            .map_err(|e| fail(e.into()))?;
     }
     let mut tracker = EventTracker::from_now(cf, &stack.stack_id, &name)
         .await
@@ -132,7 +130,8 @@ pub async fn destroy_region(
         .stack_name(&stack.stack_id)
         .send()
         .await
-        .map_err(|e| fail(format!("cloudformation:DeleteStack: {}", describe(&e))))?;
+        .classify("cloudformation:DeleteStack", cf)
+        .map_err(|e| fail(e.into()))?;
     let total = inventory.resources.len();
     let end = wait::wait_stack(cf, &stack.stack_id, &mut tracker, total, polling, progress)
         .await
@@ -302,7 +301,7 @@ pub async fn cmd_destroy(
                         }
                     }
                     Some(Err(m)) => {
-                        entry.error = Some(RegionFailure::new(&region, stack_name, m.clone()))
+                        entry.error = Some(RegionFailure::new(&region, stack_name, m.to_string()))
                     }
                     None => {}
                 }

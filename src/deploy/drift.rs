@@ -1,16 +1,20 @@
 //! `provision drift`: CloudFormation drift detection in every region; exit 2 when any
 //! resource was changed or deleted outside CloudFormation.
 
-use super::cfn::{self, describe, describe_stack};
+use super::cfn::{StackError, describe_stack};
 use super::error::{DeployError, RegionFailure};
 use super::session::Session;
 use super::wait::Polling;
+use crate::aws::SdkResultExt;
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::ui::Tone;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{StackDriftDetectionStatus, StackResourceDriftStatus};
+use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
+use aws_sdk_cloudformation::types::{
+    StackDriftDetectionStatus, StackResourceDrift, StackResourceDriftStatus,
+};
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
@@ -71,7 +75,7 @@ pub async fn detect_region(
     };
     match detect(cf, stack, polling, &mut out).await {
         Ok(state) => out.state = state,
-        Err(m) => out.error = Some(RegionFailure::new(region, stack, m)),
+        Err(e) => out.error = Some(RegionFailure::new(region, stack, e.to_string())),
     }
     out
 }
@@ -81,12 +85,33 @@ async fn detect(
     stack: &str,
     polling: &Polling,
     out: &mut RegionDrift,
-) -> Result<DriftState, String> {
+) -> Result<DriftState, StackError> {
     match describe_stack(cf, stack).await? {
         None => return Ok(DriftState::NotDeployed),
         Some(s) if s.status == "REVIEW_IN_PROGRESS" => return Ok(DriftState::NotDeployed),
         Some(_) => {}
     }
+    let id = start_detection(cf, stack).await?;
+    let status = wait_for_detection(cf, &id, polling).await?;
+    if status.detection_status() == Some(&StackDriftDetectionStatus::DetectionFailed) {
+        // Some resources could not be checked; the others' results are still valid.
+        out.note = Some(format!(
+            "detection incomplete: {}",
+            status
+                .detection_status_reason()
+                .unwrap_or("no reason given")
+        ));
+    }
+    out.drifted = drifted_resources(cf, stack).await?;
+    Ok(if out.drifted.is_empty() {
+        DriftState::InSync
+    } else {
+        DriftState::Drifted
+    })
+}
+
+/// Starts drift detection; its ID.
+async fn start_detection(cf: &Client, stack: &str) -> Result<String, StackError> {
     // An endpoint without drift detection answers with a bare server error; retrying it five
     // times only delays the message.
     let quick = aws_sdk_cloudformation::config::Builder::default().retry_config(
@@ -101,25 +126,35 @@ async fn detect(
         .config_override(quick)
         .send()
         .await
+        .classify("cloudformation:DetectStackDrift", cf)
         .map_err(|e| {
-            if cfn::is_unimplemented(&e) {
-                "drift detection unsupported by this endpoint (DetectStackDrift answered with a server error and no AWS error code)".to_string()
+            if e.is_unimplemented() {
+                StackError::Unsupported("drift detection unsupported by this endpoint (DetectStackDrift answered with a server error and no AWS error code)".into())
             } else {
-                format!("cloudformation:DetectStackDrift: {}", describe(&e))
+                e.into()
             }
         })?;
-    let id = started
+    Ok(started
         .stack_drift_detection_id()
         .unwrap_or_default()
-        .to_string();
+        .to_string())
+}
+
+/// Polls the detection until it ends (throttling slows the polling down).
+async fn wait_for_detection(
+    cf: &Client,
+    id: &str,
+    polling: &Polling,
+) -> Result<DescribeStackDriftDetectionStatusOutput, StackError> {
     let mut backoff = polling.backoff();
     let mut transient = 0;
-    let status = loop {
+    loop {
         match cf
             .describe_stack_drift_detection_status()
-            .stack_drift_detection_id(&id)
+            .stack_drift_detection_id(id)
             .send()
             .await
+            .classify("cloudformation:DescribeStackDriftDetectionStatus", cf)
         {
             Ok(s)
                 if s.detection_status()
@@ -127,28 +162,19 @@ async fn detect(
             {
                 transient = 0
             }
-            Ok(s) => break s,
-            Err(e) if cfn::is_transient(&e) && transient < polling.max_transient_errors => {
+            Ok(s) => return Ok(s),
+            Err(e) if e.is_transient() && transient < polling.max_transient_errors => {
                 transient += 1
             }
-            Err(e) => {
-                return Err(format!(
-                    "cloudformation:DescribeStackDriftDetectionStatus: {}",
-                    describe(&e)
-                ));
-            }
+            Err(e) => return Err(e.into()),
         }
         backoff.wait("drift detection").await?;
-    };
-    if status.detection_status() == Some(&StackDriftDetectionStatus::DetectionFailed) {
-        // Some resources could not be checked; the others' results are still valid.
-        out.note = Some(format!(
-            "detection incomplete: {}",
-            status
-                .detection_status_reason()
-                .unwrap_or("no reason given")
-        ));
     }
+}
+
+/// The resources that were modified or deleted outside CloudFormation, every page.
+async fn drifted_resources(cf: &Client, stack: &str) -> Result<Vec<ResourceDrift>, StackError> {
+    let mut drifted = Vec::new();
     let mut token = None;
     loop {
         let page = cf
@@ -159,54 +185,46 @@ async fn detect(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "cloudformation:DescribeStackResourceDrifts: {}",
-                    describe(&e)
-                )
-            })?;
-        for d in page.stack_resource_drifts() {
-            out.drifted.push(ResourceDrift {
-                logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
-                resource_type: d.resource_type().unwrap_or_default().to_string(),
-                physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
-                status: d
-                    .stack_resource_drift_status()
-                    .map(|s| s.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-                differences: d
-                    .property_differences()
-                    .iter()
-                    .map(|p| PropertyDiff {
-                        path: p.property_path().unwrap_or_default().to_string(),
-                        kind: p
-                            .difference_type()
-                            .map(|d| d.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
-                        expected: p
-                            .expected_value()
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string),
-                        actual: p
-                            .actual_value()
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string),
-                    })
-                    .collect(),
-            });
-        }
+            .classify("cloudformation:DescribeStackResourceDrifts", cf)?;
+        drifted.extend(page.stack_resource_drifts().iter().map(resource_drift));
         token = page.next_token().map(str::to_string);
         if token.is_none() {
-            break;
+            return Ok(drifted);
         }
     }
-    Ok(if out.drifted.is_empty() {
-        DriftState::InSync
-    } else {
-        DriftState::Drifted
-    })
+}
+
+fn resource_drift(d: &StackResourceDrift) -> ResourceDrift {
+    ResourceDrift {
+        logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+        resource_type: d.resource_type().unwrap_or_default().to_string(),
+        physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
+        status: d
+            .stack_resource_drift_status()
+            .map(|s| s.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        differences: d
+            .property_differences()
+            .iter()
+            .map(|p| PropertyDiff {
+                path: p.property_path().unwrap_or_default().to_string(),
+                kind: p
+                    .difference_type()
+                    .map(|d| d.as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+                expected: p
+                    .expected_value()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+                actual: p
+                    .actual_value()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

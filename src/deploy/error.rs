@@ -1,5 +1,6 @@
 //! What stops a deploy command, and what fails one region of it.
 
+use crate::aws::AwsError;
 use crate::exit::{Classify, Exit, UsageError};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -56,9 +57,9 @@ pub enum DeployError {
     #[error("{0}")]
     Principal(Box<PrincipalProblem>),
     #[error(
-        "cannot determine the deploying identity (sts:GetCallerIdentity in {region}): {message}"
+        "cannot determine the deploying identity (sts:GetCallerIdentity in {}): {}", .0.region(), .0
     )]
-    Identity { region: String, message: String },
+    Identity(AwsError),
     /// The plan file cannot be read or is not a plan.
     #[error("{path}: {message}")]
     PlanFile { path: PathBuf, message: String },
@@ -99,7 +100,7 @@ impl Classify for DeployError {
             DeployError::Render(e) => e.hint(),
             DeployError::Usage(e) => e.hint(),
             DeployError::Prompt(e) => e.hint(),
-            DeployError::Principal(p) if p.missing => Some(format!(
+            DeployError::Principal(p) if p.missing() => Some(format!(
                 "create it first, or remove it from `{}` in the configuration",
                 p.list
             )),
@@ -127,12 +128,16 @@ pub struct PrincipalProblem {
     /// `role` or `user`.
     pub kind: &'static str,
     pub name: String,
-    /// The IAM operation, e.g. `GetRole`.
-    pub operation: &'static str,
-    /// IAM answered that it does not exist (otherwise the look-up itself failed).
-    pub missing: bool,
     pub account: String,
-    pub message: String,
+    /// IAM's answer to the look-up (`iam:GetRole`, `iam:GetUser`).
+    pub error: AwsError,
+}
+
+impl PrincipalProblem {
+    /// IAM answered that it does not exist (otherwise the look-up itself failed).
+    pub fn missing(&self) -> bool {
+        self.error.is_not_found()
+    }
 }
 
 impl std::fmt::Display for PrincipalProblem {
@@ -141,20 +146,20 @@ impl std::fmt::Display for PrincipalProblem {
             list,
             kind,
             name,
-            operation,
             account,
-            message,
-            ..
+            error,
         } = self;
-        if self.missing {
+        let operation = error.operation;
+        if self.missing() {
+            let message = error.message().unwrap_or("NoSuchEntity");
             write!(
                 f,
-                "{list}: {kind} `{name}` does not exist in account {account} (iam:{operation}: {message})"
+                "{list}: {kind} `{name}` does not exist in account {account} ({operation}: {message})"
             )
         } else {
             write!(
                 f,
-                "{list}: cannot look up {kind} `{name}` (iam:{operation}): {message}"
+                "{list}: cannot look up {kind} `{name}` ({operation}): {error}"
             )
         }
     }

@@ -2,12 +2,13 @@
 //! backoff while reporting progress; ROLLBACK_COMPLETE stacks deleted and created again on
 //! request; termination protection on new stacks.
 
-use super::cfn::{self, describe};
+use super::cfn::StackError;
 use super::error::RegionFailure;
 use super::model::{Action, RegionPlan};
 use super::plan::{self, PlanInput};
 use super::session::Target;
 use super::wait::{self, EventTracker, FailedEvent, Polling};
+use crate::aws::SdkResultExt;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
 use serde::Serialize;
@@ -108,18 +109,20 @@ pub async fn apply_region(
     let stack_id = stack_id(&plan, target);
     let mut tracker = EventTracker::from_now(cf, &stack_id, &target.stack_name)
         .await
-        .map_err(|m| target.failure(m))?;
+        .map_err(|e| target.failure(e))?;
     let mut execute = cf.execute_change_set().change_set_name(&arn);
     if opts.no_rollback {
         execute = execute.disable_rollback(true);
     }
-    if let Err(e) = execute.send().await {
+    if let Err(e) = execute
+        .send()
+        .await
+        .classify("cloudformation:ExecuteChangeSet", cf)
+    {
         // Nothing ran: remove the change set (and the empty stack a first plan made) so that
         // the next run starts clean.
         let _ = plan::discard(cf, &plan).await;
-        return Err(target
-            .failure(format!("cloudformation:ExecuteChangeSet: {}", describe(&e)))
-            .into());
+        return Err(target.failure(StackError::from(e)).into());
     }
     progress("executing the change set".into());
     let end = wait::wait_stack(
@@ -131,7 +134,7 @@ pub async fn apply_region(
         progress,
     )
     .await
-    .map_err(|m| target.failure(m))?;
+    .map_err(|e| target.failure(e))?;
     let creating = outcome != Outcome::Updated;
     if end.status == "CREATE_COMPLETE" || end.status == "UPDATE_COMPLETE" {
         let mut warnings = Vec::new();
@@ -171,16 +174,17 @@ async fn recreate(
     let stack_id = stack_id(plan, target);
     let mut tracker = EventTracker::from_now(cf, &stack_id, &target.stack_name)
         .await
-        .map_err(|m| target.failure(m))?;
+        .map_err(|e| target.failure(e))?;
     cf.delete_stack()
         .stack_name(&stack_id)
         .send()
         .await
-        .map_err(|e| target.failure(format!("cloudformation:DeleteStack: {}", describe(&e))))?;
+        .classify("cloudformation:DeleteStack", cf)
+        .map_err(|e| target.failure(StackError::from(e)))?;
     progress("deleting the failed stack".into());
     let end = wait::wait_stack(cf, &stack_id, &mut tracker, 0, &opts.polling, progress)
         .await
-        .map_err(|m| target.failure(m))?;
+        .map_err(|e| target.failure(e))?;
     if end.status != "DELETE_COMPLETE" {
         return Err(ExecutionFailure {
             failure: target.failure(format!(
@@ -252,7 +256,7 @@ fn execution_failure(
 
 /// Turns termination protection on. A follow-up to a successful creation: retried once
 /// quickly, and a failure is only a warning (the stack itself is fine).
-pub async fn protect(cf: &Client, stack_id: &str) -> Result<(), String> {
+pub async fn protect(cf: &Client, stack_id: &str) -> Result<(), StackError> {
     let quick = aws_sdk_cloudformation::config::Builder::default().retry_config(
         RetryConfig::standard()
             .with_max_attempts(2)
@@ -266,14 +270,14 @@ pub async fn protect(cf: &Client, stack_id: &str) -> Result<(), String> {
         .send()
         .await
         .map(|_| ())
+        .classify("cloudformation:UpdateTerminationProtection", cf)
         .map_err(|e| {
-            if cfn::is_unimplemented(&e) {
-                "this endpoint does not implement UpdateTerminationProtection".to_string()
-            } else {
-                format!(
-                    "cloudformation:UpdateTerminationProtection: {}",
-                    describe(&e)
+            if e.is_unimplemented() {
+                StackError::Unsupported(
+                    "this endpoint does not implement UpdateTerminationProtection".into(),
                 )
+            } else {
+                e.into()
             }
         })
 }

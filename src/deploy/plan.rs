@@ -1,7 +1,7 @@
 //! `provision plan`: per region a change set (CREATE for a new stack, UPDATE otherwise),
 //! waited for and described, with the security changes computed from the templates.
 
-use super::cfn::{self, StackInfo, describe, describe_stack};
+use super::cfn::{self, StackError, StackInfo, describe_stack};
 use super::error::{DeployError, RegionFailure};
 use super::model::{
     Action, Change, ChangeKind, PlanReport, Principals, RegionPlan, RegionResult, SecurityChange,
@@ -10,11 +10,11 @@ use super::planfile::{self, PlannedRegion};
 use super::session::{Session, Target};
 use super::wait::{self, ChangeSetOutcome, Polling};
 use super::{display, security};
+use crate::aws::SdkResultExt;
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::render::PRINCIPALS_PARAMETER;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
 
 pub use super::session::PLAN_CONCURRENCY;
@@ -46,7 +46,7 @@ pub async fn plan_region(cf: &Client, input: &PlanInput<'_>) -> Result<RegionPla
     }
     let existing = describe_stack(cf, &target.stack_name)
         .await
-        .map_err(|m| target.failure(m))?;
+        .map_err(|e| target.failure(StackError::from(e)))?;
     let status = existing.as_ref().map(|s| s.status.clone());
     let mut plan = RegionPlan {
         region: target.region.clone(),
@@ -116,7 +116,8 @@ pub async fn plan_region(cf: &Client, input: &PlanInput<'_>) -> Result<RegionPla
         .capabilities(Capability::CapabilityNamedIam)
         .send()
         .await
-        .map_err(|e| target.failure(format!("cloudformation:CreateChangeSet: {}", describe(&e))))?;
+        .classify("cloudformation:CreateChangeSet", cf)
+        .map_err(|e| target.failure(StackError::from(e)))?;
     let arn = created.id().unwrap_or_default().to_string();
     plan.change_set_arn = Some(arn.clone());
     plan.created_review_stack = existing.is_none();
@@ -173,7 +174,8 @@ async fn deployed_template(
         .template_stage(TemplateStage::Original)
         .send()
         .await
-        .map_err(|e| target.failure(format!("cloudformation:GetTemplate: {}", describe(&e))))?;
+        .classify("cloudformation:GetTemplate", cf)
+        .map_err(|e| target.failure(StackError::from(e)))?;
     security::parse_template(out.template_body().unwrap_or_default())
         .map_err(|m| target.failure(format!("deployed template: {m}")))
 }
@@ -250,13 +252,13 @@ pub fn template_resources(template: &serde_json::Value) -> Vec<Change> {
 }
 
 /// Deletes a plan's change set, and the empty stack a CREATE change set made.
-pub async fn discard(cf: &Client, plan: &RegionPlan) -> Result<(), String> {
+pub async fn discard(cf: &Client, plan: &RegionPlan) -> Result<(), StackError> {
     if let Some(arn) = &plan.change_set_arn {
         cf.delete_change_set()
             .change_set_name(arn)
             .send()
             .await
-            .map_err(|e| format!("cloudformation:DeleteChangeSet: {}", describe(&e)))?;
+            .classify("cloudformation:DeleteChangeSet", cf)?;
     }
     if plan.created_review_stack
         && let Some(id) = &plan.stack_id
@@ -265,7 +267,7 @@ pub async fn discard(cf: &Client, plan: &RegionPlan) -> Result<(), String> {
             .stack_name(id)
             .send()
             .await
-            .map_err(|e| format!("cloudformation:DeleteStack: {}", describe(&e)))?;
+            .classify("cloudformation:DeleteStack", cf)?;
     }
     Ok(())
 }
@@ -331,7 +333,7 @@ pub async fn load_region(
     let region = &planned.region;
     let stack = describe_stack(cf, &target.stack_name)
         .await
-        .map_err(|m| LoadError::Failed(target.failure(m)))?;
+        .map_err(|e| LoadError::Failed(target.failure(StackError::from(e))))?;
     let changed_at = stack
         .as_ref()
         .and_then(|s| s.changed_at().map(str::to_string));
@@ -393,16 +395,13 @@ pub async fn load_region(
                 "the change set in {region} is not available"
             )));
         }
-        Err(e) if e.code() == Some("ChangeSetNotFound") || cfn::is_stack_missing(&e) => {
+        Err(e) if e.is_not_found() => {
             return Err(LoadError::Stale(format!(
                 "the change set in {region} no longer exists"
             )));
         }
         Err(e) => {
-            return Err(LoadError::Failed(target.failure(format!(
-                "cloudformation:DescribeChangeSet: {}",
-                cfn::describe(&e)
-            ))));
+            return Err(LoadError::Failed(target.failure(StackError::from(e))));
         }
     }
     plan.security = security_for_loaded(cf, input, stack.as_ref())

@@ -4,8 +4,8 @@
 
 use super::error::{DeployError, PrincipalProblem};
 use super::model::Principals;
+use crate::aws::{AwsError, SdkResultExt};
 use crate::config::Access;
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 
 /// The `aws:userId` pattern of the caller: an assumed role's sessions all share the role's
 /// ID (`AROA…:*`, so another session of the same role is not locked out); a user or the root
@@ -24,17 +24,14 @@ pub fn caller_pattern(user_id: &str, arn: &str) -> String {
 pub async fn resolve(
     iam: &aws_sdk_iam::Client,
     sts: &aws_sdk_sts::Client,
-    region: &str,
     access: &Access,
 ) -> Result<Principals, DeployError> {
     let me = sts
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| DeployError::Identity {
-            region: region.to_string(),
-            message: crate::aws::describe(&e),
-        })?;
+        .classify("sts:GetCallerIdentity", sts)
+        .map_err(DeployError::Identity)?;
     let account = me.account().unwrap_or_default().to_string();
     let arn = me.arn().unwrap_or_default().to_string();
     let user_id = me.user_id().unwrap_or_default().to_string();
@@ -75,13 +72,17 @@ async fn role_id(
     list: &str,
     name: &str,
 ) -> Result<String, DeployError> {
-    match iam.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out
-            .role()
-            .map(|r| r.role_id().to_string())
-            .unwrap_or_default()),
-        Err(e) => Err(lookup_error(e, account, list, "role", "GetRole", name)),
-    }
+    let out = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .classify("iam:GetRole", iam)
+        .map_err(|e| lookup_error(e, account, list, "role", name))?;
+    Ok(out
+        .role()
+        .map(|r| r.role_id().to_string())
+        .unwrap_or_default())
 }
 
 async fn user_id_of(
@@ -90,40 +91,32 @@ async fn user_id_of(
     list: &str,
     name: &str,
 ) -> Result<String, DeployError> {
-    match iam.get_user().user_name(name).send().await {
-        Ok(out) => Ok(out
-            .user()
-            .map(|u| u.user_id().to_string())
-            .unwrap_or_default()),
-        Err(e) => Err(lookup_error(e, account, list, "user", "GetUser", name)),
-    }
+    let out = iam
+        .get_user()
+        .user_name(name)
+        .send()
+        .await
+        .classify("iam:GetUser", iam)
+        .map_err(|e| lookup_error(e, account, list, "user", name))?;
+    Ok(out
+        .user()
+        .map(|u| u.user_id().to_string())
+        .unwrap_or_default())
 }
 
-fn lookup_error<E, R>(
-    e: SdkError<E, R>,
+fn lookup_error(
+    error: AwsError,
     account: &str,
     list: &str,
     kind: &'static str,
-    operation: &'static str,
     name: &str,
-) -> DeployError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let missing = e.code() == Some("NoSuchEntity");
+) -> DeployError {
     DeployError::Principal(Box::new(PrincipalProblem {
         list: list.to_string(),
         kind,
         name: name.to_string(),
-        operation,
-        missing,
         account: account.to_string(),
-        message: if missing {
-            e.message().unwrap_or("NoSuchEntity").to_string()
-        } else {
-            crate::aws::describe(&e)
-        },
+        error,
     }))
 }
 

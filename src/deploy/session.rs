@@ -45,8 +45,9 @@ impl Target {
         }
     }
 
-    pub fn failure(&self, message: impl Into<String>) -> RegionFailure {
-        RegionFailure::new(&self.region, &self.stack_name, message)
+    /// A failure of this region: `message` is an error or its text.
+    pub fn failure(&self, message: impl std::fmt::Display) -> RegionFailure {
+        RegionFailure::new(&self.region, &self.stack_name, message.to_string())
     }
 }
 
@@ -158,13 +159,8 @@ impl Session {
         let principals = if rendered.iter().any(|t| t.needs_principals) {
             let home = self.cfg.home_region();
             Some(
-                principals::resolve(
-                    &self.aws.iam(home),
-                    &self.aws.sts(home),
-                    home,
-                    &self.cfg.access,
-                )
-                .await?,
+                principals::resolve(&self.aws.iam(home), &self.aws.sts(home), &self.cfg.access)
+                    .await?,
             )
         } else {
             None

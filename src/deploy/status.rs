@@ -48,7 +48,7 @@ pub async fn region_status(cf: &Client, region: &str, stack_name: &str) -> Regio
     match describe_stack(cf, stack_name).await {
         Ok(None) => {}
         Ok(Some(info)) => fill(&mut s, info),
-        Err(m) => s.error = Some(RegionFailure::new(region, stack_name, m)),
+        Err(e) => s.error = Some(RegionFailure::new(region, stack_name, e.with_operation())),
     }
     s
 }

@@ -6,11 +6,11 @@
 //! updates never lose each other's keys. Reserved keys (`provision:*`, `startifact:*`)
 //! cannot be set: the SHA-256 and the file name describe the staged bytes.
 
-use super::StageError;
 use super::download::{parse_wanted, resolve_version};
-use super::meta::{self, Guard, http_status};
+use super::meta::{self, Guard};
 use super::resolve::{self, Target};
-use crate::aws;
+use super::{RegionError, StageError};
+use crate::aws::{self, SdkResultExt};
 use crate::cli::MetadataArgs;
 use crate::context::Context;
 use crate::exit::Exit;
@@ -78,7 +78,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, St
                 region,
                 status: Status::Failed,
                 metadata: None,
-                error: Some(e),
+                error: Some(e.to_string()),
             },
         })
         .collect();
@@ -118,14 +118,21 @@ async fn update_in(
     region: &str,
     key: &str,
     set: &BTreeMap<String, String>,
-) -> Result<(bool, Metadata), String> {
+) -> Result<(bool, Metadata), RegionError> {
     let bucket = target.bucket(region).await?;
     let s3 = target.s3_read(region);
-    if let Err(e) = s3.head_object().bucket(&bucket).key(key).send().await {
-        return Err(if http_status(&e) == Some(404) {
-            format!("s3://{bucket}/{key} is not staged in this region")
+    if let Err(e) = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .classify("s3:HeadObject", &s3)
+    {
+        return Err(if e.is_not_found() {
+            RegionError::Missing(format!("s3://{bucket}/{key} is not staged in this region"))
         } else {
-            format!("checking s3://{bucket}/{key}: {}", aws::describe(&e))
+            RegionError::doing(format!("checking s3://{bucket}/{key}"))(e)
         });
     }
     let writer = target.s3_write(region);
@@ -142,15 +149,20 @@ async fn update_in(
             None => Guard::Absent,
             Some(f) => match &f.etag {
                 Some(etag) => Guard::Unchanged(etag),
-                None => return Err(format!("{} has no ETag", layout::metadata_key(key))),
+                None => {
+                    return Err(RegionError::Content(format!(
+                        "{} has no ETag",
+                        layout::metadata_key(key)
+                    )));
+                }
             },
         };
         if meta::put(&writer, &bucket, key, &doc, guard).await? {
             return Ok((true, doc));
         }
     }
-    Err(format!(
+    Err(RegionError::Content(format!(
         "{} kept changing while it was written; run again",
         layout::metadata_key(key)
-    ))
+    )))
 }

@@ -6,6 +6,7 @@
 use super::digest::{FileDigest, digest_file};
 use super::meta::{self, MetadataOutcome};
 use super::upload::{self, Artifact, Committed, Pending};
+use crate::aws::ErrorKind;
 use aws_credential_types::Credentials;
 use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
@@ -100,7 +101,11 @@ fn a_refused_conditional_put_is_preempted_and_other_failures_are_errors() {
         let got = rt().block_on(upload::put_single(&client, "bkt", a));
         match expected {
             Some(c) => assert_eq!(got, Ok(c), "{status}"),
-            None => assert!(got.unwrap_err().contains("SlowDown"), "{status}"),
+            None => {
+                let err = got.unwrap_err();
+                assert!(err.to_string().contains("SlowDown"), "{status}: {err}");
+                assert_eq!(err.aws().map(|e| e.kind), Some(ErrorKind::Throttled));
+            }
         }
         assert_eq!(put.num_calls(), 1);
     }
@@ -127,7 +132,9 @@ fn a_multipart_upload_is_aborted_when_its_completion_is_refused_or_fails() {
         if status == 412 {
             assert_eq!(got, Ok(Committed::Preempted));
         } else {
-            assert!(got.unwrap_err().contains("InternalError"));
+            let err = got.unwrap_err();
+            assert!(err.to_string().contains("InternalError"), "{err}");
+            assert_eq!(err.aws().map(|e| e.kind), Some(ErrorKind::ServerError));
         }
         assert_eq!(abort.num_calls(), 1, "aborted after {status}");
     }
@@ -174,7 +181,10 @@ fn existing_metadata_that_disagrees_is_an_error_and_not_rewritten() {
     let err = rt()
         .block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours))
         .unwrap_err();
-    assert!(err.contains("already has `provision:sha256`"), "{err}");
+    assert!(
+        err.to_string().contains("already has `provision:sha256`"),
+        "{err}"
+    );
     assert_eq!(rewrite.num_calls(), 0);
 }
 
@@ -205,7 +215,9 @@ fn a_missing_parameter_is_none_and_throttling_is_an_error() {
     let err = rt
         .block_on(crate::aws::ssm::get_parameter(&client, "/busy"))
         .unwrap_err();
-    assert!(err.contains("ThrottlingException"), "{err}");
+    assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Throttled);
+    assert_eq!(err.operation, "ssm:GetParameter");
 }
 
 /// A copy larger than one `CopyObject` (6 GiB: twelve 512 MiB ranges): part copies, then a
@@ -265,7 +277,7 @@ fn a_multipart_copy_completes_conditionally_and_is_aborted_when_a_part_fails() {
         let client = s3(&[&create, &copy_part, &complete, &abort]);
         let got = rt().block_on(copy_object(&client, "dst-bkt", &source));
         if part_fails {
-            let err = got.unwrap_err();
+            let err = got.unwrap_err().to_string();
             assert!(
                 err.starts_with("copying app@1.0.0 from src-bkt: ")
                     && err.contains("InternalError"),

@@ -27,6 +27,7 @@ pub mod stage_cmd;
 pub mod stage_flow;
 pub mod upload;
 
+use crate::aws::AwsError;
 use crate::exit::{Classify, Exit};
 
 pub use download::cmd_download;
@@ -50,7 +51,7 @@ pub enum StageError {
     )]
     NoConfiguration {
         parameter: String,
-        failures: Vec<(String, String)>,
+        failures: Vec<(String, RegionError)>,
     },
     #[error("{what}{}", list(regions))]
     Conflict {
@@ -62,7 +63,7 @@ pub enum StageError {
     #[error("{what}:{}", list(failures))]
     Unavailable {
         what: String,
-        failures: Vec<(String, String)>,
+        failures: Vec<(String, RegionError)>,
     },
     #[error("refusing the staged file name of {key} (from {region}): {reason}")]
     UnsafeFilename {
@@ -92,6 +93,54 @@ impl StageError {
     }
 }
 
+/// Why one region's part of a staging command failed. The command goes on in the other
+/// regions (a read fails over to the next one); the failure is reported with the region.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegionError {
+    /// An AWS request failed; `doing` says what for (`reading app@1.0.0/metadata`).
+    #[error("{doing}: {source}")]
+    Aws {
+        doing: String,
+        #[source]
+        source: AwsError,
+    },
+    /// An AWS request failed, and its error says all there is to say.
+    #[error(transparent)]
+    Request(AwsError),
+    /// Something the command needs does not exist there (a parameter, an object).
+    #[error("{0}")]
+    Missing(String),
+    /// What the region holds cannot be used as it is (an empty parameter, a document that is
+    /// not JSON, metadata that disagrees, a write that kept losing to others).
+    #[error("{0}")]
+    Content(String),
+    /// Another artifact is staged under this version there.
+    #[error("already staged with different content: {0}")]
+    Conflict(String),
+    /// A response body broke off, stalled or came short.
+    #[error("{0}")]
+    Transfer(String),
+    /// The local file could not be read.
+    #[error("{0}")]
+    File(String),
+}
+
+impl RegionError {
+    /// Wraps an AWS error with what the request was for: `.map_err(RegionError::doing("..."))`.
+    pub fn doing(doing: impl Into<String>) -> impl FnOnce(AwsError) -> RegionError {
+        let doing = doing.into();
+        move |source| RegionError::Aws { doing, source }
+    }
+
+    /// The AWS error behind this failure, if any.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            RegionError::Aws { source, .. } | RegionError::Request(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
 /// Downloaded bytes that do not match what was staged.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -107,7 +156,7 @@ pub struct IntegrityError {
     pub actual: String,
 }
 
-fn list(items: &[(String, String)]) -> String {
+fn list(items: &[(String, impl std::fmt::Display)]) -> String {
     items
         .iter()
         .map(|(region, why)| format!("\n  {region}: {why}"))

@@ -4,11 +4,10 @@
 //! The expiry is required and at most 7 days (SigV4's limit). A URL signed with temporary
 //! credentials stops working when they expire, whatever its own expiry: that is warned about.
 
-use super::StageError;
 use super::download::{parse_wanted, resolve_version};
-use super::meta::http_status;
 use super::resolve;
-use crate::aws;
+use super::{RegionError, StageError};
+use crate::aws::SdkResultExt;
 use crate::cli::PresignArgs;
 use crate::context::Context;
 use crate::exit::Exit;
@@ -71,13 +70,20 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Stag
             }
         };
         let s3 = target.s3_read(&region);
-        match s3.head_object().bucket(&bucket).key(&key).send().await {
+        match s3
+            .head_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .classify("s3:HeadObject", &s3)
+        {
             Ok(_) => {}
             Err(e) => {
-                let why = if http_status(&e) == Some(404) {
-                    format!("s3://{bucket}/{key} does not exist")
+                let why = if e.is_not_found() {
+                    RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
                 } else {
-                    aws::describe(&e)
+                    RegionError::Request(e)
                 };
                 failures.push((region, why));
                 continue;
@@ -89,12 +95,13 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Stag
             .key(&key)
             .presigned(config.clone())
             .await
+            .classify("s3:GetObject", &s3)
         {
             Ok(req) => {
                 found = Some((region, bucket, req.uri().to_string()));
                 break;
             }
-            Err(e) => failures.push((region, aws::describe(&e))),
+            Err(e) => failures.push((region, RegionError::Request(e))),
         }
     }
     let Some((region, bucket, url)) = found else {

@@ -1,10 +1,10 @@
 //! `provision info` and `provision list`: read-only views of staged artifacts.
 
-use super::StageError;
 use super::download::{parse_wanted, resolve_latest};
-use super::meta::{self, http_status};
+use super::meta;
 use super::resolve::{self, Target};
-use crate::aws;
+use super::{RegionError, StageError};
+use crate::aws::{self, SdkResultExt};
 use crate::cli::{InfoArgs, ListArgs};
 use crate::context::Context;
 use crate::exit::Exit;
@@ -63,7 +63,7 @@ async fn info_in(
     region: &str,
     project: &str,
     version: &mut Option<Version>,
-) -> Result<Info, String> {
+) -> Result<Info, RegionError> {
     let bucket = target.bucket(region).await?;
     let v = match version {
         Some(v) => v.clone(),
@@ -79,11 +79,11 @@ async fn info_in(
         s3.head_object().bucket(&bucket).key(&key).send(),
         meta::get(&s3, &bucket, &key)
     );
-    let head = head.map_err(|e| {
-        if http_status(&e) == Some(404) {
-            format!("s3://{bucket}/{key} does not exist")
+    let head = head.classify("s3:HeadObject", &s3).map_err(|e| {
+        if e.is_not_found() {
+            RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
         } else {
-            format!("reading s3://{bucket}/{key}: {}", aws::describe(&e))
+            RegionError::doing(format!("reading s3://{bucket}/{key}"))(e)
         }
     })?;
     let metadata = fetched?.map(|f| f.doc).unwrap_or_default();
@@ -142,11 +142,11 @@ struct Listing {
     latest: Option<String>,
     versions: Vec<Listed>,
     answered: Vec<String>,
-    failed: Vec<RegionError>,
+    failed: Vec<FailedRegion>,
 }
 
 #[derive(Debug, Serialize)]
-struct RegionError {
+struct FailedRegion {
     region: String,
     error: String,
 }
@@ -185,15 +185,22 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, StageError
                 }
                 answered.push(region);
             }
-            Err(error) => failed.push(RegionError { region, error }),
+            Err(error) => failed.push((region, error)),
         }
     }
     if answered.is_empty() {
         return Err(StageError::Unavailable {
             what: format!("cannot list {project} in any region"),
-            failures: failed.into_iter().map(|f| (f.region, f.error)).collect(),
+            failures: failed,
         });
     }
+    let failed: Vec<FailedRegion> = failed
+        .into_iter()
+        .map(|(region, e)| FailedRegion {
+            region,
+            error: e.to_string(),
+        })
+        .collect();
     let listing = Listing {
         project: project.to_string(),
         latest: latest.map(|v| v.to_string()),
@@ -250,7 +257,11 @@ fn render_list(ctx: &Context, l: &Listing) -> String {
 
 /// The versions staged in one region: every key `<prefix><project>@<version>` whose suffix
 /// is a canonical version (metadata objects and anything else under it are skipped).
-async fn list_in(target: &Target, region: &str, project: &str) -> Result<Vec<Version>, String> {
+async fn list_in(
+    target: &Target,
+    region: &str,
+    project: &str,
+) -> Result<Vec<Version>, RegionError> {
     let bucket = target.bucket(region).await?;
     let prefix = target.layout.project_prefix(project);
     let s3 = target.s3_read(region);
@@ -262,8 +273,11 @@ async fn list_in(target: &Target, region: &str, project: &str) -> Result<Vec<Ver
         .send();
     let mut versions = Vec::new();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| format!("listing s3://{bucket}/{prefix}: {}", aws::describe(&e)))?;
+        let page = page
+            .classify("s3:ListObjectsV2", &s3)
+            .map_err(RegionError::doing(format!(
+                "listing s3://{bucket}/{prefix}"
+            )))?;
         for obj in page.contents() {
             if let Some(v) = obj.key().and_then(|k| version_of(k, &prefix)) {
                 versions.push(v);

@@ -7,9 +7,9 @@
 //! the configuration's. A configuration file, when present (`-f`, or `provision.yaml` in
 //! the working directory), contributes its endpoints and its configuration parameter name.
 
-use super::StageError;
-use crate::aws::Aws;
+use super::{RegionError, StageError};
 use crate::aws::ssm::get_parameter;
+use crate::aws::{Aws, AwsError};
 use crate::cli::StagingArgs;
 use crate::config::Config;
 use crate::context::Context;
@@ -191,29 +191,43 @@ impl Target {
         self.aws.ssm(region)
     }
 
-    async fn read_org_config(&self, region: &str) -> Result<OrgConfig, String> {
+    async fn read_org_config(&self, region: &str) -> Result<OrgConfig, RegionError> {
         let text = get_parameter(&self.ssm(region), &self.parameter)
-            .await?
-            .ok_or_else(|| format!("parameter {} does not exist", self.parameter))?;
-        let org = OrgConfig::parse(&text).map_err(|e| format!("{} {e}", self.parameter))?;
+            .await
+            .map_err(RegionError::Request)?
+            .ok_or_else(|| {
+                RegionError::Missing(format!("parameter {} does not exist", self.parameter))
+            })?;
+        let org = OrgConfig::parse(&text)
+            .map_err(|e| RegionError::Content(format!("{} {e}", self.parameter)))?;
         if org.bucket_name_param.is_empty() {
-            return Err(format!("{} has no bucket_name_param", self.parameter));
+            return Err(RegionError::Content(format!(
+                "{} has no bucket_name_param",
+                self.parameter
+            )));
         }
         Ok(org)
     }
 
     /// The bucket's name in `region`, from the bucket-name parameter.
-    pub async fn bucket(&self, region: &str) -> Result<String, String> {
+    pub async fn bucket(&self, region: &str) -> Result<String, RegionError> {
         let name = &self.org.bucket_name_param;
-        match get_parameter(&self.ssm(region), name).await? {
+        match get_parameter(&self.ssm(region), name)
+            .await
+            .map_err(RegionError::Request)?
+        {
             Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-            Some(_) => Err(format!("bucket-name parameter {name} is empty")),
-            None => Err(format!("bucket-name parameter {name} does not exist")),
+            Some(_) => Err(RegionError::Content(format!(
+                "bucket-name parameter {name} is empty"
+            ))),
+            None => Err(RegionError::Missing(format!(
+                "bucket-name parameter {name} does not exist"
+            ))),
         }
     }
 
     /// The project's `latest` version in `region`, if set.
-    pub async fn latest(&self, region: &str, project: &str) -> Result<Option<String>, String> {
+    pub async fn latest(&self, region: &str, project: &str) -> Result<Option<String>, AwsError> {
         get_parameter(&self.ssm(region), &self.layout.latest_parameter(project)).await
     }
 

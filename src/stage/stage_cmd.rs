@@ -202,16 +202,16 @@ impl Status {
     }
 }
 
-fn status_of(s: &RegionOutcome, dry_run: bool) -> (Status, Option<&str>) {
+fn status_of(s: &RegionOutcome, dry_run: bool) -> (Status, Option<String>) {
     if let Some(e) = &s.error {
-        return (Status::Failed, Some(e));
+        return (Status::Failed, Some(e.to_string()));
     }
     match (&s.existing, s.upload) {
-        (Some(Existing::Different(why)), _) => (Status::Conflict, Some(why)),
+        (Some(Existing::Different(why)), _) => (Status::Conflict, Some(why.clone())),
         (_, Some(Upload::Present)) | (Some(Existing::Same), None) => (Status::AlreadyStaged, None),
         (_, Some(_)) => (Status::Staged, None),
         (Some(Existing::Absent), None) if dry_run => (Status::WouldStage, None),
-        _ => (Status::Failed, Some("not staged")),
+        _ => (Status::Failed, Some("not staged".into())),
     }
 }
 
@@ -273,7 +273,7 @@ fn report(
                 upload: s.upload,
                 metadata: s.metadata.clone(),
                 latest: s.latest.clone(),
-                error: why.map(str::to_string),
+                error: why,
             }
         })
         .collect();

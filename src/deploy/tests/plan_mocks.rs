@@ -437,7 +437,6 @@ async fn principals_resolve_to_unique_ids_and_keep_the_deployer_and_the_root() {
             "arn:aws:sts::123456789012:assumed-role/Deployer/pipeline-42",
             "AROADEPLOYER000000004:pipeline-42",
         ),
-        "eu-west-1",
         &access,
     )
     .await
@@ -468,7 +467,6 @@ async fn a_missing_role_names_itself_and_its_list() {
     let err = principals::resolve(
         &iam(&[&missing]),
         &sts("arn:aws:iam::123456789012:user/admin", "AIDAADMIN"),
-        "eu-west-1",
         &access,
     )
     .await

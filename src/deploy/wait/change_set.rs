@@ -2,7 +2,8 @@
 //! there are none, or why it failed.
 
 use super::Polling;
-use crate::deploy::cfn::{describe, is_transient};
+use crate::aws::{AwsError, SdkResultExt};
+use crate::deploy::cfn::StackError;
 use crate::deploy::model::{Change, ChangeKind};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::ChangeSetStatus;
@@ -29,13 +30,7 @@ pub fn is_no_changes_reason(reason: &str) -> bool {
 pub async fn describe_change_set(
     cf: &Client,
     arn: &str,
-) -> Result<
-    Option<ChangeSetOutcome>,
-    aws_sdk_cloudformation::error::SdkError<
-        aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetError,
-        aws_smithy_runtime_api::http::Response,
-    >,
-> {
+) -> Result<Option<ChangeSetOutcome>, AwsError> {
     let mut changes = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -44,7 +39,8 @@ pub async fn describe_change_set(
             .change_set_name(arn)
             .set_next_token(token.clone())
             .send()
-            .await?;
+            .await
+            .classify("cloudformation:DescribeChangeSet", cf)?;
         match out.status() {
             Some(ChangeSetStatus::CreateComplete) => {}
             Some(ChangeSetStatus::Failed) => {
@@ -105,22 +101,17 @@ pub async fn wait_change_set(
     cf: &Client,
     arn: &str,
     polling: &Polling,
-) -> Result<ChangeSetOutcome, String> {
+) -> Result<ChangeSetOutcome, StackError> {
     let mut backoff = polling.backoff();
     let mut transient = 0;
     loop {
         match describe_change_set(cf, arn).await {
             Ok(Some(outcome)) => return Ok(outcome),
             Ok(None) => transient = 0,
-            Err(e) if is_transient(&e) && transient < polling.max_transient_errors => {
+            Err(e) if e.is_transient() && transient < polling.max_transient_errors => {
                 transient += 1;
             }
-            Err(e) => {
-                return Err(format!(
-                    "cloudformation:DescribeChangeSet: {}",
-                    describe(&e)
-                ));
-            }
+            Err(e) => return Err(e.into()),
         }
         backoff.wait("the change set").await?;
     }
