@@ -2,9 +2,10 @@
 //! error type that aggregates theirs. Nothing below imports it: each domain returns its own
 //! error, classified (exit code, hint) through [`Classify`].
 
-use crate::cli::{Cli, Command};
+use crate::aws::ClientSource;
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, ConfigError};
-use crate::context::Context;
+use crate::context::{Context, Environment};
 use crate::exit::{Classify, Exit};
 use crate::ui::{OutputError, Ui};
 use crate::{deploy, org, render, stage, ui};
@@ -54,9 +55,16 @@ impl Classify for Error {
     }
 }
 
-/// Parses the command line, runs the command, prints any error, and returns the exit code.
-pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+/// Parses `args` (the program's name first), builds the AWS client source with `clients`
+/// from the global options, runs the command, prints any error, and returns the exit code.
+/// `main` is `run(ClientSource::from_args, std::env::args_os())`.
+pub fn run<C, I, T>(clients: C, args: I) -> ExitCode
+where
+    C: FnOnce(&GlobalArgs) -> ClientSource,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -72,8 +80,10 @@ pub fn run() -> ExitCode {
     ui::init_tracing(cli.global.verbose, ui.color_err);
     tracing::debug!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "starting");
     let ctx = Context {
+        clients: clients(&cli.global),
         global: cli.global,
         ui,
+        env: Environment::from_process(),
     };
     let result = dispatch(&ctx, cli.command);
     if ctx.ui.stdout_closed() {

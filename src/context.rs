@@ -1,14 +1,46 @@
-//! What every command gets: the global options, the output and (later) the AWS clients.
-//! Depends only on leaves, so that every domain can take a `&Context`.
+//! What every command gets: the global options, the output, the AWS client source and the
+//! environment variables the commands consult. Depends only on leaves, so that every domain
+//! can take a `&Context`.
 
+use crate::aws::ClientSource;
 use crate::cli::GlobalArgs;
 use crate::config::{self, Config, ConfigError};
 use crate::ui::Ui;
 
-/// What every command gets: the global options and the output.
+/// What every command gets.
 pub struct Context {
     pub global: GlobalArgs,
     pub ui: Ui,
+    /// The one place AWS clients come from.
+    pub clients: ClientSource,
+    pub env: Environment,
+}
+
+/// The environment variables the commands consult (beyond those clap and the AWS SDK read),
+/// read once, so that tests can give their own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`: where the staging commands read first.
+    pub aws_region: Option<String>,
+    /// `STARTIFACT_REGIONS`: the regions to stage to, comma-separated.
+    pub startifact_regions: Option<String>,
+    /// `STARTIFACT_PARAMETER`: the organisation configuration parameter's name.
+    pub startifact_parameter: Option<String>,
+}
+
+impl Environment {
+    /// The variables as the process has them (blank values count as unset; a blank
+    /// parameter name is kept, to be refused as such).
+    pub fn from_process() -> Self {
+        let var = |name: &str| std::env::var(name).ok();
+        let nonblank = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        Environment {
+            aws_region: nonblank("AWS_REGION").or_else(|| nonblank("AWS_DEFAULT_REGION")),
+            startifact_regions: nonblank(crate::startifact::document::REGIONS_ENV),
+            startifact_parameter: var(crate::startifact::document::PARAMETER_ENV)
+                .filter(|v| !v.is_empty()),
+        }
+    }
 }
 
 impl Context {
@@ -22,14 +54,5 @@ impl Context {
             "configuration loaded"
         );
         Ok(cfg)
-    }
-
-    /// AWS settings from the global options and, when given, the configuration's endpoints.
-    pub fn aws_settings(&self, cfg: Option<&Config>) -> crate::aws::AwsSettings {
-        crate::aws::AwsSettings::new(
-            self.global.profile.clone(),
-            self.global.endpoint_url.clone(),
-            cfg.map(|c| c.endpoints.clone()).unwrap_or_default(),
-        )
     }
 }

@@ -21,5 +21,7 @@ pub mod ui;
 
 #[cfg(test)]
 mod module_graph;
+#[cfg(test)]
+mod testing;
 
 pub use commands::run;

@@ -4,6 +4,9 @@
 //! code, so they make no edge; any other use of a child does, and a child that uses the
 //! parent's items then closes a cycle.
 //!
+//! The test support (`testing`, compiled only for tests) is left out: tests may use it
+//! anywhere, and nothing else can.
+//!
 //! The check reads the sources as text: every `use` statement and every `crate::`, `super::`
 //! and `self::` path outside comments and string literals, resolved against the module the
 //! text is in (inline `mod tests { ... }` blocks included).
@@ -353,9 +356,10 @@ fn graph_under(krate: &Crate, parent: &ModPath) -> BTreeMap<String, BTreeMap<Str
         )
     };
     let mut g: BTreeMap<String, BTreeMap<String, Origin>> = BTreeMap::new();
+    let support = |m: &ModPath| m.first().is_some_and(|s| s == "testing");
     for ((from, to), origin) in &krate.edges {
         // The crate root (lib.rs) is not a module of the graph.
-        if parent.is_empty() && (from.is_empty() || to.is_empty()) {
+        if parent.is_empty() && (from.is_empty() || to.is_empty()) || support(from) || support(to) {
             continue;
         }
         if let (Some(a), Some(b)) = (node(from), node(to))

@@ -145,6 +145,14 @@ impl Ui {
         }
     }
 
+    /// A plain UI that prints only the requested data (`-q`): for tests of whole commands.
+    pub fn quiet() -> Self {
+        Ui {
+            quiet: true,
+            ..Ui::plain()
+        }
+    }
+
     pub fn json(&self) -> bool {
         self.output == OutputFormat::Json
     }

@@ -96,6 +96,21 @@ impl AwsError {
     {
         let status = err.raw_response().map(|r| r.status().as_u16());
         let code = err.code().map(str::to_string);
+        if let Some((assume, kind)) = assume_role_failure(err) {
+            // The credentials of another account could not be had: say so, as STS did.
+            return AwsError {
+                kind,
+                operation,
+                details: Box::new(Details {
+                    region: region.to_string(),
+                    account: None,
+                    code: assume.error.code().map(str::to_string),
+                    status: assume.error.status(),
+                    message: assume.error.message().map(str::to_string),
+                    description: assume.to_string(),
+                }),
+            };
+        }
         let kind = classify(err, code.as_deref(), status);
         AwsError {
             kind,
@@ -268,6 +283,29 @@ where
     }
 }
 
+/// STS refused to let the caller assume a role (or could not be reached). The request that
+/// needed the credentials fails with this error, classified as STS answered.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot assume {role_arn} (sts:AssumeRole): {error}")]
+pub struct AssumeRoleError {
+    pub role_arn: String,
+    pub error: AwsError,
+}
+
+/// The kind of an assume-role failure behind a request's error, when that is what failed it.
+fn assume_role_failure<'e>(
+    err: &'e (dyn std::error::Error + 'static),
+) -> Option<(&'e AssumeRoleError, ErrorKind)> {
+    let mut source = err.source();
+    while let Some(s) = source {
+        if let Some(a) = s.downcast_ref::<AssumeRoleError>() {
+            return Some((a, a.error.kind));
+        }
+        source = s.source();
+    }
+    None
+}
+
 /// The region a client sends its requests to (for the errors it meets).
 pub trait ClientRegion {
     fn region_name(&self) -> &str;
@@ -335,6 +373,111 @@ mod tests {
         assert!(msg.starts_with("no usable AWS credentials"), "{msg}");
         assert!(msg.contains("--profile"), "{msg}");
         assert!(!err.is_transient());
+    }
+
+    /// Every answer lands in its class, whatever the service's protocol.
+    #[tokio::test]
+    async fn answers_are_classified_from_status_and_code() {
+        use crate::testing::{REGION, clients, json_error, query_error, response, s3_error};
+        use aws_smithy_mocks::{Rule, mock};
+        async fn s3_head(rule: Rule) -> AwsError {
+            let s3 = clients(&[&rule]).s3(REGION);
+            let sent = s3.head_object().bucket("b").key("k").send().await;
+            sent.classify("s3:HeadObject", &s3).expect_err("an error")
+        }
+        async fn s3_put(rule: Rule) -> AwsError {
+            let s3 = clients(&[&rule]).s3(REGION);
+            let sent = s3.put_object().bucket("b").key("k").send().await;
+            sent.classify("s3:PutObject", &s3).expect_err("an error")
+        }
+        async fn ssm_get(rule: Rule) -> AwsError {
+            let ssm = clients(&[&rule]).ssm(REGION);
+            let sent = ssm.get_parameter().name("/p").send().await;
+            sent.classify("ssm:GetParameter", &ssm)
+                .expect_err("an error")
+        }
+        async fn cf_describe(body: String, status: u16) -> AwsError {
+            let rule = mock!(aws_sdk_cloudformation::Client::describe_stacks)
+                .then_http_response(move || response(status, body.clone()));
+            let cf = clients(&[&rule]).cloudformation(REGION);
+            let sent = cf.describe_stacks().stack_name("s").send().await;
+            sent.classify("cloudformation:DescribeStacks", &cf)
+                .expect_err("an error")
+        }
+        let class = |e: &AwsError| (e.kind, e.is_transient(), e.is_unimplemented());
+
+        let e = s3_head(
+            mock!(aws_sdk_s3::Client::head_object).then_http_response(|| response(404, "")),
+        )
+        .await;
+        assert_eq!(class(&e), (ErrorKind::NotFound, false, false));
+        assert_eq!((e.operation, e.region()), ("s3:HeadObject", REGION));
+        let e = s3_head(
+            mock!(aws_sdk_s3::Client::head_object)
+                .then_http_response(|| s3_error(403, "AccessDenied")),
+        )
+        .await;
+        assert_eq!(class(&e), (ErrorKind::AccessDenied, false, false));
+        for (status, code) in [
+            (412, "PreconditionFailed"),
+            (409, "ConditionalRequestConflict"),
+        ] {
+            let e = s3_put(
+                mock!(aws_sdk_s3::Client::put_object)
+                    .then_http_response(move || s3_error(status, code)),
+            )
+            .await;
+            assert_eq!(class(&e), (ErrorKind::Conflict, false, false), "{code}");
+        }
+        let e = s3_put(
+            mock!(aws_sdk_s3::Client::put_object).then_http_response(|| s3_error(503, "SlowDown")),
+        )
+        .await;
+        assert_eq!(class(&e), (ErrorKind::Throttled, true, false));
+        let e = ssm_get(
+            mock!(aws_sdk_ssm::Client::get_parameter)
+                .then_http_response(|| json_error(400, "ParameterNotFound", "none")),
+        )
+        .await;
+        assert_eq!(class(&e), (ErrorKind::NotFound, false, false));
+        assert_eq!(e.to_string(), "ParameterNotFound: none");
+
+        let missing = query_error("ValidationError", "Stack with id s does not exist");
+        let e = cf_describe(missing, 400).await;
+        assert_eq!(class(&e), (ErrorKind::NotFound, false, false));
+        assert_eq!(
+            class(&cf_describe(query_error("ValidationError", "bad"), 400).await),
+            (ErrorKind::Other, false, false)
+        );
+        let e = cf_describe(query_error("Throttling", "Rate exceeded"), 400).await;
+        assert_eq!(class(&e), (ErrorKind::Throttled, true, false));
+        assert_eq!(
+            e.with_operation(),
+            "cloudformation:DescribeStacks: Throttling: Rate exceeded"
+        );
+        assert_eq!(
+            class(&cf_describe(query_error("InternalFailure", "again"), 500).await),
+            (ErrorKind::ServerError, true, false)
+        );
+        // moto answers an action it does not implement with an HTML page.
+        let moto = "<!doctype html>\n<title>500 Internal Server Error</title>";
+        let e = cf_describe(moto.to_string(), 500).await;
+        assert_eq!(class(&e), (ErrorKind::ServerError, false, true));
+
+        let down = crate::testing::FakeAws::new()
+            .unreachable(REGION)
+            .clients(REGION)
+            .s3(REGION);
+        let e = down
+            .head_object()
+            .bucket("b")
+            .key("k")
+            .send()
+            .await
+            .classify("s3:HeadObject", &down)
+            .expect_err("unreachable");
+        assert_eq!(class(&e), (ErrorKind::Unreachable, true, false));
+        assert!(e.to_string().starts_with("cannot connect: "), "{e}");
     }
 
     #[derive(Debug)]

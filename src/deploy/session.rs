@@ -5,6 +5,7 @@ use super::error::{DeployError, RegionFailure};
 use super::model::Principals;
 use super::principals;
 use super::wait;
+use crate::aws::Clients;
 use crate::config::Config;
 use crate::context::Context;
 use crate::exit::UsageError;
@@ -102,23 +103,29 @@ pub fn targets(
         .collect()
 }
 
-/// Everything a multi-region command needs: configuration, regions, AWS settings.
+/// Everything a multi-region command needs: configuration, regions, AWS clients.
 pub struct Session {
     pub cfg: Config,
     pub regions: Vec<String>,
-    pub aws: crate::aws::Aws,
+    pub clients: Clients,
 }
 
 impl Session {
+    /// Loads the configuration, selects the regions and opens the client source (the home
+    /// region's credential chain, the configuration's endpoints).
     pub async fn open(ctx: &Context, wanted: &[String]) -> Result<Session, DeployError> {
         let cfg = ctx.config()?;
         let regions = select_regions(&cfg, wanted)?;
-        let aws = ctx.aws_settings(Some(&cfg)).load(cfg.home_region()).await;
-        Ok(Session { cfg, regions, aws })
+        let clients = ctx.clients.open(cfg.home_region(), &cfg.endpoints).await;
+        Ok(Session {
+            cfg,
+            regions,
+            clients,
+        })
     }
 
     pub fn cloudformation(&self, region: &str) -> aws_sdk_cloudformation::Client {
-        self.aws.cloudformation(region)
+        self.clients.cloudformation(region)
     }
 
     /// Runs `task` in every selected region with that region's CloudFormation client, at most
@@ -135,10 +142,10 @@ impl Session {
         .await
     }
 
-    /// Poll intervals for a region: short against an emulator (endpoint override), the
-    /// production ones against AWS.
+    /// Poll intervals for a region: short against an emulator (endpoint override) or a test
+    /// plug, the production ones against AWS.
     pub fn polling(&self, region: &str) -> wait::Polling {
-        if self.aws.settings.endpoint(region).is_some() {
+        if self.clients.is_local(region) {
             wait::Polling::emulator()
         } else {
             wait::Polling::aws()
@@ -159,8 +166,12 @@ impl Session {
         let principals = if rendered.iter().any(|t| t.needs_principals) {
             let home = self.cfg.home_region();
             Some(
-                principals::resolve(&self.aws.iam(home), &self.aws.sts(home), &self.cfg.access)
-                    .await?,
+                principals::resolve(
+                    &self.clients.iam(home),
+                    &self.clients.sts(home),
+                    &self.cfg.access,
+                )
+                .await?,
             )
         } else {
             None

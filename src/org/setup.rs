@@ -67,9 +67,10 @@ struct Found {
 
 pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError> {
     let cfg = ctx.config()?;
-    let parameter = document::parameter_name(Some(&cfg)).map_err(OrgError::Input)?;
+    let parameter = document::parameter_name(Some(&cfg), ctx.env.startifact_parameter.as_deref())
+        .map_err(OrgError::Input)?;
     let desired = document::desired(&cfg);
-    let aws = ctx.aws_settings(Some(&cfg)).load(cfg.home_region()).await;
+    let aws = ctx.clients.open(cfg.home_region(), &cfg.endpoints).await;
     let (aws, parameter_ref, desired) = (&aws, parameter.as_str(), &desired);
     let check = args.check;
 

@@ -9,7 +9,7 @@
 
 use super::checksums::{self, Running};
 use super::meta;
-use super::resolve::{self, Target};
+use super::resolve::{self, StagingTarget};
 use super::{IntegrityError, RegionError, StageError};
 use crate::aws::SdkResultExt;
 use crate::cli::DownloadArgs;
@@ -143,11 +143,12 @@ impl Verification {
     }
 }
 
+/// What `download` reports.
 #[derive(Debug, Serialize)]
-struct Downloaded {
+pub(super) struct Downloaded {
     project: String,
     version: String,
-    region: String,
+    pub(super) region: String,
     bucket: String,
     key: String,
     path: String,
@@ -158,16 +159,39 @@ struct Downloaded {
     verified: Verification,
     /// Regions tried first that failed, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    skipped: Vec<Skipped>,
+    pub(super) skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, Serialize)]
-struct Skipped {
-    region: String,
-    error: String,
+pub(super) struct Skipped {
+    pub(super) region: String,
+    pub(super) error: String,
 }
 
 pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, StageError> {
+    let done = download(ctx, args).await?;
+    if done.verified == Verification::Unverified && ctx.ui.verbose > 0 {
+        ctx.ui.status(format!(
+            "note: {} has no recorded SHA-256 and S3 holds no full-object checksum for it: its bytes were not verified",
+            done.key
+        ));
+    }
+    ctx.ui.emit_report("download", &done, || {
+        format!(
+            "downloaded {} {} from {} to {} ({}, {})",
+            done.project,
+            done.version,
+            done.region,
+            done.path,
+            super::stage_cmd::human_size(done.size),
+            done.verified.text()
+        )
+    })?;
+    Ok(Exit::Success)
+}
+
+/// Downloads from the first region (in failover order) that has the artifact.
+pub(super) async fn download(ctx: &Context, args: &DownloadArgs) -> Result<Downloaded, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let (wanted, path) = split_rest(&args.rest)?;
     let dest = Destination::check(path, args.filename)?;
@@ -184,24 +208,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, St
                         error: error.to_string(),
                     })
                     .collect();
-                if done.verified == Verification::Unverified && ctx.ui.verbose > 0 {
-                    ctx.ui.status(format!(
-                        "note: {} has no recorded SHA-256 and S3 holds no full-object checksum for it: its bytes were not verified",
-                        done.key
-                    ));
-                }
-                ctx.ui.emit_report("download", &done, || {
-                    format!(
-                        "downloaded {} {} from {} to {} ({}, {})",
-                        done.project,
-                        done.version,
-                        done.region,
-                        done.path,
-                        super::stage_cmd::human_size(done.size),
-                        done.verified.text()
-                    )
-                })?;
-                return Ok(Exit::Success);
+                return Ok(done);
             }
             Err(Attempt::Stop(e)) => return Err(e),
             Err(Attempt::Next(why)) => {
@@ -231,7 +238,7 @@ struct Located {
 /// Downloads from one region: locate, fetch, stream into a temporary file while hashing,
 /// verify, and move into place.
 async fn attempt(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
     version: &mut Option<Version>,
@@ -283,7 +290,7 @@ async fn attempt(
 
 /// The bucket and the version (`latest` resolved in this region, then kept for the others).
 async fn locate(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
     version: &mut Option<Version>,
@@ -486,7 +493,7 @@ fn persist(temp_path: tempfile::TempPath, final_path: &Path, dir: &Path) -> Resu
 
 /// The `latest` version in one region.
 pub async fn resolve_latest(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
 ) -> Result<Version, RegionError> {
@@ -504,7 +511,7 @@ pub async fn resolve_latest(
 
 /// The version to work on: the one given, or `latest` from the first region that answers.
 pub async fn resolve_version(
-    target: &Target,
+    target: &StagingTarget,
     project: &str,
     wanted: Option<Version>,
 ) -> Result<Version, StageError> {

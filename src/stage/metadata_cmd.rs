@@ -8,7 +8,7 @@
 
 use super::download::{parse_wanted, resolve_version};
 use super::meta::{self, Guard};
-use super::resolve::{self, Target};
+use super::resolve::{self, StagingTarget};
 use super::{RegionError, StageError};
 use crate::aws::{self, SdkResultExt};
 use crate::cli::MetadataArgs;
@@ -114,7 +114,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, St
 
 /// Sets the keys in one region; returns whether anything changed, and the document.
 async fn update_in(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     key: &str,
     set: &BTreeMap<String, String>,

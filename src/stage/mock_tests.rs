@@ -7,60 +7,21 @@ use super::digest::{FileDigest, digest_file};
 use super::meta::{self, MetadataOutcome};
 use super::upload::{self, Artifact, Committed, Pending};
 use crate::aws::ErrorKind;
-use aws_credential_types::Credentials;
+use crate::testing::{self, REGION, json_error, s3_error};
 use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use aws_smithy_mocks::{Rule, mock};
 use serde_json::json;
 use std::sync::atomic::AtomicBool;
 
 fn s3(rules: &[&Rule]) -> aws_sdk_s3::Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .build(),
-    )
+    testing::clients(rules).s3(REGION)
 }
 
 fn ssm(rules: &[&Rule]) -> aws_sdk_ssm::Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder()
-            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-            .region(aws_sdk_ssm::config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .build(),
-    )
-}
-
-/// An S3 error response as S3 sends it.
-fn s3_error(status: u16, code: &str) -> HttpResponse {
-    HttpResponse::new(
-        StatusCode::try_from(status).unwrap(),
-        SdkBody::from(format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"
-        )),
-    )
+    testing::clients(rules).ssm(REGION)
 }
 
 fn small_file() -> (tempfile::NamedTempFile, FileDigest) {
@@ -192,20 +153,10 @@ fn existing_metadata_that_disagrees_is_an_error_and_not_rewritten() {
 fn a_missing_parameter_is_none_and_throttling_is_an_error() {
     let missing = mock!(aws_sdk_ssm::Client::get_parameter)
         .match_requests(|r| r.name() == Some("/missing"))
-        .then_http_response(|| {
-            HttpResponse::new(
-                StatusCode::try_from(400).unwrap(),
-                SdkBody::from(r#"{"__type":"ParameterNotFound","message":"not found"}"#),
-            )
-        });
+        .then_http_response(|| json_error(400, "ParameterNotFound", "not found"));
     let throttled = mock!(aws_sdk_ssm::Client::get_parameter)
         .match_requests(|r| r.name() == Some("/busy"))
-        .then_http_response(|| {
-            HttpResponse::new(
-                StatusCode::try_from(400).unwrap(),
-                SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
-            )
-        });
+        .then_http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"));
     let client = ssm(&[&missing, &throttled]);
     let rt = rt();
     assert_eq!(

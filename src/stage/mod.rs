@@ -16,6 +16,8 @@ pub mod checksums;
 pub mod copy;
 pub mod digest;
 pub mod download;
+#[cfg(test)]
+mod fault_tests;
 pub mod meta;
 pub mod metadata_cmd;
 #[cfg(test)]

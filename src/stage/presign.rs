@@ -112,7 +112,7 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Stag
     };
 
     let expires_at = SystemTime::now() + expires;
-    if let Some(provider) = target.aws.base.credentials_provider()
+    if let Some(provider) = target.clients.credentials_provider()
         && let Ok(creds) = provider.provide_credentials().await
         && let Some(creds_expiry) = creds.expiry()
         && creds_expiry < expires_at

@@ -2,7 +2,7 @@
 
 use super::download::{parse_wanted, resolve_latest};
 use super::meta;
-use super::resolve::{self, Target};
+use super::resolve::{self, StagingTarget};
 use super::{RegionError, StageError};
 use crate::aws::{self, SdkResultExt};
 use crate::cli::{InfoArgs, ListArgs};
@@ -59,7 +59,7 @@ pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, StageError
 }
 
 async fn info_in(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
     version: &mut Option<Version>,
@@ -258,7 +258,7 @@ fn render_list(ctx: &Context, l: &Listing) -> String {
 /// The versions staged in one region: every key `<prefix><project>@<version>` whose suffix
 /// is a canonical version (metadata objects and anything else under it are skipped).
 async fn list_in(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
 ) -> Result<Vec<Version>, RegionError> {

@@ -9,17 +9,17 @@
 
 use super::{RegionError, StageError};
 use crate::aws::ssm::get_parameter;
-use crate::aws::{Aws, AwsError};
+use crate::aws::{AwsError, Clients};
 use crate::cli::StagingArgs;
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{Context, Environment};
 use crate::startifact::document::{self, OrgConfig};
 use crate::startifact::layout::Layout;
 use std::path::Path;
 
 /// Everything a staging command needs to reach the artifacts.
-pub struct Target {
-    pub aws: Aws,
+pub struct StagingTarget {
+    pub clients: Clients,
     /// The organisation configuration as read.
     pub org: OrgConfig,
     pub layout: Layout,
@@ -61,32 +61,32 @@ pub fn check_region_name(region: &str, source: &str) -> Result<(), StageError> {
     }
 }
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// Where to look, before anything is read: the regions to try for the organisation
+/// configuration, and the regions `STARTIFACT_REGIONS` names.
+struct Start {
+    preferred: Option<String>,
+    env_regions: Option<Vec<String>>,
+    candidates: Vec<String>,
 }
 
-/// Resolves the target: reads the organisation configuration from the first region that
-/// answers and settles the regions to work in.
-pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, StageError> {
-    let cfg = optional_config(ctx)?;
-    let parameter = document::parameter_name(cfg.as_ref()).map_err(StageError::Input)?;
-
-    let preferred = match &staging.region {
-        Some(r) => Some(r.clone()),
-        None => env_nonempty("AWS_REGION").or_else(|| env_nonempty("AWS_DEFAULT_REGION")),
-    };
+fn start(
+    staging: &StagingArgs,
+    env: &Environment,
+    cfg: Option<&Config>,
+) -> Result<Start, StageError> {
+    let preferred = staging.region.clone().or_else(|| env.aws_region.clone());
     if let Some(r) = &preferred {
         check_region_name(r, "--region / AWS_REGION")?;
     }
-    let env_regions = env_nonempty(document::REGIONS_ENV).map(|v| document::split_regions(&v));
-    if let Some(list) = &env_regions {
-        for r in list {
-            check_region_name(r, document::REGIONS_ENV)?;
-        }
+    let env_regions = env
+        .startifact_regions
+        .as_deref()
+        .map(document::split_regions);
+    for r in env_regions.iter().flatten() {
+        check_region_name(r, document::REGIONS_ENV)?;
     }
-
     let mut candidates: Vec<String> = preferred.iter().cloned().collect();
-    match (&env_regions, &cfg) {
+    match (&env_regions, cfg) {
         (Some(list), _) => candidates.extend(list.iter().cloned()),
         (None, Some(c)) => {
             candidates.push(c.home_region().to_string());
@@ -98,58 +98,47 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Sta
     if candidates.is_empty() {
         return Err(StageError::NoBootstrapRegion);
     }
+    Ok(Start {
+        preferred,
+        env_regions,
+        candidates,
+    })
+}
 
-    let settings = ctx.aws_settings(cfg.as_ref());
-    let aws = settings.load(&candidates[0]).await;
-    let mut target = Target {
-        aws,
-        org: OrgConfig {
-            bucket_key_prefix: String::new(),
-            bucket_name_param: String::new(),
-            parameter_name_prefix: String::new(),
-            regions: Vec::new(),
-        },
-        layout: Layout {
-            bucket_key_prefix: String::new(),
-            parameter_name_prefix: String::new(),
-        },
+/// Resolves the target: reads the organisation configuration from the first region that
+/// answers and settles the regions to work in.
+pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<StagingTarget, StageError> {
+    let cfg = optional_config(ctx)?;
+    let parameter = document::parameter_name(cfg.as_ref(), ctx.env.startifact_parameter.as_deref())
+        .map_err(StageError::Input)?;
+    let start = start(staging, &ctx.env, cfg.as_ref())?;
+    let endpoints = cfg
+        .as_ref()
+        .map(|c| c.endpoints.clone())
+        .unwrap_or_default();
+    let clients = ctx.clients.open(&start.candidates[0], &endpoints).await;
+    let mut target = StagingTarget {
+        clients,
+        org: OrgConfig::default(),
+        layout: Layout::from(&OrgConfig::default()),
         regions: Vec::new(),
         regions_source: String::new(),
         config_region: String::new(),
-        parameter: parameter.clone(),
-        preferred,
+        parameter,
+        preferred: start.preferred,
     };
-
-    let mut failures = Vec::new();
-    for region in &candidates {
-        match target.read_org_config(region).await {
-            Ok(org) => {
-                tracing::info!("organisation configuration {parameter} read from {region}");
-                target.layout = Layout::from(&org);
-                target.org = org;
-                target.config_region = region.clone();
-                break;
-            }
-            Err(reason) => failures.push((region.clone(), reason)),
-        }
-    }
-    if target.config_region.is_empty() {
-        return Err(StageError::NoConfiguration {
-            parameter,
-            failures,
-        });
-    }
-
-    let (regions, source) = match env_regions {
+    target.read_first_org_config(&start.candidates).await?;
+    let (mut regions, source) = match start.env_regions {
         Some(list) => (list, document::REGIONS_ENV.to_string()),
         None => (
             target.org.regions.clone(),
-            format!("{parameter} in {}", target.config_region),
+            format!("{} in {}", target.parameter, target.config_region),
         ),
     };
     if regions.is_empty() {
         return Err(StageError::Input(format!(
-            "no regions to work in: {parameter} in {} lists none and {} is not set",
+            "no regions to work in: {} in {} lists none and {} is not set",
+            target.parameter,
             target.config_region,
             document::REGIONS_ENV
         )));
@@ -157,7 +146,6 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Sta
     for r in &regions {
         check_region_name(r, &source)?;
     }
-    let mut regions = regions;
     dedup(&mut regions);
     target.regions = regions;
     target.regions_source = source;
@@ -169,26 +157,50 @@ fn dedup(list: &mut Vec<String>) {
     list.retain(|r| seen.insert(r.clone()));
 }
 
-impl Target {
+impl StagingTarget {
     /// An SSM client that gives up quickly, so that reads fail over to another region.
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        self.aws.ssm_reads(region)
+        self.clients.ssm_reads(region)
     }
 
-    /// An S3 client for reads (HEAD, GET, list), quick to give up like [`Target::ssm`].
+    /// An S3 client for reads (HEAD, GET, list), quick to give up like [`StagingTarget::ssm`].
     pub fn s3_read(&self, region: &str) -> aws_sdk_s3::Client {
-        self.aws.s3_reads(region)
+        self.clients.s3_reads(region)
     }
 
     /// An S3 client for uploads: the shared settings (adaptive retries, no attempt timeout,
     /// since a part upload takes as long as it takes).
     pub fn s3_write(&self, region: &str) -> aws_sdk_s3::Client {
-        self.aws.s3(region)
+        self.clients.s3(region)
     }
 
     /// An SSM client for writes (the `latest` parameter): the shared, patient settings.
     pub fn ssm_write(&self, region: &str) -> aws_sdk_ssm::Client {
-        self.aws.ssm(region)
+        self.clients.ssm(region)
+    }
+
+    /// Reads the organisation configuration from the first of `candidates` that has it.
+    async fn read_first_org_config(&mut self, candidates: &[String]) -> Result<(), StageError> {
+        let mut failures = Vec::new();
+        for region in candidates {
+            match self.read_org_config(region).await {
+                Ok(org) => {
+                    tracing::info!(
+                        "organisation configuration {} read from {region}",
+                        self.parameter
+                    );
+                    self.layout = Layout::from(&org);
+                    self.org = org;
+                    self.config_region = region.clone();
+                    return Ok(());
+                }
+                Err(reason) => failures.push((region.clone(), reason)),
+            }
+        }
+        Err(StageError::NoConfiguration {
+            parameter: self.parameter.clone(),
+            failures,
+        })
     }
 
     async fn read_org_config(&self, region: &str) -> Result<OrgConfig, RegionError> {

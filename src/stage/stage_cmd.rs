@@ -3,7 +3,7 @@
 use super::StageError;
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
 use super::meta::MetadataOutcome;
-use super::resolve::{self, Target};
+use super::resolve::{self, StagingTarget};
 use super::stage_flow::{Conflict, Job, LatestChange, RegionOutcome, Upload};
 use super::upload::{Artifact, Existing};
 use crate::cli::StageArgs;
@@ -255,7 +255,7 @@ struct StageReport {
 fn report(
     args: &StageArgs,
     req: &Request,
-    target: &Target,
+    target: &StagingTarget,
     job: &Job<'_>,
     digest: &FileDigest,
     states: &HashMap<String, RegionOutcome>,

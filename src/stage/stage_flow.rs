@@ -15,7 +15,7 @@
 use super::RegionError;
 use super::copy::{self, Source};
 use super::meta::{self, MetadataOutcome};
-use super::resolve::Target;
+use super::resolve::StagingTarget;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
 use crate::aws;
 use crate::aws::ssm::put_parameter;
@@ -61,7 +61,7 @@ pub struct RegionOutcome {
 
 /// Everything one stage needs.
 pub struct Job<'a> {
-    pub target: &'a Target,
+    pub target: &'a StagingTarget,
     pub artifact: Artifact<'a>,
     pub metadata: &'a Metadata,
     pub project: &'a str,

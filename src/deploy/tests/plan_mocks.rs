@@ -7,60 +7,16 @@ use crate::deploy::plan::{PlanInput, plan_region};
 use crate::deploy::principals;
 use crate::deploy::wait::Polling;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::types::{
-    Capability, Change, ChangeAction, ChangeSetStatus, ChangeSetType, ChangeType, ExecutionStatus,
-    Parameter, Replacement, ResourceChange, Tag,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter,
+    Replacement, Tag,
 };
 use aws_smithy_mocks::mock;
-
-fn change(
-    action: ChangeAction,
-    rtype: &str,
-    logical: &str,
-    replacement: Option<Replacement>,
-) -> Change {
-    let mut rc = ResourceChange::builder()
-        .action(action)
-        .resource_type(rtype)
-        .logical_resource_id(logical);
-    if let Some(r) = replacement {
-        rc = rc.replacement(r);
-    }
-    Change::builder()
-        .r#type(ChangeType::Resource)
-        .resource_change(rc.build())
-        .build()
-}
-
-fn change_set(
-    status: ChangeSetStatus,
-    changes: Vec<Change>,
-    next: Option<&str>,
-) -> DescribeChangeSetOutput {
-    DescribeChangeSetOutput::builder()
-        .change_set_id(CHANGE_SET_ARN)
-        .change_set_name("provision-1732330000-ab12")
-        .stack_id(STACK_ID)
-        .stack_name(STACK)
-        .status(status)
-        .execution_status(ExecutionStatus::Available)
-        .set_changes(Some(changes))
-        .set_next_token(next.map(str::to_string))
-        .build()
-}
-
-fn created() -> CreateChangeSetOutput {
-    CreateChangeSetOutput::builder()
-        .id(CHANGE_SET_ARN)
-        .stack_id(STACK_ID)
-        .build()
-}
 
 async fn plan(
     cf: &Client,
@@ -352,20 +308,7 @@ async fn a_stack_whose_creation_failed_is_planned_as_recreate_without_a_change_s
 }
 
 fn iam(rules: &[&aws_smithy_mocks::Rule]) -> aws_sdk_iam::Client {
-    let mut i = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
+    crate::testing::clients(rules).iam(REGION)
 }
 
 fn sts(arn: &'static str, user_id: &'static str) -> aws_sdk_sts::Client {
@@ -376,15 +319,7 @@ fn sts(arn: &'static str, user_id: &'static str) -> aws_sdk_sts::Client {
             .user_id(user_id)
             .build()
     });
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(create_mock_http_client())
-            .interceptor(MockResponseInterceptor::new().with_rule(&who))
-            .build(),
-    )
+    crate::testing::clients(&[&who]).sts(REGION)
 }
 
 fn role(name: &'static str, id: &'static str) -> aws_smithy_mocks::Rule {
