@@ -20,8 +20,10 @@ pub struct Context {
 /// read once, so that tests can give their own.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environment {
-    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`: where the staging commands read first.
+    /// `AWS_REGION`: where the staging commands read first.
     pub aws_region: Option<String>,
+    /// `AWS_DEFAULT_REGION`: read first when `AWS_REGION` is not set.
+    pub aws_default_region: Option<String>,
     /// `STARTIFACT_REGIONS`: the regions to stage to, comma-separated.
     pub startifact_regions: Option<String>,
     /// `STARTIFACT_PARAMETER`: the organisation configuration parameter's name.
@@ -35,7 +37,8 @@ impl Environment {
         let var = |name: &str| std::env::var(name).ok();
         let nonblank = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         Environment {
-            aws_region: nonblank("AWS_REGION").or_else(|| nonblank("AWS_DEFAULT_REGION")),
+            aws_region: nonblank("AWS_REGION"),
+            aws_default_region: nonblank("AWS_DEFAULT_REGION"),
             startifact_regions: nonblank(crate::startifact::document::REGIONS_ENV),
             startifact_parameter: var(crate::startifact::document::PARAMETER_ENV)
                 .filter(|v| !v.is_empty()),
@@ -45,8 +48,12 @@ impl Environment {
 
 impl Context {
     /// Loads and validates the configuration file named by `-f`.
+    /// Warnings (a region this build does not know) go to stderr, positioned.
     pub fn config(&self) -> Result<Config, ConfigError> {
-        let cfg = config::load(&self.global.file)?;
+        let (cfg, notes) = config::load_noting(&self.global.file)?;
+        for note in &notes {
+            self.ui.warn(note.display_with(&self.global.file));
+        }
         tracing::info!(
             file = %self.global.file.display(),
             regions = %cfg.regions.join(","),

@@ -267,7 +267,7 @@ fn an_override_matching_no_template_is_refused() {
 
 #[test]
 fn an_invalid_configuration_renders_nothing() {
-    let dir = workdir("version: 1\norganisation: acme\nregions: [eu-west-9]\n");
+    let dir = workdir("version: 1\norganisation: acme\nregions: [eu_west_9]\n");
     let (code, _, stderr) =
         support::output(support::provision(dir.path()).args(["render", "--out", "out"]));
     assert_eq!(code, 3, "{stderr}");

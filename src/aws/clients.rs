@@ -353,24 +353,13 @@ impl Clients {
                     sts: self.sts(home),
                     role_arn: format!(
                         "arn:{}:iam::{account}:role/{}",
-                        partition(home),
+                        crate::region::partition_of(home).id,
                         self.inner.member_role
                     ),
                     cached: tokio::sync::Mutex::new(None),
                 })
             })
             .clone()
-    }
-}
-
-/// The partition of a region's ARNs.
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 
@@ -544,8 +533,5 @@ mod tests {
             Target::in_account(MEMBER, "eu-west-1").to_string(),
             "210987654321/eu-west-1"
         );
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition("eu-west-1"), "aws");
     }
 }

@@ -17,6 +17,11 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_noting(path).map(|(config, _)| config)
+}
+
+/// [`load`], with what is accepted but worth a warning (positioned like problems).
+pub fn load_noting(path: &Path) -> Result<(Config, Vec<Problem>), ConfigError> {
     let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -52,11 +57,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
             ),
         )
     })?;
-    parse(path, &text)
+    parse_noting(path, &text)
 }
 
 /// Parses and validates configuration text; `path` only names the source in errors.
 pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    parse_noting(path, text).map(|(config, _)| config)
+}
+
+/// [`parse`], with what is accepted but worth a warning.
+pub fn parse_noting(path: &Path, text: &str) -> Result<(Config, Vec<Problem>), ConfigError> {
     if text.trim().is_empty()
         || text
             .lines()
@@ -70,20 +80,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         Err(e) => return Err(syntax_problem(path, &e, &PositionIndex::build(text))),
     };
     let index = PositionIndex::build(text);
-    let problems = validate::check(&config);
-    if problems.is_empty() {
-        return Ok(config);
-    }
-    Err(ConfigError::Invalid {
-        path: path.to_path_buf(),
-        problems: problems
+    let positioned = |found: Vec<(String, String)>| -> Vec<Problem> {
+        found
             .into_iter()
             .map(|(field, message)| Problem {
                 position: index.position(&field),
                 field: Some(field),
                 message,
             })
-            .collect(),
+            .collect()
+    };
+    let problems = validate::check(&config);
+    if problems.is_empty() {
+        let notes = positioned(validate::notes(&config));
+        return Ok((config, notes));
+    }
+    Err(ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems: positioned(problems),
     })
 }
 

@@ -5,7 +5,7 @@ mod model;
 pub mod rules;
 mod validate;
 
-pub use load::{load, parse};
+pub use load::{load, load_noting, parse, parse_noting};
 pub use model::*;
 
 use std::fmt;

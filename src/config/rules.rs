@@ -1,79 +1,6 @@
 //! Name rules of AWS, checked offline so that a bad name fails in `validate`, not half-way
 //! through a deployment. Each check returns the reason a value is refused.
 
-/// Regions `provision` knows, as of 2026-11. A new region needs a release: a typo such as
-/// `eu-west-4` must be refused offline rather than fail at deploy time in one region.
-pub const KNOWN_REGIONS: &[&str] = &[
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-6",
-    "ap-southeast-7",
-    "ca-central-1",
-    "ca-west-1",
-    "cn-north-1",
-    "cn-northwest-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-    "us-east-1",
-    "us-east-2",
-    "us-gov-east-1",
-    "us-gov-west-1",
-    "us-west-1",
-    "us-west-2",
-];
-
-/// The AWS partition a region belongs to (for ARNs outside templates).
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-pub fn region(name: &str) -> Result<(), String> {
-    if KNOWN_REGIONS.contains(&name) {
-        return Ok(());
-    }
-    let close: Vec<&str> = KNOWN_REGIONS
-        .iter()
-        .copied()
-        .filter(|r| r.rsplit_once('-').map(|(p, _)| p) == name.rsplit_once('-').map(|(p, _)| p))
-        .collect();
-    Err(if close.is_empty() {
-        format!("`{name}` is not an AWS region")
-    } else {
-        format!(
-            "`{name}` is not an AWS region (did you mean one of {}?)",
-            close.join(", ")
-        )
-    })
-}
-
 /// S3 general-purpose bucket naming rules.
 pub fn bucket_name(name: &str) -> Result<(), String> {
     let len = name.len();
@@ -308,15 +235,5 @@ mod tests {
         assert_eq!(iam_name("ci-runner", 64), Ok(()));
         assert!(iam_name("", 64).is_err());
         assert!(iam_name("a/b", 64).is_err());
-    }
-
-    #[test]
-    fn regions_and_partitions() {
-        assert_eq!(region("eu-north-1"), Ok(()));
-        let err = region("eu-west-9").unwrap_err();
-        assert!(err.contains("eu-west-1"), "{err}");
-        assert_eq!(partition("cn-north-1"), "aws-cn");
-        assert_eq!(partition("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition("eu-west-1"), "aws");
     }
 }

@@ -6,6 +6,19 @@ use std::collections::BTreeSet;
 
 type Problems = Vec<(String, String)>;
 
+/// What is accepted but worth a warning: a region this build does not know (a typo, or a
+/// region launched since).
+pub fn notes(c: &Config) -> Problems {
+    c.regions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let warning = crate::region::check(r).ok()?.warning(r)?;
+            Some((format!("regions[{i}]"), warning))
+        })
+        .collect()
+}
+
 pub fn check(c: &Config) -> Problems {
     let mut p = Problems::new();
     let mut push = |field: String, msg: String| p.push((field, msg));
@@ -30,7 +43,7 @@ pub fn check(c: &Config) -> Problems {
     }
     let mut seen = BTreeSet::new();
     for (i, r) in c.regions.iter().enumerate() {
-        if let Err(e) = rules::region(r) {
+        if let Err(e) = crate::region::check(r) {
             push(format!("regions[{i}]"), e);
         } else if !seen.insert(r.as_str()) {
             push(
@@ -39,7 +52,11 @@ pub fn check(c: &Config) -> Problems {
             );
         }
     }
-    let partitions: BTreeSet<_> = c.regions.iter().map(|r| rules::partition(r)).collect();
+    let partitions: BTreeSet<_> = c
+        .regions
+        .iter()
+        .map(|r| crate::region::partition_of(r).id)
+        .collect();
     if partitions.len() > 1 {
         push(
             "regions".into(),

@@ -146,11 +146,7 @@ fn resolve_string(s: &str, target: &Target<'_>) -> Result<Value, String> {
             if parts == [Piece::Placeholder("AllowedUserIds")] {
                 return Ok(json!(allowed_user_ids));
             }
-            let url_suffix = if *partition == "aws-cn" {
-                "amazonaws.com.cn"
-            } else {
-                "amazonaws.com"
-            };
+            let url_suffix = crate::region::partition_of(region).dns_suffix;
             let key_arn = format!(
                 "arn:{partition}:kms:{region}:{EXAMPLE_ACCOUNT_ID}:key/00000000-0000-0000-0000-000000000000"
             );

@@ -121,7 +121,7 @@ pub fn concrete_files(
     let allowed_user_ids = example_user_ids(cfg);
     let mut files = Vec::new();
     for region in &cfg.regions {
-        let partition = crate::config::rules::partition(region);
+        let partition = crate::region::partition_of(region).id;
         let bucket = cfg
             .bucket_name_in(region, super::EXAMPLE_ACCOUNT_ID)
             .unwrap_or_else(|| format!("{}-bucket-example", cfg.stack_name.to_ascii_lowercase()));

@@ -12,7 +12,7 @@ use crate::aws::ssm::get_parameter;
 use crate::aws::{AwsError, Clients};
 use crate::cli::StagingArgs;
 use crate::config::Config;
-use crate::context::{Context, Environment};
+use crate::context::Context;
 use crate::startifact::document::{self, OrgConfig};
 use crate::startifact::layout::Layout;
 use std::path::Path;
@@ -45,19 +45,21 @@ pub fn optional_config(ctx: &Context) -> Result<Option<Config>, StageError> {
     Ok(Some(ctx.config()?))
 }
 
-/// A region name from the command line or the environment: plain lowercase words.
-pub fn check_region_name(region: &str, source: &str) -> Result<(), StageError> {
-    let ok = !region.is_empty()
-        && region.len() <= 32
-        && region
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(StageError::Input(format!(
-            "{source}: `{region}` is not a region name (e.g. eu-west-1)"
-        )))
+/// A region name from the command line, the environment or the organisation configuration,
+/// checked as every region name is ([`crate::region::check`]): a malformed one is refused
+/// (exit 3, naming where it came from); one this build does not know is used, with a warning.
+pub fn check_region_name(ctx: &Context, region: &str, source: &str) -> Result<(), StageError> {
+    if let Some(warning) = region_name_warning(region, source)? {
+        ctx.ui.warn(warning);
+    }
+    Ok(())
+}
+
+/// The refusal of a malformed region name, or the warning an unknown one deserves.
+fn region_name_warning(region: &str, source: &str) -> Result<Option<String>, StageError> {
+    match crate::region::check(region) {
+        Ok(checked) => Ok(checked.warning(region).map(|w| format!("{source}: {w}"))),
+        Err(reason) => Err(StageError::Input(format!("{source}: {reason}"))),
     }
 }
 
@@ -69,21 +71,30 @@ struct Start {
     candidates: Vec<String>,
 }
 
-fn start(
-    staging: &StagingArgs,
-    env: &Environment,
-    cfg: Option<&Config>,
-) -> Result<Start, StageError> {
-    let preferred = staging.region.clone().or_else(|| env.aws_region.clone());
-    if let Some(r) = &preferred {
-        check_region_name(r, "--region / AWS_REGION")?;
+fn start(ctx: &Context, staging: &StagingArgs, cfg: Option<&Config>) -> Result<Start, StageError> {
+    let env = &ctx.env;
+    let preferred = match &staging.region {
+        Some(r) => Some((r.clone(), "--region")),
+        None => env
+            .aws_region
+            .clone()
+            .map(|r| (r, "AWS_REGION"))
+            .or_else(|| {
+                env.aws_default_region
+                    .clone()
+                    .map(|r| (r, "AWS_DEFAULT_REGION"))
+            }),
+    };
+    if let Some((r, source)) = &preferred {
+        check_region_name(ctx, r, source)?;
     }
+    let preferred = preferred.map(|(r, _)| r);
     let env_regions = env
         .startifact_regions
         .as_deref()
         .map(document::split_regions);
     for r in env_regions.iter().flatten() {
-        check_region_name(r, document::REGIONS_ENV)?;
+        check_region_name(ctx, r, document::REGIONS_ENV)?;
     }
     let mut candidates: Vec<String> = preferred.iter().cloned().collect();
     match (&env_regions, cfg) {
@@ -111,7 +122,7 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<StagingTarg
     let cfg = optional_config(ctx)?;
     let parameter = document::parameter_name(cfg.as_ref(), ctx.env.startifact_parameter.as_deref())
         .map_err(StageError::Input)?;
-    let start = start(staging, &ctx.env, cfg.as_ref())?;
+    let start = start(ctx, staging, cfg.as_ref())?;
     let endpoints = cfg
         .as_ref()
         .map(|c| c.endpoints.clone())
@@ -144,7 +155,7 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<StagingTarg
         )));
     }
     for r in &regions {
-        check_region_name(r, &source)?;
+        check_region_name(ctx, r, &source)?;
     }
     dedup(&mut regions);
     target.regions = regions;
@@ -306,9 +317,36 @@ mod tests {
 
     #[test]
     fn region_names_are_checked() {
-        assert!(check_region_name("eu-west-1", "x").is_ok());
-        for bad in ["", "EU-WEST-1", "eu west", "eu_west_1", "https://x"] {
-            assert!(check_region_name(bad, "x").is_err(), "{bad}");
+        assert!(matches!(region_name_warning("eu-west-1", "x"), Ok(None)));
+        assert!(matches!(
+            region_name_warning("eusc-de-east-1", "x"),
+            Ok(None)
+        ));
+        let Ok(Some(warning)) = region_name_warning("eu-wset-1", "--region") else {
+            panic!("a typo is accepted with a warning");
+        };
+        assert!(
+            warning.starts_with("--region: `eu-wset-1`")
+                && warning.contains("did you mean eu-west-1?"),
+            "{warning}"
+        );
+        for bad in [
+            "",
+            "EU-WEST-1",
+            "eu west",
+            "eu_west_1",
+            "https://x",
+            "eu-west",
+        ] {
+            let Err(StageError::Input(message)) = region_name_warning(bad, "STARTIFACT_REGIONS")
+            else {
+                panic!("{bad} is refused");
+            };
+            assert!(
+                message.starts_with("STARTIFACT_REGIONS: ")
+                    && message.contains("is not a region name"),
+                "{message}"
+            );
         }
     }
 }

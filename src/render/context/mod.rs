@@ -2,7 +2,7 @@
 //! templates stay simple: names, ARNs with placeholders, switches, and policy documents.
 //! docs/templates.md lists every field.
 
-use crate::config::{Config, Encryption, IdentityPolicy, rules};
+use crate::config::{Config, Encryption, IdentityPolicy};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -182,7 +182,7 @@ impl Common {
             organisation: cfg.organisation.clone(),
             stack_name: cfg.stack_name.clone(),
             home_region: cfg.home_region().to_string(),
-            partition: rules::partition(cfg.home_region()),
+            partition: crate::region::partition_of(cfg.home_region()).id,
             tags,
             cfn_tags,
             tag_map,
