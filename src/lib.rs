@@ -17,6 +17,7 @@ pub mod org;
 pub mod region;
 pub mod render;
 pub mod replacement;
+pub mod runner;
 pub mod stage;
 pub mod startifact;
 pub mod ui;

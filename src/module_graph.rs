@@ -4,8 +4,8 @@
 //! code, so they make no edge; any other use of a child does, and a child that uses the
 //! parent's items then closes a cycle.
 //!
-//! The test support (`testing`, compiled only for tests) is left out: tests may use it
-//! anywhere, and nothing else can.
+//! Modules compiled only for tests (`#[cfg(test)] mod ...`, the test support `testing`
+//! included) are left out: tests may use any layer, and no other code can use them.
 //!
 //! The check reads the sources as text: every `use` statement and every `crate::`, `super::`
 //! and `self::` path outside comments and string literals, resolved against the module the
@@ -27,6 +27,8 @@ struct Origin {
 struct Crate {
     /// Every module that has a file, and every inline module found.
     modules: BTreeSet<ModPath>,
+    /// Modules declared under `#[cfg(test)]` (their submodules are test code too).
+    test_only: BTreeSet<ModPath>,
     /// (from, to) module paths with the first place that makes the edge.
     edges: BTreeMap<(ModPath, ModPath), Origin>,
 }
@@ -286,6 +288,11 @@ fn read_crate(src: &Path) -> Crate {
     for s in &spans {
         modules.extend(s.iter().map(|x| x.2.clone()));
     }
+    let test_only = sources
+        .iter()
+        .zip(&spans)
+        .flat_map(|((_, base, code), spans)| test_modules(code, base, spans))
+        .collect();
     let mut edges = BTreeMap::new();
     for ((file, base, code), spans) in sources.iter().zip(&spans) {
         let mut found: Vec<(usize, String)> = Vec::new();
@@ -340,7 +347,30 @@ fn read_crate(src: &Path) -> Crate {
             }
         }
     }
-    Crate { modules, edges }
+    Crate {
+        modules,
+        test_only,
+        edges,
+    }
+}
+
+/// The modules a file declares under `#[cfg(test)]` (`mod x;` or `mod x { ... }`).
+fn test_modules(code: &str, base: &ModPath, spans: &[(usize, usize, ModPath)]) -> Vec<ModPath> {
+    let mut found = Vec::new();
+    for (k, _) in code.match_indices("#[cfg(test)]") {
+        let rest = code[k + "#[cfg(test)]".len()..].trim_start();
+        let rest = rest.strip_prefix("pub ").unwrap_or(rest);
+        if let Some(decl) = rest.strip_prefix("mod ") {
+            let name: String = decl
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let mut m = module_at(spans, base, k);
+            m.push(name);
+            found.push(m);
+        }
+    }
+    found
 }
 
 /// The graph between the children of `parent` (and `parent` itself, for its own items).
@@ -356,7 +386,7 @@ fn graph_under(krate: &Crate, parent: &ModPath) -> BTreeMap<String, BTreeMap<Str
         )
     };
     let mut g: BTreeMap<String, BTreeMap<String, Origin>> = BTreeMap::new();
-    let support = |m: &ModPath| m.first().is_some_and(|s| s == "testing");
+    let support = |m: &ModPath| krate.test_only.iter().any(|t| m.starts_with(t));
     for ((from, to), origin) in &krate.edges {
         // The crate root (lib.rs) is not a module of the graph.
         if parent.is_empty() && (from.is_empty() || to.is_empty()) || support(from) || support(to) {

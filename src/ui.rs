@@ -351,6 +351,15 @@ impl Progress {
 }
 
 impl ProgressLine {
+    /// A line that shows nothing (a target without progress to show).
+    pub fn silent() -> Self {
+        ProgressLine {
+            bar: None,
+            label: String::new(),
+            plain: false,
+        }
+    }
+
     /// Updates the line (plain mode: prints it).
     pub fn set(&self, message: impl std::fmt::Display) {
         match &self.bar {

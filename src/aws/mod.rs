@@ -1,5 +1,5 @@
 //! AWS: the one client source ([`clients`]), the classification of SDK errors ([`error`]),
-//! the SSM parameter helpers ([`ssm`]) and the region fan-out.
+//! and the SSM parameter helpers ([`ssm`]).
 //!
 //! Credentials are resolved once and shared by every region's clients; each client gets its
 //! region and, where configured, its endpoint (a loopback endpoint needs path-style S3).
@@ -11,9 +11,7 @@ pub mod ssm;
 pub use clients::{ClientSource, Clients, Target};
 pub use error::{AwsError, ClientRegion, ErrorKind, SdkResultExt};
 
-use futures_util::StreamExt;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::time::Duration;
 
 /// Where and how to reach AWS.
@@ -59,35 +57,4 @@ impl AwsSettings {
             .or(self.endpoint_url.as_ref())
             .map(String::as_str)
     }
-}
-
-/// Runs `task` for every region, at most `max_concurrency` at once, and returns the results in
-/// the order of `regions`. One region's failure never stops the others.
-pub async fn for_each_region<T, F, Fut>(
-    regions: &[String],
-    max_concurrency: usize,
-    task: F,
-) -> Vec<(String, T)>
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = T>,
-{
-    let mut results: Vec<(usize, String, T)> =
-        futures_util::stream::iter(regions.iter().cloned().enumerate())
-            .map(|(i, r)| {
-                let fut = task(r.clone());
-                async move {
-                    let started = std::time::Instant::now();
-                    tracing::debug!(region = %r, "region started");
-                    let out = fut.await;
-                    let elapsed_ms = started.elapsed().as_millis() as u64;
-                    tracing::info!(region = %r, elapsed_ms, "region finished");
-                    (i, r, out)
-                }
-            })
-            .buffer_unordered(max_concurrency.max(1))
-            .collect()
-            .await;
-    results.sort_by_key(|(i, _, _)| *i);
-    results.into_iter().map(|(_, r, t)| (r, t)).collect()
 }

@@ -1,45 +1,8 @@
-//! What stops a deploy command, and what fails one region of it.
+//! What stops a deploy command as a whole (one region's failure is a `model::StackFailure`).
 
 use crate::aws::AwsError;
 use crate::exit::{Classify, Exit, UsageError};
-use serde::Serialize;
 use std::path::PathBuf;
-
-/// A failure confined to one region. The run goes on in the other regions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RegionFailure {
-    pub region: String,
-    pub stack: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
-
-impl RegionFailure {
-    pub fn new(region: &str, stack: &str, message: impl Into<String>) -> Self {
-        RegionFailure {
-            region: region.to_string(),
-            stack: stack.to_string(),
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl std::fmt::Display for RegionFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (stack {}): {}",
-            self.region, self.stack, self.message
-        )
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
@@ -72,9 +35,6 @@ pub enum DeployError {
     /// The user answered no.
     #[error("{0} cancelled; nothing was changed")]
     Cancelled(&'static str),
-    /// One region failed (printed per region; the command's exit code says the run failed).
-    #[error("{0}")]
-    Region(RegionFailure),
     #[error("writing {path}: {message}")]
     WritePlan { path: PathBuf, message: String },
     #[error("the plan has failed regions ({}); not writing {path}", .regions.join(", "))]
@@ -111,7 +71,6 @@ impl Classify for DeployError {
             DeployError::ReplacementRefused { .. } => Some(
                 "export the data first, or pass --allow-replace if losing it is intended".into(),
             ),
-            DeployError::Region(f) => f.hint.clone(),
             DeployError::IncompletePlan { .. } => Some(
                 "fix the failed regions (or leave them out with --region) and plan again".into(),
             ),
@@ -163,9 +122,4 @@ impl std::fmt::Display for PrincipalProblem {
             )
         }
     }
-}
-
-/// Prints one region's failure on stderr (always, even with `-q`), with its hint.
-pub fn report_failure(ui: &crate::ui::Ui, failure: &RegionFailure) {
-    ui.error(&DeployError::Region(failure.clone()));
 }

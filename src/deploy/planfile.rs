@@ -1,62 +1,56 @@
-//! Plan files (`plan --out plan.json`): the kept change sets, the template hashes and the
-//! parameters, so that `apply plan.json` executes exactly what was reviewed, or refuses when
-//! anything moved since.
+//! Plan files (`plan --out plan.json`): a shared envelope — the engine, the stack, per target
+//! the action — around each target's engine payload (CloudFormation: the kept change set, the
+//! template's hash, the parameters), so that `apply plan.json` executes exactly what was
+//! reviewed, or refuses when anything moved since. The engine checks its payloads for
+//! staleness; the envelope checks what every engine shares.
 
 use super::error::DeployError;
-use super::model::{Action, RegionResult};
-use super::session::Target;
+use super::model::{Action, EngineKind};
+use crate::exit::UsageError;
+use crate::runner::Target;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 use std::path::Path;
 
 pub const PLAN_FILE_SCHEMA: &str = "provision.planfile/v1";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub schema: String,
+    /// Absent in files written before there was a choice: CloudFormation.
+    #[serde(default)]
+    pub engine: EngineKind,
     pub stack_name: String,
-    pub regions: Vec<PlannedRegion>,
+    pub regions: Vec<SavedTarget>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlannedRegion {
+/// One target of a saved plan: where, what, and the engine's payload (its own fields, which
+/// the engine reads and checks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedTarget {
     pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub action: Action,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change_set_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_id: Option<String>,
-    /// SHA-256 (hex) of the template body the change set was made from.
-    pub template_sha256: String,
-    pub parameters: BTreeMap<String, String>,
-    /// When the stack last changed at plan time (absent: no stack).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_changed_at: Option<String>,
+    #[serde(flatten)]
+    pub payload: Map<String, Value>,
+}
+
+impl SavedTarget {
+    pub fn target(&self) -> Target {
+        Target {
+            account: self.account.clone(),
+            region: self.region.clone(),
+        }
+    }
 }
 
 impl PlanFile {
-    /// The plan file of successful region plans (the caller refuses to write incomplete ones).
-    pub fn new(stack_name: &str, targets: &[Target], results: &[RegionResult]) -> Self {
-        let regions = results
-            .iter()
-            .flatten()
-            .filter_map(|p| {
-                let t = targets.iter().find(|t| t.region == p.region)?;
-                Some(PlannedRegion {
-                    region: p.region.clone(),
-                    action: p.action,
-                    change_set_arn: p.change_set_arn.clone(),
-                    stack_id: p.stack_id.clone(),
-                    template_sha256: t.template_sha256.clone(),
-                    parameters: t.parameters.clone(),
-                    stack_changed_at: p.stack_changed_at.clone(),
-                })
-            })
-            .collect();
+    pub fn new(stack_name: &str, engine: EngineKind, regions: Vec<SavedTarget>) -> Self {
         PlanFile {
             schema: PLAN_FILE_SCHEMA.into(),
+            engine,
             stack_name: stack_name.to_string(),
             regions,
         }
@@ -91,35 +85,46 @@ impl PlanFile {
         Ok(file)
     }
 
-    /// Checks what can be checked offline against the current targets: same stack, same
-    /// regions, same templates and parameters. Returns the reason when stale.
-    pub fn offline_staleness(&self, stack_name: &str, targets: &[Target]) -> Option<String> {
+    /// Keeps the regions of `--region` (each must be in the plan); all when none are given.
+    pub fn select(&mut self, wanted: &[String], path: &Path) -> Result<(), UsageError> {
+        for w in wanted {
+            if !self.regions.iter().any(|r| &r.region == w) {
+                return Err(UsageError::new(format!(
+                    "--region {w}: not in the plan {}",
+                    path.display()
+                )));
+            }
+        }
+        if !wanted.is_empty() {
+            self.regions.retain(|r| wanted.contains(&r.region));
+        }
+        Ok(())
+    }
+
+    /// What every engine checks offline: the same engine, the same stack, targets that are
+    /// still configured. The reason when stale.
+    pub fn staleness(
+        &self,
+        engine: EngineKind,
+        stack_name: &str,
+        targets: &[Target],
+    ) -> Option<String> {
+        if self.engine != engine {
+            return Some(format!(
+                "it was made by the {} engine, the configuration deploys with {}",
+                self.engine.name(),
+                engine.name()
+            ));
+        }
         if self.stack_name != stack_name {
             return Some(format!(
                 "it is for stack `{}`, the configuration deploys `{stack_name}`",
                 self.stack_name
             ));
         }
-        for planned in &self.regions {
-            let Some(t) = targets.iter().find(|t| t.region == planned.region) else {
-                return Some(format!(
-                    "region {} is no longer in the configuration",
-                    planned.region
-                ));
-            };
-            if t.template_sha256 != planned.template_sha256 {
-                return Some(format!(
-                    "the template of {} changed since the plan (configuration or templates edited)",
-                    planned.region
-                ));
-            }
-            if t.parameters != planned.parameters {
-                return Some(format!(
-                    "the parameters of {} changed since the plan (a principal's IAM ID, or another deploying identity than the planner's)",
-                    planned.region
-                ));
-            }
-        }
-        None
+        self.regions
+            .iter()
+            .find(|r| !targets.contains(&r.target()))
+            .map(|r| format!("region {} is no longer in the configuration", r.region))
     }
 }

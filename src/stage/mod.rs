@@ -143,6 +143,14 @@ impl RegionError {
     }
 }
 
+impl From<RegionError> for crate::runner::Failure {
+    /// The error's text, classified when AWS answered.
+    fn from(e: RegionError) -> Self {
+        let kind = e.aws().map(|a| a.kind);
+        crate::runner::Failure::new(e).with_kind(kind)
+    }
+}
+
 /// Downloaded bytes that do not match what was staged.
 #[derive(Debug, thiserror::Error)]
 #[error(

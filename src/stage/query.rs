@@ -4,10 +4,11 @@ use super::download::{parse_wanted, resolve_latest};
 use super::meta;
 use super::resolve::{self, StagingTarget};
 use super::{RegionError, StageError};
-use crate::aws::{self, SdkResultExt};
+use crate::aws::SdkResultExt;
 use crate::cli::{InfoArgs, ListArgs};
 use crate::context::Context;
 use crate::exit::Exit;
+use crate::runner;
 use crate::startifact::layout::{self, Metadata, value_text};
 use crate::ui::Tone;
 use aws_smithy_types::date_time::Format;
@@ -157,7 +158,7 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, StageError
     let project = args.project.as_str();
     let target = &target;
     let results =
-        aws::for_each_region(&target.regions, target.regions.len(), |region| async move {
+        runner::for_each_region(&target.regions, target.regions.len(), |region| async move {
             let (versions, latest) = tokio::join!(
                 list_in(target, &region, project),
                 target.latest(&region, project)

@@ -17,8 +17,8 @@ use super::copy::{self, Source};
 use super::meta::{self, MetadataOutcome};
 use super::resolve::StagingTarget;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
-use crate::aws;
 use crate::aws::ssm::put_parameter;
+use crate::runner;
 use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
 use semver::Version;
@@ -48,9 +48,9 @@ pub struct LatestChange {
     pub moved: bool,
 }
 
-/// One region's result.
+/// What a stage's phases did in one region so far.
 #[derive(Debug, Clone, Default)]
-pub struct RegionOutcome {
+pub struct RegionStaging {
     pub bucket: Option<String>,
     pub existing: Option<Existing>,
     pub upload: Option<Upload>,
@@ -88,11 +88,11 @@ impl Job<'_> {
     }
 
     /// Phase 1: bucket and existing object in every region.
-    pub async fn check(&self) -> HashMap<String, RegionOutcome> {
+    pub async fn check(&self) -> HashMap<String, RegionStaging> {
         let results =
-            aws::for_each_region(&self.regions, self.regions.len(), |region| async move {
+            runner::for_each_region(&self.regions, self.regions.len(), |region| async move {
                 self.line(&region).set("checking");
-                let mut out = RegionOutcome::default();
+                let mut out = RegionStaging::default();
                 match self.target.bucket(&region).await {
                     Err(e) => out.error = Some(e),
                     Ok(bucket) => {
@@ -114,7 +114,7 @@ impl Job<'_> {
     /// claim: nothing was written by this run.
     pub async fn upload(
         &self,
-        states: &mut HashMap<String, RegionOutcome>,
+        states: &mut HashMap<String, RegionStaging>,
     ) -> Result<(), Conflict> {
         let mut absent = Vec::new();
         let mut claimed = None;
@@ -149,7 +149,7 @@ impl Job<'_> {
         } else {
             let regions: Vec<String> = absent.iter().map(|(r, _)| r.clone()).collect();
             let buckets: HashMap<String, String> = absent.into_iter().collect();
-            let uploaded = aws::for_each_region(&regions, regions.len(), |r| {
+            let uploaded = runner::for_each_region(&regions, regions.len(), |r| {
                 let bucket = buckets[&r].clone();
                 async move {
                     self.line(&r).set("uploading parts");
@@ -306,7 +306,7 @@ impl Job<'_> {
     }
 
     /// Phase 3: metadata, then `latest`, in every region whose artifact is in place.
-    pub async fn finish(&self, states: &mut HashMap<String, RegionOutcome>) {
+    pub async fn finish(&self, states: &mut HashMap<String, RegionStaging>) {
         let ready: Vec<String> = self
             .regions
             .iter()
@@ -317,7 +317,7 @@ impl Job<'_> {
             .iter()
             .filter_map(|r| states[r].bucket.clone().map(|b| (r.clone(), b)))
             .collect();
-        let done = aws::for_each_region(&ready, ready.len(), |r| {
+        let done = runner::for_each_region(&ready, ready.len(), |r| {
             let bucket = buckets.get(&r).cloned().unwrap_or_default();
             async move {
                 self.line(&r).set("writing metadata");

@@ -83,6 +83,17 @@ pub enum StackError {
     Template(String),
 }
 
+impl From<StackError> for crate::runner::Failure {
+    /// The error's text, classified when AWS answered.
+    fn from(e: StackError) -> Self {
+        let kind = match &e {
+            StackError::Aws(a) => Some(a.kind),
+            _ => None,
+        };
+        crate::runner::Failure::new(e).with_kind(kind)
+    }
+}
+
 /// Reads a stack by name or ID; `None` when it does not exist (or was deleted).
 pub async fn describe_stack(cf: &Client, stack: &str) -> Result<Option<StackInfo>, AwsError> {
     match cf

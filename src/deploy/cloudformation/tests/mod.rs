@@ -11,7 +11,8 @@ mod ops_mocks;
 mod plan_mocks;
 mod wait_mocks;
 
-use crate::deploy::Target;
+use crate::deploy::cloudformation::StackTarget;
+use crate::runner::{Reports, Target as RegionTarget, TargetOutcome, TargetReport};
 use crate::testing;
 pub use crate::testing::REGION;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
@@ -142,12 +143,12 @@ Resources:
                 aws:userId: !Ref AllowedUserIds
 "#;
 
-pub fn target(template: &str, principals: &str) -> Target {
+pub fn target(template: &str, principals: &str) -> StackTarget {
     let mut params = BTreeMap::new();
     params.insert("AllowedUserIds".to_string(), principals.to_string());
     let mut tags = BTreeMap::new();
     tags.insert("team".to_string(), "platform".to_string());
-    Target::new(REGION, STACK, template, params, tags)
+    StackTarget::new(REGION, STACK, template, params, tags)
 }
 
 /// Collects progress messages.
@@ -207,4 +208,12 @@ pub fn created() -> CreateChangeSetOutput {
         .id(CHANGE_SET_ARN)
         .stack_id(STACK_ID)
         .build()
+}
+
+/// The reports of one target in [`REGION`].
+pub fn reports<T: TargetOutcome>(outcome: Result<T, T::Error>) -> Reports<T> {
+    Reports(vec![TargetReport::new(
+        RegionTarget::region(REGION),
+        outcome,
+    )])
 }

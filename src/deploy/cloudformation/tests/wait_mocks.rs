@@ -2,7 +2,7 @@
 //! backoff between polls.
 
 use super::*;
-use crate::deploy::wait::{self, EventTracker, Polling};
+use crate::deploy::cloudformation::wait::{self, EventTracker, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::mock;
 
@@ -10,7 +10,7 @@ use aws_smithy_mocks::mock;
 async fn wait_for_stack(
     cf: &Client,
     progress: &dyn Fn(String),
-) -> Result<wait::StackOutcome, crate::deploy::cfn::StackError> {
+) -> Result<wait::StackOutcome, crate::deploy::cloudformation::stack::StackError> {
     let mut tracker = EventTracker::new(None, STACK);
     wait::wait_stack(
         cf,

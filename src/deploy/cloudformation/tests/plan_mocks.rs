@@ -2,10 +2,10 @@
 //! and failed change sets, busy and failed stacks, principals through IAM and STS.
 
 use super::*;
-use crate::deploy::model::{Action, ChangeKind, Principals, Sign};
-use crate::deploy::plan::{PlanInput, plan_region};
+use crate::deploy::cloudformation::plan::{PlanInput, plan_region};
+use crate::deploy::cloudformation::wait::Polling;
+use crate::deploy::model::{Action, ChangeKind, Principals, Sign, StackFailure, TargetPlan};
 use crate::deploy::principals;
-use crate::deploy::wait::Polling;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
@@ -20,9 +20,9 @@ use aws_smithy_mocks::mock;
 
 async fn plan(
     cf: &Client,
-    target: &Target,
+    target: &StackTarget,
     principals: Option<&Principals>,
-) -> crate::deploy::model::RegionResult {
+) -> Result<TargetPlan, StackFailure> {
     plan_region(
         cf,
         &PlanInput {
@@ -93,9 +93,12 @@ async fn a_new_stack_gets_a_create_change_set_with_parameters_tags_and_capabilit
         .await
         .unwrap();
     assert_eq!(p.action, Action::Create);
-    assert_eq!(p.change_set_arn.as_deref(), Some(CHANGE_SET_ARN));
+    assert_eq!(
+        p.change_set().change_set_arn.as_deref(),
+        Some(CHANGE_SET_ARN)
+    );
     assert!(
-        p.created_review_stack,
+        p.change_set().created_review_stack,
         "the empty stack must be removed with the change set"
     );
     let ids: Vec<&str> = p.changes.iter().map(|c| c.logical_id.as_str()).collect();
@@ -185,7 +188,7 @@ async fn replacement_of_the_bucket_and_key_is_reported_as_data_loss() {
         ]
     );
     assert_eq!(
-        p.data_loss(),
+        p.data_loss(&crate::runner::Target::region(REGION)),
         [
             "AWS::S3::Bucket Bucket (replace) in eu-west-1",
             "AWS::KMS::Key Key (may replace) in eu-west-1"
@@ -232,7 +235,7 @@ async fn a_change_set_without_changes_is_deleted_and_the_region_unchanged() {
         .unwrap();
     assert_eq!(p.action, Action::NoChanges);
     assert!(!p.has_changes());
-    assert_eq!(p.change_set_arn, None);
+    assert_eq!(p.change_set().change_set_arn, None);
     assert_eq!(delete.num_calls(), 1);
 }
 
@@ -260,8 +263,11 @@ async fn a_failed_change_set_fails_the_region_naming_region_stack_and_reason() {
     let cf = cloudformation(&[&describe, &create, &describe_cs, &delete, &delete_stack]);
     let err = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "eu-west-1 (stack artifact-storage): the change set failed: Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template"
+        (err.stack.as_str(), err.message()),
+        (
+            STACK,
+            "the change set failed: Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template"
+        )
     );
     // Nothing is left behind: neither the change set nor the empty stack it created.
     assert_eq!(delete.num_calls(), 1);
@@ -286,9 +292,13 @@ async fn busy_and_unrecoverable_stacks_are_refused_with_a_hint() {
         let describe = mock!(Client::describe_stacks).then_output(move || stacks(st.clone()));
         let cf = cloudformation(&[&describe]);
         let err = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap_err();
-        assert!(err.message.contains(expect), "{err}");
+        assert!(err.message().contains(expect), "{err:?}");
         assert!(
-            err.hint.as_deref().unwrap_or_default().contains(hint),
+            err.failure
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains(hint),
             "{err:?}"
         );
     }
@@ -302,7 +312,7 @@ async fn a_stack_whose_creation_failed_is_planned_as_recreate_without_a_change_s
     let cf = cloudformation(&[&describe]);
     let p = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap();
     assert_eq!(p.action, Action::Recreate);
-    assert_eq!(p.change_set_arn, None);
+    assert_eq!(p.change_set().change_set_arn, None);
     assert_eq!(p.changes.len(), 3);
     assert!(p.changes.iter().all(|c| c.action == ChangeKind::Add));
 }

@@ -3,8 +3,8 @@
 
 use super::Polling;
 use crate::aws::{AwsError, SdkResultExt};
-use crate::deploy::cfn::StackError;
-use crate::deploy::model::{Change, ChangeKind};
+use crate::deploy::cloudformation::stack::StackError;
+use crate::deploy::model::{ChangeKind, ResourceChange};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::ChangeSetStatus;
 
@@ -13,7 +13,7 @@ use aws_sdk_cloudformation::types::ChangeSetStatus;
 pub enum ChangeSetOutcome {
     Ready {
         stack_id: String,
-        changes: Vec<Change>,
+        changes: Vec<ResourceChange>,
         execution_status: String,
     },
     /// CloudFormation found nothing to change.
@@ -76,7 +76,7 @@ pub async fn describe_change_set(
     }
 }
 
-fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Change {
+fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> ResourceChange {
     use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
     let action = match rc.action() {
         Some(ChangeAction::Add) => ChangeKind::Add,
@@ -88,11 +88,12 @@ fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Change {
         },
         _ => ChangeKind::Other,
     };
-    Change {
+    ResourceChange {
         action,
         resource_type: rc.resource_type().unwrap_or_default().to_string(),
         logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
         physical_id: rc.physical_resource_id().map(str::to_string),
+        cause: None,
     }
 }
 

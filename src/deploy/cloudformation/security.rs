@@ -5,7 +5,7 @@
 //! (`!Ref X`, `!GetAtt A.B`, `!Sub ...`) become their long form (`{"Ref": "X"}`, ...), so a
 //! YAML and a JSON template of the same content compare equal.
 
-use super::model::{SecurityChange, Sign};
+use crate::deploy::model::{SecurityChange, Sign};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

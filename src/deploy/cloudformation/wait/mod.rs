@@ -7,8 +7,9 @@ pub use change_set::{
     ChangeSetOutcome, describe_change_set, is_no_changes_reason, wait_change_set,
 };
 
-use super::cfn::{self, StackError};
+use super::stack::{self as cfn, StackError};
 use crate::aws::{AwsError, SdkResultExt};
+use crate::deploy::model::FailedEvent;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackEvent;
 use std::collections::HashSet;
@@ -99,25 +100,6 @@ impl Backoff {
                 cur
             })
             .collect()
-    }
-}
-
-/// The first failed resource event of an operation: what went wrong.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FailedEvent {
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for FailedEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}) {}: {}",
-            self.logical_id, self.resource_type, self.status, self.reason
-        )
     }
 }
 
