@@ -121,7 +121,7 @@ impl AwsError {
                 code,
                 status,
                 message: err.message().map(str::to_string),
-                description: describe(err, kind),
+                description: describe(err),
             }),
         }
     }
@@ -233,10 +233,13 @@ fn credentials_missing(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// A short description of an SDK error: the service's code and message when there is one,
-/// otherwise the transport failure (timeout, connection refused) with its cause.
-fn describe<E>(err: &SdkError<E, HttpResponse>, kind: ErrorKind) -> String
+/// otherwise the transport failure (timeout, connection refused) with its cause. It is what an
+/// [`AwsError`] displays; code that classifies a service's own codes (the StackSets driver)
+/// uses it directly.
+pub fn describe<E, R>(err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
 {
     match err {
         SdkError::ServiceError(e) => {
@@ -249,7 +252,7 @@ where
         }
         SdkError::TimeoutError(_) => "timed out".into(),
         SdkError::DispatchFailure(d) => {
-            let mut msg = if kind == ErrorKind::NoCredentials {
+            let mut msg = if credentials_missing(err) {
                 NO_CREDENTIALS.to_string()
             } else if d.is_io() {
                 "cannot connect".to_string()

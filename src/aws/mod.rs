@@ -9,7 +9,7 @@ pub mod error;
 pub mod ssm;
 
 pub use clients::{ClientSource, Clients, Target};
-pub use error::{AwsError, ClientRegion, ErrorKind, SdkResultExt};
+pub use error::{AwsError, ClientRegion, ErrorKind, SdkResultExt, describe};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

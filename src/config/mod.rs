@@ -3,6 +3,7 @@
 mod load;
 mod model;
 pub mod rules;
+pub mod stacksets;
 mod validate;
 
 pub use load::{load, load_noting, parse, parse_noting};

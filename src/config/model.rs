@@ -20,6 +20,10 @@ pub struct Config {
     pub organisation: String,
     /// Regions to provision and stage to, e.g. `[eu-west-1, us-east-1]`. No duplicates.
     pub regions: Vec<String>,
+    /// How the storage is deployed: `cloudformation` (one stack per region, the default) or
+    /// `stacksets` (one CloudFormation stack set over the accounts of `stacksets.targets`).
+    #[serde(default)]
+    pub engine: Engine,
     /// Region whose stack holds the account-global IAM resources (group and users).
     /// Must be one of `regions`. Default: the first region.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +58,21 @@ pub struct Config {
     /// Per-region endpoint override (a local emulator, a VPC endpoint): `{eu-west-1: http://127.0.0.1:5000}`.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
+    /// The stack set (`engine: stacksets`): target accounts or organisational units, roles and
+    /// operation preferences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stacksets: Option<super::stacksets::StackSets>,
+}
+
+/// How the storage is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// One CloudFormation stack per region, created and updated through change sets.
+    #[default]
+    Cloudformation,
+    /// One CloudFormation stack set: the same stack in every target account and region.
+    Stacksets,
 }
 
 /// Names of the Systems Manager parameters. Same names in every region.

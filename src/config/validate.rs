@@ -178,6 +178,8 @@ pub fn check(c: &Config) -> Problems {
         }
     }
 
+    super::stacksets::check(c, &mut push);
+
     for (region, url) in &c.endpoints {
         if !c.regions.contains(region) {
             push(

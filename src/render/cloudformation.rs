@@ -4,23 +4,25 @@
 use super::context::{Common, RegionContext, region_context};
 use super::placeholders::{Target, bucket_name};
 use super::policy::PolicySet;
-use super::templates::{CLOUDFORMATION_PARTS, Language, Templates};
+use super::templates::{CLOUDFORMATION_PARTS, Language, Registry, Templates};
 use super::{RenderError, StackTemplate};
 use crate::config::Config;
 use serde::Serialize;
 use serde_json::Value;
 
 /// What each CloudFormation part receives: the common fields, the region's fields, the
-/// policy documents (resolved to intrinsics) and the bucket name (a string, a `!Sub`, or
-/// null).
+/// policy documents (resolved to intrinsics), the bucket name (a string, a `!Sub`, or
+/// null), and whether the template is the stack-set variant (one template for every region:
+/// see `stackset.rs`).
 #[derive(Serialize)]
-struct StackContext<'a> {
+pub(super) struct StackContext<'a> {
     #[serde(flatten)]
-    common: &'a Common,
+    pub common: &'a Common,
     #[serde(flatten)]
-    region: &'a RegionContext,
-    policies: Value,
-    bucket_name: Value,
+    pub region: &'a RegionContext,
+    pub policies: Value,
+    pub bucket_name: Value,
+    pub stack_set: bool,
 }
 
 pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>, RenderError> {
@@ -37,63 +39,9 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
             region: &region_ctx,
             policies: documents.clone(),
             bucket_name,
+            stack_set: false,
         };
-        let mut body = String::new();
-        let mut parts = Vec::with_capacity(CLOUDFORMATION_PARTS.len());
-        for part in CLOUDFORMATION_PARTS {
-            let text = registry.render(part, &ctx)?;
-            // Parts are separated by one blank line; the head (`Resources:`) and the
-            // resources directly after it are not.
-            let text = text.trim_start_matches('\n').trim_end().to_string();
-            if text.is_empty() {
-                continue;
-            }
-            if !body.is_empty() {
-                body.push_str(if body.ends_with("Resources:\n") {
-                    ""
-                } else {
-                    "\n"
-                });
-            }
-            body.push_str(&text);
-            body.push('\n');
-            parts.push((*part, text));
-        }
-        // One parse of the whole template; only when it fails are the parts parsed one by
-        // one, to name the template that broke it (parsing is most of the render time).
-        let parsed = parse_yaml(&body).map_err(|whole| {
-            for (part, text) in &parts {
-                if let Err(message) = parse_yaml(text) {
-                    return RenderError::Parse {
-                        template: templates.origin(part),
-                        overridden: templates.overridden(part),
-                        language: "YAML",
-                        message: format!("(as rendered for {region}) {message}"),
-                    };
-                }
-            }
-            RenderError::Parse {
-                template: format!(
-                    "the assembled template of {region} ({})",
-                    CLOUDFORMATION_PARTS.join(", ")
-                ),
-                overridden: CLOUDFORMATION_PARTS.iter().any(|p| templates.overridden(p)),
-                language: "YAML",
-                message: whole,
-            }
-        })?;
-        if !parsed.get("Resources").is_some_and(Value::is_object) {
-            return Err(RenderError::Parse {
-                template: templates.origin(CLOUDFORMATION_PARTS[0]),
-                overridden: templates.overridden(CLOUDFORMATION_PARTS[0]),
-                language: "YAML",
-                message: format!("the template of {region} has no `Resources` mapping"),
-            });
-        }
-        let needs_principals = parsed
-            .get("Parameters")
-            .and_then(|p| p.get(super::PRINCIPALS_PARAMETER))
-            .is_some();
+        let (body, needs_principals) = assemble(&registry, templates, &ctx, region)?;
         stacks.push(StackTemplate {
             region: region.clone(),
             body,
@@ -101,6 +49,74 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
         });
     }
     Ok(stacks)
+}
+
+/// Renders every part for `ctx`, joins them, and parses the template back once. `label`
+/// names the template in errors (a region, or the stack set). Returns the body and whether
+/// it declares the principals parameter.
+pub(super) fn assemble(
+    registry: &Registry<'_>,
+    templates: &Templates,
+    ctx: &StackContext<'_>,
+    label: &str,
+) -> Result<(String, bool), RenderError> {
+    let mut body = String::new();
+    let mut parts = Vec::with_capacity(CLOUDFORMATION_PARTS.len());
+    for part in CLOUDFORMATION_PARTS {
+        let text = registry.render(part, ctx)?;
+        // Parts are separated by one blank line; the head (`Resources:`) and the
+        // resources directly after it are not.
+        let text = text.trim_start_matches('\n').trim_end().to_string();
+        if text.is_empty() {
+            continue;
+        }
+        if !body.is_empty() {
+            body.push_str(if body.ends_with("Resources:\n") {
+                ""
+            } else {
+                "\n"
+            });
+        }
+        body.push_str(&text);
+        body.push('\n');
+        parts.push((*part, text));
+    }
+    // One parse of the whole template; only when it fails are the parts parsed one by
+    // one, to name the template that broke it (parsing is most of the render time).
+    let parsed = parse_yaml(&body).map_err(|whole| {
+        for (part, text) in &parts {
+            if let Err(message) = parse_yaml(text) {
+                return RenderError::Parse {
+                    template: templates.origin(part),
+                    overridden: templates.overridden(part),
+                    language: "YAML",
+                    message: format!("(as rendered for {label}) {message}"),
+                };
+            }
+        }
+        RenderError::Parse {
+            template: format!(
+                "the assembled template of {label} ({})",
+                CLOUDFORMATION_PARTS.join(", ")
+            ),
+            overridden: CLOUDFORMATION_PARTS.iter().any(|p| templates.overridden(p)),
+            language: "YAML",
+            message: whole,
+        }
+    })?;
+    if !parsed.get("Resources").is_some_and(Value::is_object) {
+        return Err(RenderError::Parse {
+            template: templates.origin(CLOUDFORMATION_PARTS[0]),
+            overridden: templates.overridden(CLOUDFORMATION_PARTS[0]),
+            language: "YAML",
+            message: format!("the template of {label} has no `Resources` mapping"),
+        });
+    }
+    let needs_principals = parsed
+        .get("Parameters")
+        .and_then(|p| p.get(super::PRINCIPALS_PARAMETER))
+        .is_some();
+    Ok((body, needs_principals))
 }
 
 /// Parses YAML text into a value. Blank or comment-only text (a part with nothing to add

@@ -7,6 +7,9 @@ use crate::exit::Exit;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// The file `render --format cloudformation` writes for `engine: stacksets`.
+pub const STACK_SET_FILE: &str = "stackset.yaml";
+
 #[derive(Debug, Serialize)]
 struct Report {
     file: PathBuf,
@@ -19,6 +22,14 @@ pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, RenderError>
     let cfg = ctx.config()?;
     let templates = Templates::load(args.templates.as_deref())?;
     let (format, files) = match args.format {
+        // A stack set deploys one template to every region: that is what it renders.
+        RenderFormat::Cloudformation if cfg.engine == crate::config::Engine::Stacksets => (
+            "cloudformation",
+            vec![RenderedFile {
+                name: STACK_SET_FILE.into(),
+                content: super::stack_set(&cfg, &templates)?.body,
+            }],
+        ),
         RenderFormat::Cloudformation => (
             "cloudformation",
             super::cloudformation(&cfg, &templates)?

@@ -1,6 +1,7 @@
-//! Rendering: CloudFormation (one stack per region), Terraform (one root module) and the IAM
-//! policy documents, from Handlebars templates embedded in the binary (`templates/`,
-//! `policies/`), each overridable with `--templates DIR`.
+//! Rendering: CloudFormation (one stack per region, or one stack-set template for every
+//! account and region), Terraform (one root module) and the IAM policy documents, from
+//! Handlebars templates embedded in the binary (`templates/`, `policies/`), each overridable
+//! with `--templates DIR`.
 //!
 //! Handlebars runs in strict mode; every value comes from a context computed in Rust
 //! (`context.rs`) and reaches the output through the quoting helpers (`helpers.rs`); every
@@ -12,6 +13,7 @@ mod context;
 mod helpers;
 mod placeholders;
 mod policy;
+mod stackset;
 mod templates;
 mod terraform;
 #[cfg(test)]
@@ -134,6 +136,23 @@ pub fn cloudformation(
     templates: &Templates,
 ) -> Result<Vec<StackTemplate>, RenderError> {
     cloudformation::render(cfg, templates)
+}
+
+/// The stack set's one template (`engine: stacksets`): every region and account resolves its
+/// own names through pseudo parameters; the IAM identities exist only in the home region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSetTemplate {
+    /// The template body (YAML), already parsed back once.
+    pub body: String,
+    /// Whether the template declares [`PRINCIPALS_PARAMETER`].
+    pub needs_principals: bool,
+    /// The region whose stack instances hold the IAM identities.
+    pub home_region: String,
+}
+
+/// Renders the stack set's template (one for every account and region).
+pub fn stack_set(cfg: &Config, templates: &Templates) -> Result<StackSetTemplate, RenderError> {
+    stackset::render(cfg, templates)
 }
 
 /// One rendered file: its name relative to the output directory, and its content.
