@@ -13,18 +13,15 @@
 //! each target's clients canned answers (an interceptor) or a failing HTTP client.
 
 use super::AwsSettings;
-use super::error::{AssumeRoleError, SdkResultExt};
+use super::assume_role::AssumedRole;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
 /// Where a request goes: an account (`None`: the credentials' own) and a region.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,12 +89,6 @@ pub type Plugs = Arc<dyn Fn(&Target) -> Option<Plug> + Send + Sync>;
 /// The role assumed in other accounts unless the caller names another: the one AWS
 /// Organizations creates in every member account.
 pub const DEFAULT_MEMBER_ROLE: &str = "OrganizationAccountAccessRole";
-
-/// The session name of every assumed role: CloudTrail shows `provision` as the caller.
-const SESSION_NAME: &str = "provision";
-
-/// Assumed credentials are renewed this long before they expire.
-const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 
 /// Builds [`Clients`]: loads the shared configuration (credential chain, profile) when a
 /// command opens it, or uses a fixed one (tests).
@@ -349,76 +340,16 @@ impl Clients {
             .entry(account.to_string())
             .or_insert_with(|| {
                 let home = &self.inner.home_region;
-                SharedCredentialsProvider::new(AssumedRole {
-                    sts: self.sts(home),
-                    role_arn: format!(
+                SharedCredentialsProvider::new(AssumedRole::new(
+                    self.sts(home),
+                    format!(
                         "arn:{}:iam::{account}:role/{}",
                         crate::region::partition_of(home).id,
                         self.inner.member_role
                     ),
-                    cached: tokio::sync::Mutex::new(None),
-                })
+                ))
             })
             .clone()
-    }
-}
-
-/// Credentials of a role in another account, assumed with the source's own credentials and
-/// kept until shortly before they expire.
-#[derive(Debug)]
-struct AssumedRole {
-    sts: aws_sdk_sts::Client,
-    role_arn: String,
-    cached: tokio::sync::Mutex<Option<Credentials>>,
-}
-
-impl AssumedRole {
-    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref()
-            && c.expiry()
-                .is_none_or(|e| e > SystemTime::now() + RENEW_BEFORE_EXPIRY)
-        {
-            return Ok(c.clone());
-        }
-        let out = self
-            .sts
-            .assume_role()
-            .role_arn(&self.role_arn)
-            .role_session_name(SESSION_NAME)
-            .send()
-            .await
-            .classify("sts:AssumeRole", &self.sts)
-            .map_err(|error| {
-                CredentialsError::provider_error(AssumeRoleError {
-                    role_arn: self.role_arn.clone(),
-                    error,
-                })
-            })?;
-        let c = out.credentials().ok_or_else(|| {
-            CredentialsError::unhandled(format!(
-                "sts:AssumeRole of {} returned no credentials",
-                self.role_arn
-            ))
-        })?;
-        let credentials = Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            SystemTime::try_from(*c.expiration()).ok(),
-            "provision-assume-role",
-        );
-        *cached = Some(credentials.clone());
-        Ok(credentials)
-    }
-}
-
-impl ProvideCredentials for AssumedRole {
-    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        future::ProvideCredentials::new(self.credentials())
     }
 }
 
@@ -455,6 +386,7 @@ mod tests {
     use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
     use aws_sdk_sts::operation::assume_role::AssumeRoleOutput;
     use aws_smithy_mocks::mock;
+    use std::time::{Duration, SystemTime};
 
     const MEMBER: &str = "210987654321";
 

@@ -4,8 +4,11 @@
 //! Credentials are resolved once and shared by every region's clients; each client gets its
 //! region and, where configured, its endpoint (a loopback endpoint needs path-style S3).
 
+mod assume_role;
 pub mod clients;
 pub mod error;
+#[cfg(test)]
+mod error_tests;
 pub mod ssm;
 
 pub use clients::{ClientSource, Clients, Target};

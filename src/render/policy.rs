@@ -3,7 +3,7 @@
 
 use super::RenderError;
 use super::context::{PolicyContext, policy_context};
-use super::placeholders::{Target, resolve};
+use super::placeholders::{Dialect, resolve};
 use super::templates::{Language, Templates};
 use crate::config::Config;
 use serde::Serialize;
@@ -72,29 +72,31 @@ impl PolicySet {
                 message: format!("line {}, column {}: {e}", e.line(), e.column()),
             })?;
             // Resolving once up front finds unknown placeholders before any output is built.
-            resolve(&doc, &Target::CloudFormation).map_err(|message| RenderError::Placeholder {
-                template: templates.origin(&name),
-                overridden: templates.overridden(&name),
-                message,
+            resolve(&doc, &Dialect::CloudFormation).map_err(|message| {
+                RenderError::Placeholder {
+                    template: templates.origin(&name),
+                    overridden: templates.overridden(&name),
+                    message,
+                }
             })?;
             documents.push((kind, doc));
         }
         Ok(PolicySet { documents })
     }
 
-    /// The document of `kind`, resolved for `target` (null when the configuration has none).
-    pub fn resolved(&self, kind: PolicyKind, target: &Target<'_>) -> Value {
+    /// The document of `kind`, resolved for `dialect` (null when the configuration has none).
+    pub fn resolved(&self, kind: PolicyKind, dialect: &Dialect<'_>) -> Value {
         self.documents
             .iter()
             .find(|(k, _)| *k == kind)
             // Placeholders were checked in `render`: resolution cannot fail here.
-            .and_then(|(_, doc)| resolve(doc, target).ok())
+            .and_then(|(_, doc)| resolve(doc, dialect).ok())
             .unwrap_or(Value::Null)
     }
 
-    /// Every document resolved for `target`, keyed by stem (`read`, `log-bucket`, ...), with
+    /// Every document resolved for `dialect`, keyed by stem (`read`, `log-bucket`, ...), with
     /// null for the ones the configuration does not have.
-    pub fn resolved_map(&self, target: &Target<'_>) -> Value {
+    pub fn resolved_map(&self, dialect: &Dialect<'_>) -> Value {
         let mut map = serde_json::Map::new();
         for kind in [
             PolicyKind::Read,
@@ -106,7 +108,7 @@ impl PolicySet {
             PolicyKind::LogBucket,
         ] {
             // Templates use `policies.log_bucket`: underscores, as in every other field.
-            map.insert(kind.stem().replace('-', "_"), self.resolved(kind, target));
+            map.insert(kind.stem().replace('-', "_"), self.resolved(kind, dialect));
         }
         Value::Object(map)
     }
@@ -126,7 +128,7 @@ pub fn concrete_files(
             .bucket_name_in(region, super::EXAMPLE_ACCOUNT_ID)
             .unwrap_or_else(|| format!("{}-bucket-example", cfg.stack_name.to_ascii_lowercase()));
         let log_bucket = format!("{}-logbucket-example", cfg.stack_name.to_ascii_lowercase());
-        let target = Target::Concrete {
+        let dialect = Dialect::Concrete {
             region,
             partition,
             bucket: &bucket,
@@ -134,7 +136,7 @@ pub fn concrete_files(
             allowed_user_ids: &allowed_user_ids,
         };
         for (kind, _) in &set.documents {
-            let doc = set.resolved(*kind, &target);
+            let doc = set.resolved(*kind, &dialect);
             let mut content = serde_json::to_string_pretty(&doc).unwrap_or_default();
             content.push('\n');
             files.push(super::RenderedFile {

@@ -6,9 +6,9 @@
 //! updates never lose each other's keys. Reserved keys (`provision:*`, `startifact:*`)
 //! cannot be set: the SHA-256 and the file name describe the staged bytes.
 
-use super::download::{parse_wanted, resolve_version};
 use super::meta::{self, Guard};
 use super::resolve::{self, StagingTarget};
+use super::versions::{parse_wanted, resolve_version};
 use super::{RegionError, StageError};
 use crate::aws::SdkResultExt;
 use crate::cli::MetadataArgs;

@@ -9,11 +9,13 @@
 //! - [`stage_flow`]: `stage` across regions (checks, claim order, metadata, `latest`).
 //! - [`stage_cmd`]: `stage`'s inputs and per-region report.
 //! - [`copy`]: the server-side copy mode of `stage`.
-//! - [`download`]: `download` with failover and verification.
+//! - [`download`]: `download` with failover and verification; [`destination`]: where it goes.
+//! - [`versions`]: the version a command works on (`latest` resolved).
 //! - [`query`]: `info`, `list`; [`metadata_cmd`]: `metadata`; [`presign`]: `presign`.
 
 pub mod checksums;
 pub mod copy;
+pub mod destination;
 pub mod digest;
 pub mod download;
 #[cfg(test)]
@@ -28,6 +30,7 @@ pub mod resolve;
 pub mod stage_cmd;
 pub mod stage_flow;
 pub mod upload;
+pub mod versions;
 
 use crate::aws::AwsError;
 use crate::exit::{Classify, Exit};

@@ -1,8 +1,8 @@
 //! `provision info` and `provision list`: read-only views of staged artifacts.
 
-use super::download::{parse_wanted, resolve_latest};
 use super::meta;
 use super::resolve::{self, StagingTarget};
+use super::versions::{parse_wanted, resolve_latest};
 use super::{RegionError, StageError};
 use crate::aws::SdkResultExt;
 use crate::cli::{InfoArgs, ListArgs};
