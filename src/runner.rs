@@ -173,6 +173,11 @@ impl<T: TargetOutcome> Reports<T> {
             .filter_map(|r| r.failure().map(|f| (&r.target, f)))
     }
 
+    /// The width of the longest region name, for columns (`None`: no targets).
+    pub fn region_width(&self) -> Option<usize> {
+        self.0.iter().map(|r| r.region().len()).max()
+    }
+
     pub fn any_failed(&self) -> bool {
         self.failures().next().is_some()
     }

@@ -29,7 +29,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use clap::Parser;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The region of single-region tests.
 pub const REGION: &str = "eu-west-1";
@@ -92,7 +92,7 @@ impl FakeAws {
                 },
                 Answer::Unreachable => Plug {
                     interceptor: None,
-                    http_client: SharedHttpClient::new(Unreachable),
+                    http_client: SharedHttpClient::new(NoAnswer::Unreachable),
                 },
             })
         })
@@ -139,7 +139,7 @@ fn base() -> SdkConfig {
             "AKIDTEST", "secret", None, None, "fake",
         )))
         .retry_config(RetryConfig::disabled())
-        .http_client(SharedHttpClient::new(Unregistered))
+        .http_client(SharedHttpClient::new(NoAnswer::Unregistered))
         .build()
 }
 
@@ -151,45 +151,35 @@ fn settings() -> AwsSettings {
     }
 }
 
-/// An HTTP client whose every request fails to connect.
+/// An HTTP client that never reaches anything.
 #[derive(Debug, Clone)]
-struct Unreachable;
-
-impl HttpConnector for Unreachable {
-    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
-        HttpConnectorFuture::ready(Err(ConnectorError::io(Box::new(std::io::Error::new(
-            std::io::ErrorKind::ConnectionRefused,
-            "connection refused (fake AWS: unreachable)",
-        )))))
-    }
+enum NoAnswer {
+    /// Every request fails to connect (the fault `FakeAws::unreachable` injects).
+    Unreachable,
+    /// The target registered nothing: a request there is a bug in the test (or a request the
+    /// code should not make).
+    Unregistered,
 }
 
-impl HttpClient for Unreachable {
-    fn http_connector(
-        &self,
-        _settings: &HttpConnectorSettings,
-        _components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(self.clone())
-    }
-}
-
-/// The HTTP client of targets the test registered nothing for: a request there is a bug in
-/// the test (or a request the code should not make).
-#[derive(Debug, Clone)]
-struct Unregistered;
-
-impl HttpConnector for Unregistered {
+impl HttpConnector for NoAnswer {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        panic!(
-            "the fake AWS has no answers registered for {} {}",
-            request.method(),
-            request.uri()
-        )
+        match self {
+            NoAnswer::Unreachable => {
+                HttpConnectorFuture::ready(Err(ConnectorError::io(Box::new(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    "connection refused (fake AWS: unreachable)",
+                )))))
+            }
+            NoAnswer::Unregistered => panic!(
+                "the fake AWS has no answers registered for {} {}",
+                request.method(),
+                request.uri()
+            ),
+        }
     }
 }
 
-impl HttpClient for Unregistered {
+impl HttpClient for NoAnswer {
     fn http_connector(
         &self,
         _settings: &HttpConnectorSettings,
@@ -237,4 +227,20 @@ pub fn json_error(status: u16, kind: &str, message: &str) -> HttpResponse {
         status,
         format!(r#"{{"__type":"{kind}","message":"{message}"}}"#),
     )
+}
+
+/// Collects progress messages (the `progress` callbacks of long operations).
+#[derive(Clone, Default)]
+pub struct Messages(Arc<Mutex<Vec<String>>>);
+
+impl Messages {
+    pub fn push(&self, m: String) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(m);
+        }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
 }

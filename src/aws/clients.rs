@@ -228,6 +228,12 @@ impl Clients {
         aws_sdk_ssm
     );
     service!(iam, aws_sdk_iam);
+    service!(
+        /// AWS Organizations (a global service: its endpoint is in `us-east-1`, or the
+        /// partition's first region).
+        organizations,
+        aws_sdk_organizations
+    );
     service!(kms, aws_sdk_kms);
     service!(sts, aws_sdk_sts);
 

@@ -330,6 +330,7 @@ client_region!(
     aws_sdk_ssm,
     aws_sdk_iam,
     aws_sdk_kms,
+    aws_sdk_organizations,
     aws_sdk_sts
 );
 

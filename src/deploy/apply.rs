@@ -29,12 +29,7 @@ pub struct ApplyReport {
 impl ApplyReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self
-            .results
-            .iter()
-            .map(|r| r.region().len())
-            .max()
-            .unwrap_or(6);
+        let w = self.results.region_width().unwrap_or(6);
         let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Results:"));
         for r in self.results.iter() {
             let (tone, word, detail) = match &r.outcome {

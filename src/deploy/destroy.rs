@@ -22,12 +22,7 @@ pub struct DestroyReport {
 impl DestroyReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self
-            .regions
-            .iter()
-            .map(|r| r.region().len())
-            .max()
-            .unwrap_or(6);
+        let w = self.regions.region_width().unwrap_or(6);
         let _ = writeln!(
             out,
             "{}",

@@ -20,13 +20,7 @@ pub struct StatusReport {
 impl StatusReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self
-            .regions
-            .iter()
-            .map(|r| r.region().len())
-            .max()
-            .unwrap_or(6)
-            .max(6);
+        let w = self.regions.region_width().unwrap_or(6).max(6);
         let _ = writeln!(
             out,
             "{}",

@@ -201,12 +201,7 @@ fn render(ctx: &Context, r: &SetupReport) -> String {
         if n == 1 { "" } else { "s" },
         if r.check { " (check only)" } else { "" }
     );
-    let width = r
-        .regions
-        .iter()
-        .map(|x| x.region().len())
-        .max()
-        .unwrap_or(0);
+    let width = r.regions.region_width().unwrap_or(0);
     for x in r.regions.iter() {
         let region = x.region();
         match &x.outcome {

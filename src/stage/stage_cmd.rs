@@ -377,12 +377,7 @@ fn render(ui: &Ui, r: &StageReport) -> String {
         human_size(r.size),
         r.sha256
     );
-    let width = r
-        .regions
-        .iter()
-        .map(|x| x.region().len())
-        .max()
-        .unwrap_or(0);
+    let width = r.regions.region_width().unwrap_or(0);
     for x in r.regions.iter() {
         let line = match &x.outcome {
             Ok(s) => staged_line(ui, r, s),

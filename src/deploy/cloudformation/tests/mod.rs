@@ -26,7 +26,6 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::Rule;
 use aws_smithy_types::DateTime;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 pub const STACK: &str = "artifact-storage";
 pub const STACK_ID: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/artifact-storage/0f2b1a40-5e1c-11ef-9c1a-0a1b2c3d4e5f";
@@ -151,20 +150,7 @@ pub fn target(template: &str, principals: &str) -> StackTarget {
     StackTarget::new(REGION, STACK, template, params, tags)
 }
 
-/// Collects progress messages.
-#[derive(Clone, Default)]
-pub struct Messages(Arc<Mutex<Vec<String>>>);
-
-impl Messages {
-    pub fn push(&self, m: String) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(m);
-        }
-    }
-    pub fn all(&self) -> Vec<String> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
-    }
-}
+pub use crate::testing::Messages;
 
 /// A resource change of a change set.
 pub fn change(
