@@ -11,7 +11,7 @@ use super::checksums::{self, Running};
 use super::destination::{Destination, parent_dir, split_rest};
 use super::meta;
 use super::resolve::{self, StagingTarget};
-use super::versions::resolve_latest;
+use super::versions::{Located, locate};
 use super::{IntegrityError, RegionError, StageError};
 use crate::aws::SdkResultExt;
 use crate::cli::DownloadArgs;
@@ -162,14 +162,6 @@ pub(super) async fn download(ctx: &Context, args: &DownloadArgs) -> Result<Downl
     })
 }
 
-/// Where the artifact is in one region, and what it was staged with.
-struct Located {
-    region: String,
-    bucket: String,
-    key: String,
-    version: Version,
-}
-
 /// Downloads from one region: locate, fetch, stream into a temporary file while hashing,
 /// verify, and move into place.
 async fn attempt(
@@ -220,28 +212,6 @@ async fn attempt(
         sha256,
         verified,
         skipped: Vec::new(),
-    })
-}
-
-/// The bucket and the version (`latest` resolved in this region, then kept for the others).
-async fn locate(
-    target: &StagingTarget,
-    region: &str,
-    project: &str,
-    version: &mut Option<Version>,
-) -> Result<Located, RegionError> {
-    let bucket = target.bucket(region).await?;
-    let version = match version {
-        Some(v) => v.clone(),
-        None => version
-            .insert(resolve_latest(target, region, project).await?)
-            .clone(),
-    };
-    Ok(Located {
-        region: region.to_string(),
-        bucket,
-        key: target.layout.artifact_key(project, &version),
-        version,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use super::meta;
 use super::resolve::{self, StagingTarget};
-use super::versions::{parse_wanted, resolve_latest};
+use super::versions::{Located, locate, parse_wanted};
 use super::{RegionError, StageError};
 use crate::aws::SdkResultExt;
 use crate::cli::{InfoArgs, ListArgs};
@@ -65,16 +65,12 @@ async fn info_in(
     project: &str,
     version: &mut Option<Version>,
 ) -> Result<Info, RegionError> {
-    let bucket = target.bucket(region).await?;
-    let v = match version {
-        Some(v) => v.clone(),
-        None => {
-            let v = resolve_latest(target, region, project).await?;
-            *version = Some(v.clone());
-            v
-        }
-    };
-    let key = target.layout.artifact_key(project, &v);
+    let Located {
+        bucket,
+        key,
+        version: v,
+        ..
+    } = locate(target, region, project, version).await?;
     let s3 = target.s3_read(region);
     let (head, fetched) = tokio::join!(
         s3.head_object().bucket(&bucket).key(&key).send(),

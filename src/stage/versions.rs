@@ -55,3 +55,33 @@ pub fn parse_wanted(version: &str) -> Result<Option<Version>, StageError> {
             .map_err(StageError::Input),
     }
 }
+
+/// Where the artifact is in one region, and what it was staged with.
+pub struct Located {
+    pub region: String,
+    pub bucket: String,
+    pub key: String,
+    pub version: Version,
+}
+
+/// The bucket and the version (`latest` resolved in this region, then kept for the others).
+pub async fn locate(
+    target: &StagingTarget,
+    region: &str,
+    project: &str,
+    version: &mut Option<Version>,
+) -> Result<Located, RegionError> {
+    let bucket = target.bucket(region).await?;
+    let version = match version {
+        Some(v) => v.clone(),
+        None => version
+            .insert(resolve_latest(target, region, project).await?)
+            .clone(),
+    };
+    Ok(Located {
+        region: region.to_string(),
+        bucket,
+        key: target.layout.artifact_key(project, &version),
+        version,
+    })
+}
