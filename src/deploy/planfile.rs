@@ -128,3 +128,85 @@ impl PlanFile {
             .map(|r| format!("region {} is no longer in the configuration", r.region))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan file as `provision` wrote it before plans had an engine.
+    const BEFORE_ENGINES: &str = r#"{
+  "schema": "provision.planfile/v1",
+  "stack_name": "artifact-storage",
+  "regions": [
+    {
+      "region": "eu-west-1",
+      "action": "create",
+      "change_set_arn": "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/x/1",
+      "stack_id": "arn:aws:cloudformation:eu-west-1:123456789012:stack/artifact-storage/1",
+      "template_sha256": "ab",
+      "parameters": {}
+    }
+  ]
+}"#;
+
+    #[test]
+    fn a_file_written_before_engines_is_a_cloudformation_plan_and_writes_back_with_one() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, BEFORE_ENGINES).expect("write");
+        let file = PlanFile::read(&path).expect("an old plan file reads");
+        assert_eq!(file.engine, EngineKind::CloudFormation);
+        assert_eq!(file.regions[0].target(), Target::region("eu-west-1"));
+        assert_eq!(file.regions[0].payload["template_sha256"], "ab");
+        file.write(&path).expect("write");
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        let keys: Vec<&str> = written
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["schema", "engine", "stack_name", "regions"]);
+        let region: Vec<&str> = written["regions"][0]
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            region,
+            [
+                "region",
+                "action",
+                "change_set_arn",
+                "stack_id",
+                "template_sha256",
+                "parameters"
+            ]
+        );
+    }
+
+    #[test]
+    fn another_engine_another_stack_or_a_removed_region_is_stale() {
+        let file: PlanFile = serde_json::from_str(BEFORE_ENGINES).expect("a plan file");
+        let here = [Target::region("eu-west-1")];
+        assert_eq!(
+            file.staleness(EngineKind::CloudFormation, "artifact-storage", &here),
+            None
+        );
+        assert!(
+            file.staleness(EngineKind::CloudFormation, "other", &here)
+                .is_some_and(|r| r.contains("for stack `artifact-storage`"))
+        );
+        assert_eq!(
+            file.staleness(
+                EngineKind::CloudFormation,
+                "artifact-storage",
+                &[Target::region("us-east-1")]
+            )
+            .as_deref(),
+            Some("region eu-west-1 is no longer in the configuration")
+        );
+    }
+}

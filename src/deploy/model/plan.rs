@@ -369,3 +369,70 @@ impl Summary {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::TargetReport;
+    use serde_json::json;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// `provision.plan/v1` keeps its fields and their order; `engine` is new.
+    #[test]
+    fn the_plan_document_keeps_its_shape_with_the_engine_added() {
+        let plan = TargetPlan {
+            stack_name: "artifact-storage".into(),
+            action: Action::Update,
+            engine: EnginePlan::CloudFormation(ChangeSetPlan {
+                stack_status: Some("UPDATE_COMPLETE".into()),
+                change_set_arn: Some("arn:cs".into()),
+                stack_id: Some("arn:stack".into()),
+                stack_changed_at: Some("2026-01-01T00:00:00Z".into()),
+                created_review_stack: false,
+            }),
+            changes: vec![],
+            security: vec![],
+        };
+        let failed = StackFailure::new("artifact-storage", "cannot connect").with_hint("retry");
+        let report = PlanReport::new(
+            "artifact-storage",
+            EngineKind::CloudFormation,
+            Reports(vec![
+                TargetReport::new(Target::region("eu-west-1"), Ok(plan)),
+                TargetReport::new(Target::region("us-east-1"), Err(failed)),
+            ]),
+            None,
+        );
+        let doc = serde_json::to_value(&report).expect("JSON");
+        assert_eq!(keys(&doc), ["stack_name", "engine", "regions", "summary"]);
+        assert_eq!(doc["engine"], "cloudformation");
+        assert_eq!(
+            keys(&doc["regions"][0]),
+            [
+                "region",
+                "stack_name",
+                "action",
+                "stack_status",
+                "change_set_arn",
+                "stack_id",
+                "changes",
+                "security"
+            ]
+        );
+        assert_eq!(
+            doc["regions"][1],
+            json!({"region": "us-east-1", "error": {
+                "region": "us-east-1", "stack": "artifact-storage",
+                "message": "cannot connect", "hint": "retry"
+            }})
+        );
+        assert_eq!(doc["summary"]["failed"], 1);
+    }
+}

@@ -354,3 +354,69 @@ pub enum LoadError {
     /// The target could not be read: it fails, the others go on.
     Failed(StackFailure),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{Reports, TargetReport};
+
+    /// The per-region entries of `apply`, `destroy`, `status` and `drift` keep the fields
+    /// docs/commands/*.md describe, failed or not.
+    #[test]
+    fn failed_entries_keep_their_commands_shapes() {
+        let target = Target::region("eu-west-1");
+        let mut failure = StackFailure::new("artifact-storage", "the update failed");
+        failure.status = Some("UPDATE_ROLLBACK_COMPLETE".into());
+        failure.first_failure = Some(Box::new(FailedEvent {
+            logical_id: "Bucket".into(),
+            resource_type: "AWS::S3::Bucket".into(),
+            status: "UPDATE_FAILED".into(),
+            reason: "Access Denied".into(),
+        }));
+        let entry = |fields: Map<String, Value>| -> Vec<String> {
+            let mut keys = vec!["region".to_string()];
+            keys.extend(fields.keys().cloned());
+            keys
+        };
+        let d = Duration::from_millis(1500);
+        assert_eq!(
+            entry(Applied::failed_entry(&target, &failure, d)),
+            [
+                "region",
+                "stack_name",
+                "result",
+                "status",
+                "first_failure",
+                "error",
+                "seconds"
+            ]
+        );
+        assert_eq!(
+            entry(Destroyed::failed_entry(&target, &failure, d)),
+            ["region", "result", "retained", "first_failure", "error"]
+        );
+        assert_eq!(
+            entry(StackStatus::failed_entry(&target, &failure, d)),
+            ["region", "stack_name", "deployed", "outputs", "error"]
+        );
+        assert_eq!(
+            entry(StackDrift::failed_entry(&target, &failure, d)),
+            ["region", "state", "drifted", "error"]
+        );
+        let applied = Reports(vec![TargetReport {
+            target: target.clone(),
+            outcome: Ok(Applied {
+                stack_name: "artifact-storage".into(),
+                result: Outcome::Updated,
+                status: Some("UPDATE_COMPLETE".into()),
+                warnings: vec![],
+            }),
+            elapsed: d,
+        }]);
+        assert_eq!(
+            serde_json::to_value(&applied).expect("JSON"),
+            json!([{"region": "eu-west-1", "stack_name": "artifact-storage",
+                    "result": "updated", "status": "UPDATE_COMPLETE", "seconds": 1.5}])
+        );
+    }
+}
