@@ -1,6 +1,7 @@
 //! Reference documentation generated from the code, so it cannot drift: the CLI reference from
-//! the clap model and the configuration reference from the JSON Schema. `tests/docs_drift.rs`
-//! fails when docs/cli.md or docs/configuration.md differ from what these functions produce
+//! the clap model, the configuration reference from the JSON Schema, and the IAM permissions
+//! from the policy templates. `tests/docs_drift.rs` fails when docs/cli.md,
+//! docs/configuration.md or docs/iam-permissions.md differ from what these functions produce
 //! (`UPDATE_DOCS=1 cargo test --test docs_drift` rewrites them).
 
 use clap::CommandFactory;
@@ -250,13 +251,14 @@ fn write_object(out: &mut String, node: &Value, defs: &Value, prefix: &str, leve
 /// docs/iam-permissions.md: what each command needs, with the policies `provision` renders
 /// from `policies/` (concrete JSON for an example configuration).
 pub fn iam_permissions() -> String {
-    const EXAMPLE: &str = "version: 1\norganisation: example\nregions: [eu-west-1]\nkms:\n  alias: alias/example-artifacts\npolicies:\n  read:\n    allow_metadata_append: true\n  manage:\n    enabled: true\n";
+    const EXAMPLE: &str = "version: 1\norganisation: example\nregions: [eu-west-1]\nkms:\n  alias: alias/example-artifacts\naccess:\n  roles: [ci-runner]\npolicies:\n  read:\n    allow_metadata_append: true\n  manage:\n    enabled: true\n";
     let mut out = format!("{GENERATED}\n\n# IAM permissions per command\n\n");
     out.push_str(
         "The staging commands need exactly the managed policies that the stacks create (their ARNs \
          are stack outputs: `provision status`). The documents below are rendered from `policies/` \
-         for an example configuration (account 123456789012, region eu-west-1, a KMS key, the \
-         metadata-append option and the manage policy on); yours differ only in names.\n\n\
+         for an example configuration (account 123456789012, region eu-west-1, a KMS key, an access \
+         list with the role `ci-runner`, the metadata-append option and the manage policy on); \
+         yours differ only in names.\n\n\
          | command | attach | beyond Startifact's policies |\n|---|---|---|\n\
          | `validate`, `render`, `schema`, `completions` | nothing (offline) | |\n\
          | `setup` | configure | — |\n\

@@ -22,6 +22,7 @@ pub mod runner;
 pub mod stacksets;
 pub mod stage;
 pub mod startifact;
+pub mod terraform;
 pub mod ui;
 
 #[cfg(test)]

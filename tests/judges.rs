@@ -1,7 +1,8 @@
 //! External judges on everything `provision render` produces for every example: cfn-lint,
-//! checkov (CloudFormation and Terraform), parliament and python-hcl2, run exactly as
-//! /work/shared/VALIDATORS.md says. Each judge runs once over the output of all examples
-//! (they are slow to start); a finding names the example and the file.
+//! checkov (CloudFormation and Terraform), parliament and python-hcl2, run as docs/testing.md
+//! and docs/security.md describe. Each judge runs once over the output of all examples (they
+//! are slow to start); a finding names the example and the file. Terraform's own judges
+//! (`init`, `validate`, `fmt`) are in tests/terraform_judges.rs.
 //!
 //! The judges come from the repository's virtual environments (`scripts/python-env lint
 //! checkov`, which scripts/test runs). A missing judge fails the test; it never skips.

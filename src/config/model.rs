@@ -20,7 +20,8 @@ pub struct Config {
     pub organisation: String,
     /// Regions to provision and stage to, e.g. `[eu-west-1, us-east-1]`. No duplicates.
     pub regions: Vec<String>,
-    /// How the storage is deployed: `cloudformation` (one stack per region, the default) or
+    /// How the storage is deployed: `cloudformation` (one stack per region, change sets; the
+    /// default), `terraform` (the rendered root module, driven through the Terraform CLI) or
     /// `stacksets` (one CloudFormation stack set over the accounts of `stacksets.targets`).
     #[serde(default)]
     pub engine: Engine,
@@ -62,6 +63,9 @@ pub struct Config {
     /// operation preferences.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stacksets: Option<super::stacksets::StackSets>,
+    /// Settings of the Terraform engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<TerraformSettings>,
 }
 
 /// How the storage is deployed.
@@ -73,6 +77,50 @@ pub enum Engine {
     Cloudformation,
     /// One CloudFormation stack set: the same stack in every target account and region.
     Stacksets,
+    /// The rendered Terraform root module, planned and applied with the Terraform CLI.
+    Terraform,
+}
+
+/// Settings of the Terraform engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TerraformSettings {
+    /// Where Terraform keeps its state. Absent: a local `terraform.tfstate` in the working
+    /// directory `provision` manages (`.provision/terraform/<stack_name>/` beside this file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+}
+
+/// An S3 state backend with S3-native locking (`use_lockfile`: a lock object beside the
+/// state, no DynamoDB table; Terraform 1.10 or newer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// The bucket that holds the state (and its lock). Not the artifact bucket: create it
+    /// beforehand, versioned and private.
+    pub bucket: String,
+    /// The state object's key. Default: `<stack_name>/terraform.tfstate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The state bucket's region. Default: the home region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Encrypt the state object (server-side). State holds every attribute Terraform knows,
+    /// sensitive ones included.
+    #[serde(default = "yes")]
+    pub encrypt: bool,
+    /// A KMS key (ARN, ID or alias) to encrypt the state with, instead of the bucket's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+}
+
+impl Backend {
+    /// The state object's key, defaulted.
+    pub fn key_for(&self, stack_name: &str) -> String {
+        self.key
+            .clone()
+            .unwrap_or_else(|| format!("{stack_name}/terraform.tfstate"))
+    }
 }
 
 /// Names of the Systems Manager parameters. Same names in every region.
@@ -309,6 +357,11 @@ impl Config {
             .as_deref()
             .or(self.regions.first().map(String::as_str))
             .unwrap_or_default()
+    }
+
+    /// The Terraform state backend, if one is configured.
+    pub fn terraform_backend(&self) -> Option<&Backend> {
+        self.terraform.as_ref().and_then(|t| t.backend.as_ref())
     }
 
     /// The endpoint override for a region, if any.

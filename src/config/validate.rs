@@ -114,14 +114,15 @@ pub fn check(c: &Config) -> Problems {
             "must differ from `parameters.configuration`".into(),
         );
     }
-    let prefix = format!("{}/", c.parameters.artifact_prefix);
+    // The policies grant writers `ssm:PutParameter` on `<artifact_prefix>*`: every name that
+    // starts with the prefix (`/artifactsX` too, not only `/artifacts/...`) is theirs.
+    let prefix = &c.parameters.artifact_prefix;
     for (field, value) in &params[..2] {
-        if value.starts_with(&prefix) {
+        if value.starts_with(prefix.as_str()) {
             push(
                 (*field).into(),
                 format!(
-                    "`{value}` lies under the artifact prefix `{}`, where writers may overwrite it; move it out",
-                    c.parameters.artifact_prefix
+                    "`{value}` starts with the artifact prefix `{prefix}`, and the write policy lets writers put every parameter matching `{prefix}*`; choose a name that does not start with it"
                 ),
             );
         }
@@ -179,6 +180,9 @@ pub fn check(c: &Config) -> Problems {
     }
 
     super::stacksets::check(c, &mut push);
+    if let Some(backend) = c.terraform_backend() {
+        check_backend(c, backend, &mut push);
+    }
 
     for (region, url) in &c.endpoints {
         if !c.regions.contains(region) {
@@ -336,5 +340,42 @@ fn check_bucket(c: &Config, push: &mut impl FnMut(String, String)) {
                 );
             }
         }
+    }
+}
+
+fn check_backend(c: &Config, b: &super::Backend, push: &mut impl FnMut(String, String)) {
+    if let Err(e) = rules::bucket_name(&b.bucket) {
+        push(
+            "terraform.backend.bucket".into(),
+            format!("`{}` is not a valid S3 bucket name: {e}", b.bucket),
+        );
+    }
+    if let Some(key) = &b.key
+        && (key.is_empty()
+            || key.starts_with('/')
+            || key.ends_with('/')
+            || key.contains("//")
+            || key.len() > 1024)
+    {
+        push(
+            "terraform.backend.key".into(),
+            format!(
+                "`{key}` is not a state object key: it must not be empty, start or end with `/` or contain `//` (e.g. `{}/terraform.tfstate`)",
+                c.stack_name
+            ),
+        );
+    }
+    if let Some(region) = &b.region
+        && let Err(e) = crate::region::check(region)
+    {
+        push("terraform.backend.region".into(), e);
+    }
+    if let Some(key) = &b.kms_key_id
+        && key.trim().is_empty()
+    {
+        push(
+            "terraform.backend.kms_key_id".into(),
+            "is empty; give a key ARN, ID or alias, or leave the field out".into(),
+        );
     }
 }

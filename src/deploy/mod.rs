@@ -24,6 +24,10 @@ pub mod principals;
 pub mod session;
 pub mod status;
 
+/// Reading CloudFormation templates (short-form tags in long form) and their policy
+/// statements: also what the engines' parity is checked with.
+pub use cloudformation::security;
+
 pub use apply::cmd_apply;
 pub use destroy::cmd_destroy;
 pub use drift::cmd_drift;

@@ -43,6 +43,19 @@ impl Session {
     /// region's credential chain, the configuration's endpoints).
     pub async fn open(ctx: &Context, wanted: &[String]) -> Result<Session, DeployError> {
         let cfg = ctx.config()?;
+        if cfg.engine != crate::config::Engine::Cloudformation {
+            // Deploying it with CloudFormation instead would ignore the setting silently.
+            return Err(UsageError::new(format!(
+                "{}: `engine: {}`: plan, apply, destroy, status and drift drive CloudFormation only, until that engine is wired into them",
+                ctx.global.file.display(),
+                serde_json::to_value(cfg.engine)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            ))
+            .with_hint("render the module with `provision render --format terraform` and run Terraform on it (examples/terraform-only.md), or set `engine: cloudformation`")
+            .into());
+        }
         let regions = select_regions(&cfg, wanted)?;
         let clients = ctx.clients.open(cfg.home_region(), &cfg.endpoints).await;
         Ok(Session {

@@ -168,6 +168,29 @@ pub fn terraform(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile
     terraform::render(cfg, templates)
 }
 
+/// The real names of one region's deployment, to resolve the policy documents as AWS holds them.
+#[derive(Debug, Clone, Copy)]
+pub struct DeployedNames<'a> {
+    pub region: &'a str,
+    pub account_id: &'a str,
+    pub bucket: &'a str,
+    /// The log bucket (any name when the configuration has no access logging).
+    pub log_bucket: &'a str,
+    pub key_arn: Option<&'a str>,
+    /// The resolved `aws:userId` patterns of the access lists (empty without access lists).
+    pub allowed_user_ids: &'a [String],
+}
+
+/// Every policy document of one region as it must read once deployed with `names`: the
+/// managed policies, the bucket, key and log-bucket policies (by kind).
+pub fn deployed_policies(
+    cfg: &Config,
+    templates: &Templates,
+    names: &DeployedNames<'_>,
+) -> Result<Vec<(PolicyKind, serde_json::Value)>, RenderError> {
+    policy::deployed_documents(cfg, templates, names)
+}
+
 /// Renders every IAM document of every region as concrete JSON (`<region>/<kind>.json`):
 /// placeholders are replaced by example values (account 123456789012, the region, the
 /// bucket's name or an example of a generated one) so that policy linters can read them.

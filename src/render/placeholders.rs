@@ -35,12 +35,15 @@ pub enum Dialect<'a> {
         region: &'a str,
         resource_suffix: &'a str,
     },
-    /// Concrete values for one region.
+    /// Concrete values for one region (examples for linters, or a deployment's real names).
     Concrete {
         region: &'a str,
         partition: &'a str,
+        account_id: &'a str,
         bucket: &'a str,
         log_bucket: &'a str,
+        /// The key's ARN; None: an example ARN in the account.
+        key_arn: Option<&'a str>,
         allowed_user_ids: &'a [String],
     },
 }
@@ -139,23 +142,27 @@ fn resolve_string(s: &str, dialect: &Dialect<'_>) -> Result<Value, String> {
         Dialect::Concrete {
             region,
             partition,
+            account_id,
             bucket,
             log_bucket,
+            key_arn,
             allowed_user_ids,
         } => {
             if parts == [Piece::Placeholder("AllowedUserIds")] {
                 return Ok(json!(allowed_user_ids));
             }
             let url_suffix = crate::region::partition_of(region).dns_suffix;
-            let key_arn = format!(
-                "arn:{partition}:kms:{region}:{EXAMPLE_ACCOUNT_ID}:key/00000000-0000-0000-0000-000000000000"
-            );
+            let key_arn = key_arn.map(str::to_string).unwrap_or_else(|| {
+                format!(
+                    "arn:{partition}:kms:{region}:{account_id}:key/00000000-0000-0000-0000-000000000000"
+                )
+            });
             let mut out = String::new();
             for p in &parts {
                 out.push_str(match p {
                     Piece::Text(t) => t,
                     Piece::Placeholder("Partition") => partition,
-                    Piece::Placeholder("AccountId") => EXAMPLE_ACCOUNT_ID,
+                    Piece::Placeholder("AccountId") => account_id,
                     Piece::Placeholder("Region") => region,
                     Piece::Placeholder("UrlSuffix") => url_suffix,
                     Piece::Placeholder("Bucket") => bucket,
@@ -309,8 +316,10 @@ mod tests {
         let dialect = Dialect::Concrete {
             region: "eu-north-1",
             partition: "aws",
+            account_id: EXAMPLE_ACCOUNT_ID,
             bucket: "acme-eu-north-1",
             log_bucket: "acme-logs",
+            key_arn: None,
             allowed_user_ids: &ids,
         };
         let out = resolve(

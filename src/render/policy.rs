@@ -131,8 +131,10 @@ pub fn concrete_files(
         let dialect = Dialect::Concrete {
             region,
             partition,
+            account_id: super::EXAMPLE_ACCOUNT_ID,
             bucket: &bucket,
             log_bucket: &log_bucket,
+            key_arn: None,
             allowed_user_ids: &allowed_user_ids,
         };
         for (kind, _) in &set.documents {
@@ -146,6 +148,30 @@ pub fn concrete_files(
         }
     }
     Ok(files)
+}
+
+/// Every policy document of one region resolved with a deployment's real names: what the
+/// documents in AWS must say (`render --format policies` uses example names instead).
+pub fn deployed_documents(
+    cfg: &Config,
+    templates: &Templates,
+    names: &super::DeployedNames<'_>,
+) -> Result<Vec<(PolicyKind, Value)>, RenderError> {
+    let set = PolicySet::render(cfg, templates)?;
+    let dialect = Dialect::Concrete {
+        region: names.region,
+        partition: crate::region::partition_of(names.region).id,
+        account_id: names.account_id,
+        bucket: names.bucket,
+        log_bucket: names.log_bucket,
+        key_arn: names.key_arn,
+        allowed_user_ids: names.allowed_user_ids,
+    };
+    Ok(set
+        .documents
+        .iter()
+        .map(|(kind, _)| (*kind, set.resolved(*kind, &dialect)))
+        .collect())
 }
 
 /// Example `aws:userId` patterns shaped like the ones `plan` resolves (the account ID, then
@@ -172,4 +198,97 @@ fn example_user_ids(cfg: &Config) -> Vec<String> {
         ids.push(id("AIDA", n));
     }
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::test_config::config;
+    use serde_json::json;
+
+    fn documents(yaml: &str) -> PolicySet {
+        PolicySet::render(&config(yaml), &Templates::default()).unwrap()
+    }
+
+    fn statement<'a>(doc: &'a Value, sid: &str) -> Option<&'a Value> {
+        doc["Statement"]
+            .as_array()?
+            .iter()
+            .find(|s| s["Sid"] == sid)
+    }
+
+    const BASE: &str =
+        "version: 1\norganisation: acme\nregions: [eu-west-1]\nkms: {alias: alias/acme}\n";
+
+    #[test]
+    fn with_access_lists_the_key_denies_everyone_not_listed() {
+        let set = documents(&format!("{BASE}access: {{roles: [ci]}}\n"));
+        let key = set.resolved(PolicyKind::Key, &Dialect::CloudFormation);
+        let deny = statement(&key, "DenyEveryoneNotListed").expect("a deny-except statement");
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Principal"], json!({"AWS": "*"}));
+        assert_eq!(
+            deny["Condition"],
+            json!({"StringNotLike": {"aws:userId": {"Ref": "AllowedUserIds"}}}),
+            "the same allowed list as the bucket policy: listed principals, account root, deploying identity"
+        );
+        let actions: Vec<&str> = deny["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for needed in [
+            "kms:Decrypt",
+            "kms:GenerateDataKey*",
+            "kms:PutKeyPolicy",
+            "kms:ScheduleKeyDeletion",
+            "kms:CreateGrant",
+        ] {
+            assert!(actions.contains(&needed), "{needed} in {actions:?}");
+        }
+        // Metadata reads stay with IAM, and `kms:*` would deny them too.
+        for left_out in [
+            "kms:*",
+            "kms:DescribeKey",
+            "kms:Describe*",
+            "kms:GetKeyPolicy",
+        ] {
+            assert!(!actions.contains(&left_out), "{left_out} in {actions:?}");
+        }
+        let bucket = set.resolved(PolicyKind::Bucket, &Dialect::CloudFormation);
+        let bucket_deny = statement(&bucket, "DenyEveryoneNotListed").unwrap();
+        assert_eq!(deny["Condition"], bucket_deny["Condition"]);
+    }
+
+    #[test]
+    fn without_access_lists_the_key_has_no_deny() {
+        let set = documents(BASE);
+        let key = set.resolved(PolicyKind::Key, &Dialect::CloudFormation);
+        assert!(statement(&key, "DenyEveryoneNotListed").is_none(), "{key}");
+        assert_eq!(key["Statement"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn appending_metadata_under_a_customer_key_may_generate_a_data_key() {
+        let kms_actions = |yaml: &str| -> Vec<String> {
+            let read = documents(yaml).resolved(PolicyKind::Read, &Dialect::CloudFormation);
+            read["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+                .filter_map(|a| a.as_str().map(String::from))
+                .filter(|a| a.starts_with("kms:"))
+                .collect()
+        };
+        let append = "policies: {read: {allow_metadata_append: true}}\n";
+        assert_eq!(
+            kms_actions(&format!("{BASE}{append}")),
+            ["kms:Decrypt", "kms:GenerateDataKey"]
+        );
+        assert_eq!(kms_actions(BASE), ["kms:Decrypt"]);
+        let aws_managed = "version: 1\norganisation: acme\nregions: [eu-west-1]\n";
+        assert!(kms_actions(&format!("{aws_managed}{append}")).is_empty());
+    }
 }

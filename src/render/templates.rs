@@ -58,6 +58,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../templates/terraform/outputs.tf.hbs"),
     ),
     (
+        "terraform/backend.tf.hbs",
+        include_str!("../../templates/terraform/backend.tf.hbs"),
+    ),
+    (
         "policies/read.json.hbs",
         include_str!("../../policies/read.json.hbs"),
     ),
@@ -102,13 +106,15 @@ pub const CLOUDFORMATION_PARTS: &[&str] = &[
     "cloudformation/outputs.yaml.hbs",
 ];
 
-/// The Terraform files, each written as its name without `.hbs`.
+/// The Terraform files, each written as its name without `.hbs`. A file whose template
+/// renders nothing but blank lines is left out (`backend.tf` without `terraform.backend`).
 pub const TERRAFORM_FILES: &[&str] = &[
     "terraform/main.tf.hbs",
     "terraform/kms.tf.hbs",
     "terraform/variables.tf.hbs",
     "terraform/terraform.tfvars.hbs",
     "terraform/outputs.tf.hbs",
+    "terraform/backend.tf.hbs",
 ];
 
 /// The language a registry renders, which decides its escaping.

@@ -23,6 +23,33 @@ struct ModuleContext<'a> {
     identities: Option<IdentitiesContext>,
     /// Whether the configuration has a customer-managed key (kms.tf has resources).
     kms: bool,
+    /// The S3 state backend (`terraform.backend`), defaults filled in, or null.
+    backend: Option<BackendContext>,
+}
+
+#[derive(Serialize)]
+struct BackendContext {
+    bucket: String,
+    key: String,
+    region: String,
+    encrypt: bool,
+    kms_key_id: Option<String>,
+}
+
+impl BackendContext {
+    fn new(cfg: &Config) -> Option<Self> {
+        let b = cfg.terraform_backend()?;
+        Some(BackendContext {
+            bucket: b.bucket.clone(),
+            key: b.key_for(&cfg.stack_name),
+            region: b
+                .region
+                .clone()
+                .unwrap_or_else(|| cfg.home_region().to_string()),
+            encrypt: b.encrypt,
+            kms_key_id: b.kms_key_id.clone(),
+        })
+    }
 }
 
 #[derive(Serialize)]
@@ -59,11 +86,15 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile>, 
         home_suffix: home.map(|r| r.region.suffix.clone()).unwrap_or_default(),
         identities: home.and_then(|r| r.region.identities.clone()),
         kms: cfg.kms.is_some(),
+        backend: BackendContext::new(cfg),
         regions,
     };
     let mut files = Vec::with_capacity(TERRAFORM_FILES.len());
     for name in TERRAFORM_FILES {
         let content = registry.render(name, &ctx)?;
+        if content.trim().is_empty() {
+            continue;
+        }
         let content = tidy(&content);
         hcl::parse(&content).map_err(|e| RenderError::Parse {
             template: templates.origin(name),
@@ -150,6 +181,35 @@ mod tests {
             assert!(!f.content.contains("\n\n\n"), "{}", f.name);
             assert!(!f.content.contains("arn:aws:"), "{}", f.name);
         }
+    }
+
+    #[test]
+    fn a_backend_renders_only_when_configured() {
+        let base = "version: 1\norganisation: acme\nregions: [eu-north-1, us-east-1]\nstack_name: acme-store\n";
+        let files = render(&config(base), &Templates::default()).unwrap();
+        assert!(files.iter().all(|f| f.name != "backend.tf"));
+        let cfg = config(&format!(
+            "{base}terraform:\n  backend:\n    bucket: acme-state\n    kms_key_id: alias/state\n"
+        ));
+        let files = render(&cfg, &Templates::default()).unwrap();
+        let backend = &files
+            .iter()
+            .find(|f| f.name == "backend.tf")
+            .unwrap()
+            .content;
+        for line in [
+            "backend \"s3\" {",
+            "bucket       = \"acme-state\"",
+            "key          = \"acme-store/terraform.tfstate\"",
+            "region       = \"eu-north-1\"",
+            "encrypt      = true",
+            "kms_key_id   = \"alias/state\"",
+            "use_lockfile = true",
+            "required_version = \">= 1.10.0\"",
+        ] {
+            assert!(backend.contains(line), "{line} in\n{backend}");
+        }
+        assert!(!backend.contains("dynamodb"), "{backend}");
     }
 
     #[test]

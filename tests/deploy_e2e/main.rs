@@ -14,7 +14,7 @@ mod lifecycle;
 mod outage;
 
 use std::path::{Path, PathBuf};
-use support::{ACCOUNT_ID, Moto, output, provision, sdk_config, unique};
+use support::{ACCOUNT_ID, Moto, output, percent_decode, provision, sdk_config, unique};
 
 /// One test's configuration: unique names so that tests sharing an emulator never collide
 /// (stack, SSM parameters, KMS alias, IAM policies are per organisation).
@@ -275,31 +275,4 @@ fn as_list(v: &serde_json::Value) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
-}
-
-/// IAM returns policy documents URL-encoded.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = (b[i] == b'%' && i + 3 <= b.len())
-            .then(|| {
-                std::str::from_utf8(&b[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .flatten();
-        match hex {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
