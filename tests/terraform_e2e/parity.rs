@@ -76,8 +76,16 @@ fn cloudformation_and_terraform_describe_the_same_storage() {
             allowed_user_ids(&d.cfg, &Clients::emulator(&url, d.cfg.home_region()).await).await
         });
         for region in &d.cfg.regions {
-            let template = std::fs::read_to_string(out.join(format!("{region}.yaml")))
-                .expect("rendered template");
+            // A stack set has one template for every region (its IAM resources carry a
+            // condition on the home region); the other engines render one per region.
+            let file = match d.cfg.engine {
+                provision::config::Engine::Stacksets => {
+                    provision::render::STACK_SET_FILE.to_string()
+                }
+                _ => format!("{region}.yaml"),
+            };
+            let template = std::fs::read_to_string(out.join(&file))
+                .unwrap_or_else(|e| panic!("{}: rendered template {file}: {e}", d.name));
             let concrete = Concrete {
                 region,
                 account_id: ACCOUNT_ID,

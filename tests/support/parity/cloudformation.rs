@@ -97,10 +97,31 @@ fn retained_cfn(resource: &Value) -> bool {
 }
 
 /// The model of one region's CloudFormation template.
+/// The resources that exist in `c.region`: those without a condition, and those whose
+/// condition (a stack set's `Fn::Equals` on the region) holds there.
+fn in_region(resources: Value, parsed: &Value, c: &Concrete<'_>) -> Value {
+    let conditions = resolve_cfn(&parsed["Conditions"], c);
+    let holds = |name: &str| match conditions[name].get("Fn::Equals") {
+        Some(Value::Array(pair)) if pair.len() == 2 => pair[0] == pair[1],
+        other => panic!(
+            "{}: condition {name}: {other:?} is not an Fn::Equals",
+            c.region
+        ),
+    };
+    match resources {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, r)| r.get("Condition").and_then(Value::as_str).is_none_or(holds))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 pub fn from_cloudformation(template: &str, c: &Concrete<'_>) -> RegionModel {
     let parsed = provision::deploy::security::parse_template(template)
         .unwrap_or_else(|e| panic!("{}: {e}", c.region));
-    let resources = resolve_cfn(&parsed["Resources"], c);
+    let resources = in_region(resolve_cfn(&parsed["Resources"], c), &parsed, c);
     let props = |logical: &str| resources[logical]["Properties"].clone();
     let parameter = props("BucketNameParameter");
     RegionModel {
