@@ -5,7 +5,7 @@
 
 mod support;
 
-use provision::stage::{layout, pyjson};
+use provision::startifact::{layout, pyjson};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
