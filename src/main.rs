@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    provision::run()
+    provision::run(provision::aws::ClientSource::from_args, std::env::args_os())
 }

@@ -3,12 +3,19 @@
 //!
 //! Results go to stdout (text, or one JSON document with a versioned `schema` field);
 //! progress, status lines, warnings and errors go to stderr.
+//!
+//! Every write to stdout goes through [`Ui`] and reports its failure ([`OutputError`]): a
+//! closed stdout (a reader like `head` that has seen enough) ends the run quietly with exit 0,
+//! as ripgrep does; any other write error (a full disk) is exit 1 with a message. Writes to
+//! stderr are best effort: there is nowhere left to report their failure.
 
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
-use crate::error::Error;
+use crate::exit::{Classify, Exit};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Version of every JSON document `provision` prints; bumped on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -26,6 +33,55 @@ pub struct Ui {
     pub interactive: bool,
     /// Prompting is allowed: stdin is a terminal and `CI` is not set.
     pub can_prompt: bool,
+    /// A write to stdout found it closed (EPIPE).
+    stdout_closed: Arc<AtomicBool>,
+}
+
+/// A write to stdout that failed. When stdout was closed by its reader ([`Ui::stdout_closed`])
+/// the run ends quietly with exit 0; otherwise it is an error (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output")]
+pub struct OutputError {
+    #[source]
+    source: std::io::Error,
+}
+
+impl OutputError {
+    /// Whether stdout was closed by its reader (EPIPE), rather than failing.
+    pub fn is_closed(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::BrokenPipe
+    }
+}
+
+impl Classify for OutputError {}
+
+/// A question that could not be asked or answered.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    #[error(
+        "{question} needs confirmation, and there is no terminal to ask on (stdin is not a terminal, or CI is set)"
+    )]
+    NoTerminal { question: String, flag: String },
+    #[error("reading the answer from the terminal")]
+    Read(#[source] std::io::Error),
+}
+
+impl Classify for PromptError {
+    fn exit(&self) -> Exit {
+        match self {
+            PromptError::NoTerminal { .. } => Exit::Invalid,
+            PromptError::Read(_) => Exit::Failure,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            PromptError::NoTerminal { flag, .. } => {
+                Some(format!("pass {flag} to proceed without a prompt"))
+            }
+            PromptError::Read(_) => None,
+        }
+    }
 }
 
 /// Text styles, so commands name what they mean, not colours.
@@ -71,6 +127,7 @@ impl Ui {
             color_err: color_for(stderr_tty),
             interactive: stderr_tty && !g.quiet && !ci,
             can_prompt: std::io::stdin().is_terminal() && !ci,
+            stdout_closed: Arc::default(),
         }
     }
 
@@ -84,6 +141,15 @@ impl Ui {
             color_err: false,
             interactive: false,
             can_prompt: false,
+            stdout_closed: Arc::default(),
+        }
+    }
+
+    /// A plain UI that prints only the requested data (`-q`): for tests of whole commands.
+    pub fn quiet() -> Self {
+        Ui {
+            quiet: true,
+            ..Ui::plain()
         }
     }
 
@@ -117,27 +183,56 @@ impl Ui {
         );
     }
 
+    /// Writes bytes to stdout: the one place every result goes through.
+    pub fn write_stdout(&self, bytes: &[u8]) -> Result<(), OutputError> {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|source| {
+                if source.kind() == std::io::ErrorKind::BrokenPipe {
+                    self.stdout_closed.store(true, Ordering::Relaxed);
+                }
+                OutputError { source }
+            })
+    }
+
+    /// Whether a write found stdout closed by its reader: the run then ends quietly, exit 0.
+    pub fn stdout_closed(&self) -> bool {
+        self.stdout_closed.load(Ordering::Relaxed)
+    }
+
     /// A result line on stdout (text mode only; JSON mode prints one document via `emit`).
-    pub fn out(&self, line: impl std::fmt::Display) {
-        if !self.json() {
-            let _ = writeln!(std::io::stdout(), "{line}");
+    pub fn out(&self, line: impl std::fmt::Display) -> Result<(), OutputError> {
+        if self.json() {
+            return Ok(());
         }
+        self.write_stdout(format!("{line}\n").as_bytes())
     }
 
     /// Prints the report of a command run for its effect (stage, apply, setup, ...): like
     /// [`Ui::emit`], but `-q` silences the text (JSON, when asked for, is always printed).
-    pub fn emit_report<T: Serialize>(&self, kind: &str, value: &T, text: impl FnOnce() -> String) {
+    pub fn emit_report<T: Serialize>(
+        &self,
+        kind: &str,
+        value: &T,
+        text: impl FnOnce() -> String,
+    ) -> Result<(), OutputError> {
         if self.quiet && !self.json() {
-            return;
+            return Ok(());
         }
-        self.emit(kind, value, text);
+        self.emit(kind, value, text)
     }
 
     /// Prints a command's result: JSON (with `schema: "provision.<kind>/v1"`) or its text.
     /// This is the requested data (status, info, list, plan), so `-q` does not silence it.
-    pub fn emit<T: Serialize>(&self, kind: &str, value: &T, text: impl FnOnce() -> String) {
-        let mut stdout = std::io::stdout().lock();
-        if self.json() {
+    pub fn emit<T: Serialize>(
+        &self,
+        kind: &str,
+        value: &T,
+        text: impl FnOnce() -> String,
+    ) -> Result<(), OutputError> {
+        let mut out = if self.json() {
             let mut doc = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
             if let serde_json::Value::Object(map) = &mut doc {
                 map.insert(
@@ -145,21 +240,21 @@ impl Ui {
                     format!("provision.{kind}/v{JSON_SCHEMA_VERSION}").into(),
                 );
             }
-            let rendered = serde_json::to_string_pretty(&doc).unwrap_or_default();
-            let _ = writeln!(stdout, "{rendered}");
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
         } else {
-            let t = text();
-            if !t.is_empty() {
-                let _ = write!(stdout, "{t}");
-                if !t.ends_with('\n') {
-                    let _ = writeln!(stdout);
-                }
-            }
+            text()
+        };
+        if out.is_empty() {
+            return Ok(());
         }
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        self.write_stdout(out.as_bytes())
     }
 
     /// Prints an error with its cause chain and hint on stderr.
-    pub fn error(&self, e: &Error) {
+    pub fn error(&self, e: &dyn Classify) {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{} {e}", self.paint_err(Tone::Bad, "error:"));
         let mut source = std::error::Error::source(e);
@@ -180,13 +275,11 @@ impl Ui {
 
     /// Asks a yes/no question on the terminal. Refuses (with the flag to use) when prompting
     /// is not possible, so that CI never hangs on a prompt.
-    pub fn confirm(&self, question: &str, flag: &str) -> Result<bool, Error> {
+    pub fn confirm(&self, question: &str, flag: &str) -> Result<bool, PromptError> {
         if !self.can_prompt {
-            return Err(Error::Usage {
-                message: format!(
-                    "{question} needs confirmation, and there is no terminal to ask on (stdin is not a terminal, or CI is set)"
-                ),
-                hint: Some(format!("pass {flag} to proceed without a prompt")),
+            return Err(PromptError::NoTerminal {
+                question: question.to_string(),
+                flag: flag.to_string(),
             });
         }
         let mut err = std::io::stderr().lock();
@@ -195,7 +288,7 @@ impl Ui {
         let mut answer = String::new();
         std::io::stdin()
             .read_line(&mut answer)
-            .map_err(|e| Error::io("reading the answer from the terminal", e))?;
+            .map_err(PromptError::Read)?;
         Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
     }
 
@@ -258,6 +351,15 @@ impl Progress {
 }
 
 impl ProgressLine {
+    /// A line that shows nothing (a target without progress to show).
+    pub fn silent() -> Self {
+        ProgressLine {
+            bar: None,
+            label: String::new(),
+            plain: false,
+        }
+    }
+
     /// Updates the line (plain mode: prints it).
     pub fn set(&self, message: impl std::fmt::Display) {
         match &self.bar {

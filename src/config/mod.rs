@@ -50,6 +50,21 @@ pub enum ConfigError {
     },
 }
 
+impl crate::exit::Classify for ConfigError {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Invalid
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { .. } => Some(
+                "pass the configuration with -f FILE (default: ./provision.yaml); `provision schema` describes it".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 impl ConfigError {
     pub fn problems(&self) -> &[Problem] {
         match self {

@@ -1,87 +1,10 @@
-//! The plan as text: per region (identical regions collapsed) what is added, modified,
-//! removed and replaced, the allowed principals, a table of security changes, and a summary.
+//! The plan as text, whatever the engine: per target (identical targets collapsed) what is
+//! added, modified, removed and replaced (with the cause, when the engine gives one), the
+//! allowed principals, a table of security changes, and a summary.
 
-use super::plan::{Action, PlanEntry, PlanReport, RegionPlan};
-use super::security::{SecurityChange, Sign};
-use super::wait::ChangeKind;
+use super::model::{ChangeKind, PlanReport, SecurityChange, Sign, TargetPlan};
 use crate::ui::{Tone, Ui};
-use serde::Serialize;
 use std::fmt::Write;
-
-/// Counts over all regions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub regions: usize,
-    pub create: usize,
-    pub update: usize,
-    pub recreate: usize,
-    pub unchanged: usize,
-    pub failed: usize,
-    pub add: usize,
-    pub modify: usize,
-    pub remove: usize,
-    pub replace: usize,
-    pub security_changes: usize,
-}
-
-impl Summary {
-    pub fn of(entries: &[PlanEntry]) -> Self {
-        let mut s = Summary {
-            regions: entries.len(),
-            ..Default::default()
-        };
-        for e in entries {
-            let Some(p) = &e.plan else {
-                s.failed += 1;
-                continue;
-            };
-            match p.action {
-                Action::Create => s.create += 1,
-                Action::Update => s.update += 1,
-                Action::Recreate => s.recreate += 1,
-                Action::NoChanges => s.unchanged += 1,
-            }
-            for c in &p.changes {
-                match c.action {
-                    ChangeKind::Add => s.add += 1,
-                    ChangeKind::Modify | ChangeKind::Other => s.modify += 1,
-                    ChangeKind::Replace | ChangeKind::MayReplace => s.replace += 1,
-                    ChangeKind::Remove => s.remove += 1,
-                }
-            }
-            s.security_changes += p.security.len();
-        }
-        s
-    }
-
-    pub fn line(&self) -> String {
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        let mut stacks = vec![];
-        for (n, what) in [
-            (self.create, "to create"),
-            (self.update, "to update"),
-            (self.recreate, "to recreate"),
-            (self.unchanged, "unchanged"),
-            (self.failed, "failed"),
-        ] {
-            if n > 0 {
-                stacks.push(format!("{n} {what}"));
-            }
-        }
-        format!(
-            "Plan: {} region{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
-            self.regions,
-            plural(self.regions),
-            stacks.join(", "),
-            self.add,
-            self.modify,
-            self.replace,
-            self.remove,
-            self.security_changes,
-            plural(self.security_changes)
-        )
-    }
-}
 
 fn tone_of(kind: ChangeKind) -> Tone {
     match kind {
@@ -91,12 +14,12 @@ fn tone_of(kind: ChangeKind) -> Tone {
     }
 }
 
-/// What makes two regions' displays identical (physical IDs differ between regions).
-fn group_key(p: &RegionPlan) -> String {
+/// What makes two targets' displays identical (physical IDs differ between regions).
+fn group_key(p: &TargetPlan) -> String {
     let changes: Vec<_> = p
         .changes
         .iter()
-        .map(|c| (c.action, &c.resource_type, &c.logical_id))
+        .map(|c| (c.action, &c.resource_type, &c.logical_id, &c.cause))
         .collect();
     serde_json::to_string(&(p.action, changes, &p.security)).unwrap_or_default()
 }
@@ -104,95 +27,31 @@ fn group_key(p: &RegionPlan) -> String {
 /// The plan as text (stdout).
 pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
     let mut out = String::new();
+    let n = report.regions.0.len();
     let _ = writeln!(
         out,
         "{}",
         ui.paint(
             Tone::Bold,
             format!(
-                "Stack {} in {} region{}",
+                "Stack {} in {n} region{}",
                 report.stack_name,
-                report.regions.len(),
-                if report.regions.len() == 1 { "" } else { "s" }
+                if n == 1 { "" } else { "s" }
             )
         )
     );
-    // Regions with identical plans are shown once.
-    let mut groups: Vec<(String, Vec<&str>, &RegionPlan)> = Vec::new();
-    for e in &report.regions {
-        if let Some(p) = &e.plan {
-            let key = group_key(p);
-            match groups.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, regions, _)) => regions.push(&e.region),
-                None => groups.push((key, vec![&e.region], p)),
-            }
-        }
-    }
-    for (_, regions, p) in &groups {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "{}: {}", regions.join(", "), p.action.word());
-        for c in &p.changes {
-            let mut line = format!(
-                "  {} {:<28} {}",
-                ui.paint(tone_of(c.action), format!("{:<2}", c.action.symbol())),
-                c.resource_type,
-                c.logical_id
-            );
-            if matches!(c.action, ChangeKind::Replace | ChangeKind::MayReplace) {
-                line.push_str(&format!("  ({})", ui.paint(Tone::Bad, c.action.word())));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-    }
-    for e in &report.regions {
-        if let Some(f) = &e.error {
-            let _ = writeln!(out);
-            let _ = writeln!(
-                out,
-                "{}: {} {}",
-                e.region,
-                ui.paint(Tone::Bad, "failed:"),
-                f.message
-            );
-        }
-    }
-    if let Some(p) = &report.principals {
+    write_changes(&mut out, report, ui);
+    for (target, failure) in report.regions.failures() {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "{}",
-            ui.paint(Tone::Bold, "Allowed principals (aws:userId patterns):")
+            "{target}: {} {}",
+            ui.paint(Tone::Bad, "failed:"),
+            failure.message
         );
-        let width = p.entries.iter().map(|e| e.pattern.len()).max().unwrap_or(0);
-        for e in &p.entries {
-            let _ = writeln!(out, "  {:<width$}  {}", e.pattern, e.source);
-        }
     }
-    let rows = security_rows(report);
-    if !rows.is_empty() {
-        let _ = writeln!(out);
-        let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Security changes:"));
-        let w_regions = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(7);
-        let w_res = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
-        let _ = writeln!(
-            out,
-            "  {:<w_regions$}  {:<w_res$}  DETAIL",
-            "REGIONS", "RESOURCE"
-        );
-        for (regions, resource, change) in &rows {
-            let tone = if change.change == Sign::Added {
-                Tone::Add
-            } else {
-                Tone::Remove
-            };
-            let _ = writeln!(
-                out,
-                "  {regions:<w_regions$}  {resource:<w_res$}  {} {}",
-                ui.paint(tone, change.change.symbol()),
-                change.detail
-            );
-        }
-    }
+    write_principals(&mut out, report, ui);
+    write_security(&mut out, report, ui);
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", report.summary.line());
     if let Some(path) = &report.plan_file {
@@ -204,14 +63,91 @@ pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
     out
 }
 
+/// Per group of targets with identical plans: the action and every resource change.
+fn write_changes(out: &mut String, report: &PlanReport, ui: &Ui) {
+    let mut groups: Vec<(String, Vec<String>, &TargetPlan)> = Vec::new();
+    for (target, p) in report.regions.succeeded() {
+        let key = group_key(p);
+        match groups.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, targets, _)) => targets.push(target.to_string()),
+            None => groups.push((key, vec![target.to_string()], p)),
+        }
+    }
+    for (_, targets, p) in &groups {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}: {}", targets.join(", "), p.action.word());
+        for c in &p.changes {
+            let mut line = format!(
+                "  {} {:<28} {}",
+                ui.paint(tone_of(c.action), format!("{:<2}", c.action.symbol())),
+                c.resource_type,
+                c.logical_id
+            );
+            if c.action.replaces() {
+                let why = match &c.cause {
+                    Some(cause) => format!("{}: {cause}", c.action.word()),
+                    None => c.action.word().to_string(),
+                };
+                line.push_str(&format!("  ({})", ui.paint(Tone::Bad, why)));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
+fn write_principals(out: &mut String, report: &PlanReport, ui: &Ui) {
+    let Some(p) = &report.principals else {
+        return;
+    };
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{}",
+        ui.paint(Tone::Bold, "Allowed principals (aws:userId patterns):")
+    );
+    let width = p.entries.iter().map(|e| e.pattern.len()).max().unwrap_or(0);
+    for e in &p.entries {
+        let _ = writeln!(out, "  {:<width$}  {}", e.pattern, e.source);
+    }
+}
+
+fn write_security(out: &mut String, report: &PlanReport, ui: &Ui) {
+    let rows = security_rows(report);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Security changes:"));
+    let w_regions = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(7);
+    let w_res = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
+    let _ = writeln!(
+        out,
+        "  {:<w_regions$}  {:<w_res$}  DETAIL",
+        "REGIONS", "RESOURCE"
+    );
+    for (regions, resource, change) in &rows {
+        let tone = if change.change == Sign::Added {
+            Tone::Add
+        } else {
+            Tone::Remove
+        };
+        let _ = writeln!(
+            out,
+            "  {regions:<w_regions$}  {resource:<w_res$}  {} {}",
+            ui.paint(tone, change.change.symbol()),
+            change.detail
+        );
+    }
+}
+
 /// Security changes with identical rows of several regions merged.
 fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
-    let mut rows: Vec<(Vec<&str>, SecurityChange)> = Vec::new();
-    for e in &report.regions {
-        for c in e.plan.iter().flat_map(|p| p.security.iter()) {
+    let mut rows: Vec<(Vec<String>, SecurityChange)> = Vec::new();
+    for (target, p) in report.regions.succeeded() {
+        for c in &p.security {
             match rows.iter_mut().find(|(_, r)| r == c) {
-                Some((regions, _)) => regions.push(&e.region),
-                None => rows.push((vec![&e.region], c.clone())),
+                Some((regions, _)) => regions.push(target.to_string()),
+                None => rows.push((vec![target.to_string()], c.clone())),
             }
         }
     }
@@ -230,25 +166,28 @@ fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::RegionFailure;
-    use crate::deploy::plan::RegionResult;
-    use crate::deploy::wait::Change;
+    use crate::deploy::model::{
+        Action, ChangeSetPlan, EngineKind, EnginePlan, ResourceChange, StackFailure,
+    };
+    use crate::runner::{Reports, Target, TargetReport};
 
-    fn plan(region: &str, action: Action, changes: &[(ChangeKind, &str, &str)]) -> RegionPlan {
-        RegionPlan {
-            region: region.into(),
+    fn plan(
+        region: &str,
+        action: Action,
+        changes: &[(ChangeKind, &str, &str)],
+    ) -> TargetReport<TargetPlan> {
+        let plan = TargetPlan {
             stack_name: "artifact-storage".into(),
             action,
-            stack_status: None,
-            change_set_arn: None,
-            stack_id: None,
+            engine: EnginePlan::CloudFormation(ChangeSetPlan::default()),
             changes: changes
                 .iter()
-                .map(|(a, t, l)| Change {
+                .map(|(a, t, l)| ResourceChange {
                     action: *a,
                     resource_type: t.to_string(),
                     logical_id: l.to_string(),
                     physical_id: Some(format!("{l}-in-{region}")),
+                    cause: None,
                 })
                 .collect(),
             security: vec![SecurityChange {
@@ -257,29 +196,41 @@ mod tests {
                 resource_type: "AWS::IAM::ManagedPolicy".into(),
                 detail: "[Read] Allow s3:GetObject".into(),
             }],
-            stack_changed_at: None,
-            created_review_stack: false,
-        }
+        };
+        TargetReport::new(Target::region(region), Ok(plan))
     }
 
     #[test]
     fn identical_regions_are_collapsed_and_failures_and_replacements_stand_out() {
         let bucket = (ChangeKind::Add, "AWS::S3::Bucket", "Bucket");
-        let results: Vec<RegionResult> = vec![
-            Ok(plan("eu-west-1", Action::Create, &[bucket])),
-            Ok(plan("us-east-1", Action::Create, &[bucket])),
-            Ok(plan(
-                "eu-north-1",
-                Action::Update,
-                &[(ChangeKind::Replace, "AWS::KMS::Key", "Key")],
-            )),
-            Err(RegionFailure::new(
-                "ap-south-1",
-                "artifact-storage",
-                "cloudformation:DescribeStacks: cannot connect",
-            )),
-        ];
-        let report = PlanReport::new("artifact-storage", &results, None);
+        let mut key = plan(
+            "eu-north-1",
+            Action::Update,
+            &[(ChangeKind::Replace, "AWS::KMS::Key", "Key")],
+        );
+        let mut west = plan("eu-west-1", Action::Create, &[bucket]);
+        if let (Ok(k), Ok(w)) = (&mut key.outcome, &mut west.outcome) {
+            k.changes[0].cause = Some("KeySpec".into());
+            w.changes[0].physical_id = None;
+        }
+        let results = Reports(vec![
+            west,
+            plan("us-east-1", Action::Create, &[bucket]),
+            key,
+            TargetReport::new(
+                Target::region("ap-south-1"),
+                Err(StackFailure::new(
+                    "artifact-storage",
+                    "cloudformation:DescribeStacks: cannot connect",
+                )),
+            ),
+        ]);
+        let report = PlanReport::new(
+            "artifact-storage",
+            EngineKind::CloudFormation,
+            results,
+            None,
+        );
         let text = plan_text(&report, &Ui::plain());
         assert_eq!(
             text,
@@ -289,7 +240,7 @@ eu-west-1, us-east-1: create stack
   +  AWS::S3::Bucket              Bucket
 
 eu-north-1: update stack
-  ±  AWS::KMS::Key                Key  (replace)
+  ±  AWS::KMS::Key                Key  (replace: KeySpec)
 
 ap-south-1: failed: cloudformation:DescribeStacks: cannot connect
 
@@ -299,6 +250,10 @@ Security changes:
 
 Plan: 4 regions (2 to create, 1 to update, 1 failed); resources: 2 to add, 0 to modify, 1 to replace, 0 to remove; 3 security changes.
 "
+        );
+        assert_eq!(
+            report.data_loss(),
+            ["AWS::KMS::Key Key (replace) in eu-north-1"]
         );
     }
 }

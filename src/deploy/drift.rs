@@ -1,296 +1,95 @@
-//! `provision drift`: CloudFormation drift detection in every region; exit 2 when any
-//! resource was changed or deleted outside CloudFormation.
+//! `provision drift`: drift detection in every target; exit 2 when any resource was changed
+//! or deleted outside the engine.
 
-use super::cfn::{self, describe, describe_stack};
-use super::wait::Polling;
-use super::{RegionFailure, Session};
-use crate::Context;
-use crate::error::{Error, Exit};
-use crate::ui::Tone;
-use aws_config::retry::RetryConfig;
-use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{StackDriftDetectionStatus, StackResourceDriftStatus};
+use super::engine::Engine;
+use super::error::DeployError;
+use super::model::{DriftState, StackDrift};
+use super::session::{PLAN_CONCURRENCY, Session};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::runner::{self, Reports, Run, TargetOutcome};
+use crate::ui::{Tone, Ui};
 use serde::Serialize;
 use std::fmt::Write;
-use std::time::Duration;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PropertyDiff {
-    pub path: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResourceDrift {
-    pub logical_id: String,
-    pub resource_type: String,
-    pub physical_id: String,
-    /// MODIFIED or DELETED.
-    pub status: String,
-    pub differences: Vec<PropertyDiff>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DriftState {
-    InSync,
-    Drifted,
-    NotDeployed,
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RegionDrift {
-    pub region: String,
-    pub state: DriftState,
-    pub drifted: Vec<ResourceDrift>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<RegionFailure>,
-}
-
-/// Detects one region's drift and waits for the result.
-pub async fn detect_region(
-    cf: &Client,
-    region: &str,
-    stack: &str,
-    polling: &Polling,
-) -> RegionDrift {
-    let mut out = RegionDrift {
-        region: region.to_string(),
-        state: DriftState::Failed,
-        drifted: vec![],
-        note: None,
-        error: None,
-    };
-    match detect(cf, stack, polling, &mut out).await {
-        Ok(state) => out.state = state,
-        Err(m) => out.error = Some(RegionFailure::new(region, stack, m)),
-    }
-    out
-}
-
-async fn detect(
-    cf: &Client,
-    stack: &str,
-    polling: &Polling,
-    out: &mut RegionDrift,
-) -> Result<DriftState, String> {
-    match describe_stack(cf, stack).await? {
-        None => return Ok(DriftState::NotDeployed),
-        Some(s) if s.status == "REVIEW_IN_PROGRESS" => return Ok(DriftState::NotDeployed),
-        Some(_) => {}
-    }
-    // An endpoint without drift detection answers with a bare server error; retrying it five
-    // times only delays the message.
-    let quick = aws_sdk_cloudformation::config::Builder::default().retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(2)
-            .with_initial_backoff(Duration::from_millis(200)),
-    );
-    let started = cf
-        .detect_stack_drift()
-        .stack_name(stack)
-        .customize()
-        .config_override(quick)
-        .send()
-        .await
-        .map_err(|e| {
-            if cfn::is_unimplemented(&e) {
-                "drift detection unsupported by this endpoint (DetectStackDrift answered with a server error and no AWS error code)".to_string()
-            } else {
-                format!("cloudformation:DetectStackDrift: {}", describe(&e))
-            }
-        })?;
-    let id = started
-        .stack_drift_detection_id()
-        .unwrap_or_default()
-        .to_string();
-    let mut backoff = polling.backoff();
-    let mut transient = 0;
-    let status = loop {
-        match cf
-            .describe_stack_drift_detection_status()
-            .stack_drift_detection_id(&id)
-            .send()
-            .await
-        {
-            Ok(s)
-                if s.detection_status()
-                    == Some(&StackDriftDetectionStatus::DetectionInProgress) =>
-            {
-                transient = 0
-            }
-            Ok(s) => break s,
-            Err(e) if cfn::is_transient(&e) && transient < polling.max_transient_errors => {
-                transient += 1
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cloudformation:DescribeStackDriftDetectionStatus: {}",
-                    describe(&e)
-                ));
-            }
-        }
-        backoff.wait("drift detection").await?;
-    };
-    if status.detection_status() == Some(&StackDriftDetectionStatus::DetectionFailed) {
-        // Some resources could not be checked; the others' results are still valid.
-        out.note = Some(format!(
-            "detection incomplete: {}",
-            status
-                .detection_status_reason()
-                .unwrap_or("no reason given")
-        ));
-    }
-    let mut token = None;
-    loop {
-        let page = cf
-            .describe_stack_resource_drifts()
-            .stack_name(stack)
-            .stack_resource_drift_status_filters(StackResourceDriftStatus::Modified)
-            .stack_resource_drift_status_filters(StackResourceDriftStatus::Deleted)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "cloudformation:DescribeStackResourceDrifts: {}",
-                    describe(&e)
-                )
-            })?;
-        for d in page.stack_resource_drifts() {
-            out.drifted.push(ResourceDrift {
-                logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
-                resource_type: d.resource_type().unwrap_or_default().to_string(),
-                physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
-                status: d
-                    .stack_resource_drift_status()
-                    .map(|s| s.as_str())
-                    .unwrap_or_default()
-                    .to_string(),
-                differences: d
-                    .property_differences()
-                    .iter()
-                    .map(|p| PropertyDiff {
-                        path: p.property_path().unwrap_or_default().to_string(),
-                        kind: p
-                            .difference_type()
-                            .map(|d| d.as_str())
-                            .unwrap_or_default()
-                            .to_string(),
-                        expected: p
-                            .expected_value()
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string),
-                        actual: p
-                            .actual_value()
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string),
-                    })
-                    .collect(),
-            });
-        }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
-    Ok(if out.drifted.is_empty() {
-        DriftState::InSync
-    } else {
-        DriftState::Drifted
-    })
-}
-
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Serialize)]
 pub struct DriftReport {
     pub stack_name: String,
-    pub regions: Vec<RegionDrift>,
+    pub regions: Reports<StackDrift>,
 }
 
 impl DriftReport {
+    /// 1 when a target failed, 2 when one drifted, else 0.
     pub fn exit(&self) -> Exit {
-        if self.regions.iter().any(|r| r.error.is_some()) {
-            Exit::Failure
-        } else if self.regions.iter().any(|r| r.state == DriftState::Drifted) {
-            Exit::Changes
-        } else {
-            Exit::Success
-        }
+        self.regions.exit()
     }
 
-    pub fn text(&self, ui: &crate::ui::Ui) -> String {
+    pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
             "{}",
             ui.paint(Tone::Bold, format!("Stack {}", self.stack_name))
         );
-        for r in &self.regions {
-            let state = match r.state {
-                DriftState::InSync => ui.paint(Tone::Good, "in sync"),
-                DriftState::Drifted => ui.paint(
-                    Tone::Bad,
-                    format!("drifted ({} resources)", r.drifted.len()),
-                ),
-                DriftState::NotDeployed => ui.paint(Tone::Dim, "not deployed"),
-                DriftState::Failed => ui.paint(
-                    Tone::Bad,
-                    format!(
-                        "failed: {}",
-                        r.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")
-                    ),
-                ),
-            };
-            let _ = writeln!(out, "{}: {state}", r.region);
-            if let Some(n) = &r.note {
-                let _ = writeln!(out, "  note: {n}");
-            }
-            for d in &r.drifted {
-                let _ = writeln!(
-                    out,
-                    "  {} {} {} ({})",
-                    d.status, d.resource_type, d.logical_id, d.physical_id
-                );
-                for p in &d.differences {
-                    let _ = writeln!(
-                        out,
-                        "      {} {}: expected {}, actual {}",
-                        p.kind,
-                        p.path,
-                        p.expected.as_deref().unwrap_or("(none)"),
-                        p.actual.as_deref().unwrap_or("(none)")
-                    );
+        for r in self.regions.iter() {
+            let d = match &r.outcome {
+                Ok(d) => d,
+                Err(e) => {
+                    let failed = ui.paint(Tone::Bad, format!("failed: {}", e.message()));
+                    let _ = writeln!(out, "{}: {failed}", r.region());
+                    continue;
                 }
-            }
+            };
+            let tone = match d.state {
+                DriftState::InSync => Tone::Good,
+                DriftState::Drifted => Tone::Bad,
+                DriftState::NotDeployed => Tone::Dim,
+            };
+            let _ = writeln!(out, "{}: {}", r.region(), ui.paint(tone, d.summary()));
+            write_drift(&mut out, d);
         }
         out
     }
 }
 
-pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, Error> {
-    let session = Session::open(ctx, &args.regions).await?;
-    let stack_name = session.cfg.stack_name.clone();
-    let regions = session
-        .for_each_stack(|region, cf| {
-            let polling = session.polling(&region);
-            let stack_name = &stack_name;
-            async move { detect_region(&cf, &region, stack_name, &polling).await }
-        })
-        .await;
-    let report = DriftReport {
-        stack_name,
-        regions: regions.into_iter().map(|(_, r)| r).collect(),
-    };
-    for e in report.regions.iter().filter_map(|r| r.error.as_ref()) {
-        super::report_failure(&ctx.ui, e);
+fn write_drift(out: &mut String, d: &StackDrift) {
+    if let Some(n) = &d.note {
+        let _ = writeln!(out, "  note: {n}");
     }
-    ctx.ui.emit("drift", &report, || report.text(&ctx.ui));
+    for r in &d.drifted {
+        let _ = writeln!(
+            out,
+            "  {} {} {} ({})",
+            r.status, r.resource_type, r.logical_id, r.physical_id
+        );
+        for p in &r.differences {
+            let _ = writeln!(
+                out,
+                "      {} {}: expected {}, actual {}",
+                p.kind,
+                p.path,
+                p.expected.as_deref().unwrap_or("(none)"),
+                p.actual.as_deref().unwrap_or("(none)")
+            );
+        }
+    }
+}
+
+pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
+    let session = Session::open(ctx, &args.regions).await?;
+    let engine = Engine::open(&session);
+    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &session.targets, |t, _| {
+        let engine = &engine;
+        async move { engine.drift(&t).await }
+    })
+    .await;
+    let report = DriftReport {
+        stack_name: session.cfg.stack_name.clone(),
+        regions,
+    };
+    report
+        .regions
+        .report_failures(&ctx.ui, Some(&session.subject()));
+    ctx.ui.emit("drift", &report, || report.text(&ctx.ui))?;
     Ok(report.exit())
 }

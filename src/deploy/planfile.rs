@@ -1,65 +1,56 @@
-//! Plan files (`plan --out plan.json`): the kept change sets, the template hashes and the
-//! parameters, so that `apply plan.json` executes exactly what was reviewed, or refuses when
-//! anything moved since.
+//! Plan files (`plan --out plan.json`): a shared envelope — the engine, the stack, per target
+//! the action — around each target's engine payload (CloudFormation: the kept change set, the
+//! template's hash, the parameters), so that `apply plan.json` executes exactly what was
+//! reviewed, or refuses when anything moved since. The engine checks its payloads for
+//! staleness; the envelope checks what every engine shares.
 
-use super::cfn::{self, describe_stack};
-use super::plan::{Action, PlanInput, RegionPlan, RegionResult};
-use super::wait::{self, ChangeSetOutcome};
-use super::{DeployError, RegionFailure, Target};
-use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+use super::error::DeployError;
+use super::model::{Action, EngineKind};
+use crate::exit::UsageError;
+use crate::runner::Target;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 use std::path::Path;
 
 pub const PLAN_FILE_SCHEMA: &str = "provision.planfile/v1";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlanFile {
     pub schema: String,
+    /// Absent in files written before there was a choice: CloudFormation.
+    #[serde(default)]
+    pub engine: EngineKind,
     pub stack_name: String,
-    pub regions: Vec<PlannedRegion>,
+    pub regions: Vec<SavedTarget>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlannedRegion {
+/// One target of a saved plan: where, what, and the engine's payload (its own fields, which
+/// the engine reads and checks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedTarget {
     pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub action: Action,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub change_set_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_id: Option<String>,
-    /// SHA-256 (hex) of the template body the change set was made from.
-    pub template_sha256: String,
-    pub parameters: BTreeMap<String, String>,
-    /// When the stack last changed at plan time (absent: no stack).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stack_changed_at: Option<String>,
+    #[serde(flatten)]
+    pub payload: Map<String, Value>,
+}
+
+impl SavedTarget {
+    pub fn target(&self) -> Target {
+        Target {
+            account: self.account.clone(),
+            region: self.region.clone(),
+        }
+    }
 }
 
 impl PlanFile {
-    /// The plan file of successful region plans (the caller refuses to write incomplete ones).
-    pub fn new(stack_name: &str, targets: &[Target], results: &[RegionResult]) -> Self {
-        let regions = results
-            .iter()
-            .flatten()
-            .filter_map(|p| {
-                let t = targets.iter().find(|t| t.region == p.region)?;
-                Some(PlannedRegion {
-                    region: p.region.clone(),
-                    action: p.action,
-                    change_set_arn: p.change_set_arn.clone(),
-                    stack_id: p.stack_id.clone(),
-                    template_sha256: t.template_sha256.clone(),
-                    parameters: t.parameters.clone(),
-                    stack_changed_at: p.stack_changed_at.clone(),
-                })
-            })
-            .collect();
+    pub fn new(stack_name: &str, engine: EngineKind, regions: Vec<SavedTarget>) -> Self {
         PlanFile {
             schema: PLAN_FILE_SCHEMA.into(),
+            engine,
             stack_name: stack_name.to_string(),
             regions,
         }
@@ -94,135 +85,128 @@ impl PlanFile {
         Ok(file)
     }
 
-    /// Checks what can be checked offline against the current targets: same stack, same
-    /// regions, same templates and parameters. Returns the reason when stale.
-    pub fn offline_staleness(&self, stack_name: &str, targets: &[Target]) -> Option<String> {
+    /// Keeps the regions of `--region` (each must be in the plan); all when none are given.
+    pub fn select(&mut self, wanted: &[String], path: &Path) -> Result<(), UsageError> {
+        for w in wanted {
+            if !self.regions.iter().any(|r| &r.region == w) {
+                return Err(UsageError::new(format!(
+                    "--region {w}: not in the plan {}",
+                    path.display()
+                )));
+            }
+        }
+        if !wanted.is_empty() {
+            self.regions.retain(|r| wanted.contains(&r.region));
+        }
+        Ok(())
+    }
+
+    /// What every engine checks offline: the same engine, the same stack, targets that are
+    /// still configured. The reason when stale.
+    pub fn staleness(
+        &self,
+        engine: EngineKind,
+        stack_name: &str,
+        targets: &[Target],
+    ) -> Option<String> {
+        if self.engine != engine {
+            return Some(format!(
+                "it was made by the {} engine, the configuration deploys with {}",
+                self.engine.name(),
+                engine.name()
+            ));
+        }
         if self.stack_name != stack_name {
             return Some(format!(
                 "it is for stack `{}`, the configuration deploys `{stack_name}`",
                 self.stack_name
             ));
         }
-        for planned in &self.regions {
-            let Some(t) = targets.iter().find(|t| t.region == planned.region) else {
-                return Some(format!(
-                    "region {} is no longer in the configuration",
-                    planned.region
-                ));
-            };
-            if t.template_sha256 != planned.template_sha256 {
-                return Some(format!(
-                    "the template of {} changed since the plan (configuration or templates edited)",
-                    planned.region
-                ));
-            }
-            if t.parameters != planned.parameters {
-                return Some(format!(
-                    "the parameters of {} changed since the plan (a principal's IAM ID, or another deploying identity than the planner's)",
-                    planned.region
-                ));
-            }
-        }
-        None
+        self.regions
+            .iter()
+            .find(|r| !targets.contains(&r.target()))
+            .map(|r| format!("region {} is no longer in the configuration", r.region))
     }
 }
 
-/// Why a planned region cannot be applied as planned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoadError {
-    Stale(String),
-    Failed(RegionFailure),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Re-reads a planned region: the change set must still exist and be executable, and the
-/// stack must not have changed since; then it is described again for display.
-pub async fn load_region(
-    cf: &Client,
-    planned: &PlannedRegion,
-    input: &PlanInput<'_>,
-) -> Result<RegionPlan, LoadError> {
-    let target = input.target;
-    let region = &planned.region;
-    let stack = describe_stack(cf, &target.stack_name)
-        .await
-        .map_err(|m| LoadError::Failed(target.failure(m)))?;
-    let changed_at = stack
-        .as_ref()
-        .and_then(|s| s.changed_at().map(str::to_string));
-    if planned.action != Action::Create && changed_at != planned.stack_changed_at {
-        return Err(LoadError::Stale(format!(
-            "the stack in {region} changed since the plan (last change {})",
-            changed_at.as_deref().unwrap_or("none: it was deleted")
-        )));
+    /// A plan file as `provision` wrote it before plans had an engine.
+    const BEFORE_ENGINES: &str = r#"{
+  "schema": "provision.planfile/v1",
+  "stack_name": "artifact-storage",
+  "regions": [
+    {
+      "region": "eu-west-1",
+      "action": "create",
+      "change_set_arn": "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/x/1",
+      "stack_id": "arn:aws:cloudformation:eu-west-1:123456789012:stack/artifact-storage/1",
+      "template_sha256": "ab",
+      "parameters": {}
     }
-    let mut plan = RegionPlan {
-        region: region.clone(),
-        stack_name: target.stack_name.clone(),
-        action: planned.action,
-        stack_status: stack.as_ref().map(|s| s.status.clone()),
-        change_set_arn: planned.change_set_arn.clone(),
-        stack_id: planned.stack_id.clone(),
-        changes: Vec::new(),
-        security: Vec::new(),
-        stack_changed_at: changed_at,
-        created_review_stack: planned.action == Action::Create,
-    };
-    match planned.action {
-        Action::NoChanges => return Ok(plan),
-        Action::Recreate => {
-            if plan.stack_status.as_deref() != Some("ROLLBACK_COMPLETE") {
-                return Err(LoadError::Stale(format!(
-                    "the stack in {region} is no longer in ROLLBACK_COMPLETE"
-                )));
-            }
-            let fresh = super::plan::plan_region(cf, input)
-                .await
-                .map_err(LoadError::Failed)?;
-            plan.changes = fresh.changes;
-            plan.security = fresh.security;
-            return Ok(plan);
-        }
-        Action::Create | Action::Update => {}
+  ]
+}"#;
+
+    #[test]
+    fn a_file_written_before_engines_is_a_cloudformation_plan_and_writes_back_with_one() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, BEFORE_ENGINES).expect("write");
+        let file = PlanFile::read(&path).expect("an old plan file reads");
+        assert_eq!(file.engine, EngineKind::CloudFormation);
+        assert_eq!(file.regions[0].target(), Target::region("eu-west-1"));
+        assert_eq!(file.regions[0].payload["template_sha256"], "ab");
+        file.write(&path).expect("write");
+        let written: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+        let keys: Vec<&str> = written
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["schema", "engine", "stack_name", "regions"]);
+        let region: Vec<&str> = written["regions"][0]
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            region,
+            [
+                "region",
+                "action",
+                "change_set_arn",
+                "stack_id",
+                "template_sha256",
+                "parameters"
+            ]
+        );
     }
-    let Some(arn) = &planned.change_set_arn else {
-        return Err(LoadError::Stale(format!(
-            "no change set recorded for {region}"
-        )));
-    };
-    match wait::describe_change_set(cf, arn).await {
-        Ok(Some(ChangeSetOutcome::Ready {
-            changes,
-            execution_status,
-            ..
-        })) if execution_status == "AVAILABLE" => {
-            plan.changes = changes;
-        }
-        Ok(Some(ChangeSetOutcome::Ready {
-            execution_status, ..
-        })) => {
-            return Err(LoadError::Stale(format!(
-                "the change set in {region} can no longer be executed ({execution_status})"
-            )));
-        }
-        Ok(_) => {
-            return Err(LoadError::Stale(format!(
-                "the change set in {region} is not available"
-            )));
-        }
-        Err(e) if e.code() == Some("ChangeSetNotFound") || cfn::is_stack_missing(&e) => {
-            return Err(LoadError::Stale(format!(
-                "the change set in {region} no longer exists"
-            )));
-        }
-        Err(e) => {
-            return Err(LoadError::Failed(target.failure(format!(
-                "cloudformation:DescribeChangeSet: {}",
-                cfn::describe(&e)
-            ))));
-        }
+
+    #[test]
+    fn another_engine_another_stack_or_a_removed_region_is_stale() {
+        let file: PlanFile = serde_json::from_str(BEFORE_ENGINES).expect("a plan file");
+        let here = [Target::region("eu-west-1")];
+        assert_eq!(
+            file.staleness(EngineKind::CloudFormation, "artifact-storage", &here),
+            None
+        );
+        assert!(
+            file.staleness(EngineKind::CloudFormation, "other", &here)
+                .is_some_and(|r| r.contains("for stack `artifact-storage`"))
+        );
+        assert_eq!(
+            file.staleness(
+                EngineKind::CloudFormation,
+                "artifact-storage",
+                &[Target::region("us-east-1")]
+            )
+            .as_deref(),
+            Some("region eu-west-1 is no longer in the configuration")
+        );
     }
-    plan.security = super::plan::security_for_loaded(cf, input, stack.as_ref())
-        .await
-        .map_err(LoadError::Failed)?;
-    Ok(plan)
 }

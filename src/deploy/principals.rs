@@ -2,52 +2,10 @@
 //! that `aws:userId` conditions match, plus the deploying identity and the account root, so
 //! that nobody locks themselves out of their own bucket or key.
 
-use super::{DeployError, PrincipalProblem};
+use super::error::{DeployError, PrincipalProblem};
+use super::model::Principals;
+use crate::aws::{AwsError, SdkResultExt};
 use crate::config::Access;
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use serde::Serialize;
-
-/// One allowed `aws:userId` pattern and where it comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Principal {
-    /// `AROA…:*` (any session of a role), `AROA…:session`, `AIDA…` (a user), or the account ID.
-    pub pattern: String,
-    /// What it is: `account root`, `deploying identity arn:…`, `role ci-runner (access.roles)`.
-    pub source: String,
-}
-
-/// The resolved allow list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Principals {
-    pub account: String,
-    pub deployer_arn: String,
-    pub entries: Vec<Principal>,
-}
-
-impl Principals {
-    /// The stack parameter's value: the patterns, comma-joined, in a stable order.
-    pub fn parameter_value(&self) -> String {
-        self.patterns().join(",")
-    }
-
-    pub fn patterns(&self) -> Vec<String> {
-        self.entries.iter().map(|e| e.pattern.clone()).collect()
-    }
-
-    /// What a pattern stands for, when it is one of ours.
-    pub fn describe(&self, pattern: &str) -> Option<String> {
-        self.entries
-            .iter()
-            .find(|e| e.pattern == pattern)
-            .map(|e| e.source.clone())
-    }
-
-    fn push(&mut self, pattern: String, source: String) {
-        if !self.entries.iter().any(|e| e.pattern == pattern) {
-            self.entries.push(Principal { pattern, source });
-        }
-    }
-}
 
 /// The `aws:userId` pattern of the caller: an assumed role's sessions all share the role's
 /// ID (`AROA…:*`, so another session of the same role is not locked out); a user or the root
@@ -66,17 +24,14 @@ pub fn caller_pattern(user_id: &str, arn: &str) -> String {
 pub async fn resolve(
     iam: &aws_sdk_iam::Client,
     sts: &aws_sdk_sts::Client,
-    region: &str,
     access: &Access,
 ) -> Result<Principals, DeployError> {
     let me = sts
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| DeployError::Identity {
-            region: region.to_string(),
-            message: crate::aws::describe(&e),
-        })?;
+        .classify("sts:GetCallerIdentity", sts)
+        .map_err(DeployError::Identity)?;
     let account = me.account().unwrap_or_default().to_string();
     let arn = me.arn().unwrap_or_default().to_string();
     let user_id = me.user_id().unwrap_or_default().to_string();
@@ -117,13 +72,17 @@ async fn role_id(
     list: &str,
     name: &str,
 ) -> Result<String, DeployError> {
-    match iam.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out
-            .role()
-            .map(|r| r.role_id().to_string())
-            .unwrap_or_default()),
-        Err(e) => Err(lookup_error(e, account, list, "role", "GetRole", name)),
-    }
+    let out = iam
+        .get_role()
+        .role_name(name)
+        .send()
+        .await
+        .classify("iam:GetRole", iam)
+        .map_err(|e| lookup_error(e, account, list, "role", name))?;
+    Ok(out
+        .role()
+        .map(|r| r.role_id().to_string())
+        .unwrap_or_default())
 }
 
 async fn user_id_of(
@@ -132,40 +91,32 @@ async fn user_id_of(
     list: &str,
     name: &str,
 ) -> Result<String, DeployError> {
-    match iam.get_user().user_name(name).send().await {
-        Ok(out) => Ok(out
-            .user()
-            .map(|u| u.user_id().to_string())
-            .unwrap_or_default()),
-        Err(e) => Err(lookup_error(e, account, list, "user", "GetUser", name)),
-    }
+    let out = iam
+        .get_user()
+        .user_name(name)
+        .send()
+        .await
+        .classify("iam:GetUser", iam)
+        .map_err(|e| lookup_error(e, account, list, "user", name))?;
+    Ok(out
+        .user()
+        .map(|u| u.user_id().to_string())
+        .unwrap_or_default())
 }
 
-fn lookup_error<E, R>(
-    e: SdkError<E, R>,
+fn lookup_error(
+    error: AwsError,
     account: &str,
     list: &str,
     kind: &'static str,
-    operation: &'static str,
     name: &str,
-) -> DeployError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let missing = e.code() == Some("NoSuchEntity");
+) -> DeployError {
     DeployError::Principal(Box::new(PrincipalProblem {
         list: list.to_string(),
         kind,
         name: name.to_string(),
-        operation,
-        missing,
         account: account.to_string(),
-        message: if missing {
-            e.message().unwrap_or("NoSuchEntity").to_string()
-        } else {
-            crate::aws::describe(&e)
-        },
+        error,
     }))
 }
 

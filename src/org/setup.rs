@@ -6,15 +6,18 @@
 //! where it differs. `--check` only compares. An unreachable region is reported and the
 //! others are still done.
 
-use super::document::{self, KeyChange, Merged, OrgConfig};
-use crate::Context;
-use crate::aws;
+use super::OrgError;
+use crate::aws::ssm::{get_parameter, put_parameter};
+use crate::aws::{AwsError, Clients};
 use crate::cli::SetupArgs;
-use crate::error::{Error, Exit};
-use crate::stage::resolve::{get_parameter, quick_ssm};
-use crate::ui::Tone;
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::runner::{self, Failure, Reports, Run, Target, TargetOutcome};
+use crate::startifact::document::{self, KeyChange, OrgConfig};
+use crate::ui::{Tone, Ui};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -29,12 +32,11 @@ enum Status {
     Missing,
     /// `--check`: differs.
     Differs,
-    Failed,
 }
 
+/// One region's configuration, as found and as left.
 #[derive(Debug, Serialize)]
 struct RegionSetup {
-    region: String,
     status: Status,
     /// Keys added or changed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -48,97 +50,78 @@ struct RegionSetup {
     /// The current value was not a JSON object (why).
     #[serde(skip_serializing_if = "Option::is_none")]
     replaced_invalid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    /// The regions the current configuration lists.
+    #[serde(skip)]
+    listed: Vec<String>,
+}
+
+impl TargetOutcome for RegionSetup {
+    type Error = Failure;
+
+    fn exit(&self) -> Exit {
+        match self.status {
+            Status::Missing | Status::Differs => Exit::Changes,
+            _ => Exit::Success,
+        }
+    }
+
+    fn summary(&self) -> String {
+        self.status.text().to_string()
+    }
+
+    fn failed_entry(_: &Target, error: &Failure, _: Duration) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("status".into(), "failed".into());
+        m.insert("error".into(), error.message.clone().into());
+        m
+    }
+}
+
+impl Status {
+    fn text(self) -> &'static str {
+        match self {
+            Status::UpToDate => "up to date",
+            Status::Created => "created",
+            Status::Updated => "updated",
+            Status::Missing => "missing",
+            Status::Differs => "differs",
+        }
+    }
+
+    fn tone(self) -> Tone {
+        match self {
+            Status::UpToDate => Tone::Good,
+            Status::Created | Status::Missing => Tone::Add,
+            Status::Updated | Status::Differs => Tone::Modify,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
 struct SetupReport {
     parameter: String,
     check: bool,
-    regions: Vec<RegionSetup>,
+    regions: Reports<RegionSetup>,
 }
 
-struct Found {
-    current: Option<String>,
-    merged: Merged,
-}
-
-pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
+pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError> {
     let cfg = ctx.config()?;
-    let parameter = document::parameter_name(Some(&cfg)).map_err(super::OrgError::Input)?;
+    let parameter = document::parameter_name(Some(&cfg), ctx.env.startifact_parameter.as_deref())
+        .map_err(OrgError::Input)?;
     let desired = document::desired(&cfg);
-    let aws = ctx.aws_settings(Some(&cfg)).load(cfg.home_region()).await;
-    let (aws, parameter_ref, desired) = (&aws, parameter.as_str(), &desired);
-    let check = args.check;
-
-    let results = aws::for_each_region(&cfg.regions, cfg.regions.len(), |region| async move {
-        let current = get_parameter(&quick_ssm(aws, &region), parameter_ref)
-            .await
-            .map_err(|e| format!("reading {parameter_ref}: {e}"))?;
-        let merged = document::merge(current.as_deref(), desired);
-        let found = Found { current, merged };
-        let status = match (&found.current, check) {
-            (Some(c), _) if *c == found.merged.text => Status::UpToDate,
-            (None, true) => Status::Missing,
-            (Some(_), true) => Status::Differs,
-            (current, false) => {
-                aws.ssm(&region)
-                    .put_parameter()
-                    .name(parameter_ref)
-                    .value(&found.merged.text)
-                    .r#type(aws_sdk_ssm::types::ParameterType::String)
-                    .overwrite(true)
-                    .send()
-                    .await
-                    .map_err(|e| format!("writing {parameter_ref}: {}", aws::describe(&e)))?;
-                if current.is_none() {
-                    Status::Created
-                } else {
-                    Status::Updated
-                }
-            }
-        };
-        Ok::<_, String>((found, status))
+    let clients = ctx.clients.open(cfg.home_region(), &cfg.endpoints).await;
+    let targets = runner::regions(&cfg.regions);
+    let regions = runner::run(Run::quiet(targets.len()), &targets, |t, _| {
+        let (clients, parameter, desired) = (&clients, &parameter, &desired);
+        async move { setup_region(clients, &t, parameter, desired, args.check).await }
     })
     .await;
-
-    let mut regions = Vec::new();
-    let mut elsewhere: Vec<String> = Vec::new();
-    for (region, result) in results {
-        regions.push(match result {
-            Ok((found, status)) => {
-                if let Some(c) = found
-                    .current
-                    .as_deref()
-                    .and_then(|c| OrgConfig::parse(c).ok())
-                {
-                    elsewhere.extend(c.regions.into_iter().filter(|r| !cfg.regions.contains(r)));
-                }
-                RegionSetup {
-                    region,
-                    status,
-                    reformatted: status != Status::UpToDate
-                        && found.current.is_some()
-                        && found.merged.changes.is_empty()
-                        && found.merged.replaces_invalid.is_none(),
-                    changes: found.merged.changes,
-                    kept_unknown: found.merged.kept_unknown,
-                    replaced_invalid: found.merged.replaces_invalid,
-                    error: None,
-                }
-            }
-            Err(e) => RegionSetup {
-                region,
-                status: Status::Failed,
-                changes: Vec::new(),
-                reformatted: false,
-                kept_unknown: Vec::new(),
-                replaced_invalid: None,
-                error: Some(e),
-            },
-        });
-    }
+    let mut elsewhere: Vec<String> = regions
+        .succeeded()
+        .flat_map(|(_, r)| r.listed.iter())
+        .filter(|r| !cfg.regions.contains(r))
+        .cloned()
+        .collect();
     elsewhere.sort();
     elsewhere.dedup();
     if !elsewhere.is_empty() {
@@ -148,89 +131,131 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, Error> {
             ctx.global.file.display()
         ));
     }
-
     let report = SetupReport {
         parameter,
-        check,
+        check: args.check,
         regions,
     };
-    let failed = report.regions.iter().any(|r| r.status == Status::Failed);
-    let differs = report
-        .regions
-        .iter()
-        .any(|r| matches!(r.status, Status::Missing | Status::Differs));
     ctx.ui
-        .emit_report("setup", &report, || render(ctx, &report));
-    Ok(if failed {
-        Exit::Failure
-    } else if differs {
-        Exit::Changes
-    } else {
-        Exit::Success
+        .emit_report("setup", &report, || render(ctx, &report))?;
+    Ok(report.regions.exit())
+}
+
+/// Reads one region's configuration, merges the desired keys in, and writes it where it
+/// differs (unless `check`).
+async fn setup_region(
+    clients: &Clients,
+    target: &Target,
+    parameter: &str,
+    desired: &Map<String, Value>,
+    check: bool,
+) -> Result<RegionSetup, Failure> {
+    let current = get_parameter(&clients.ssm_reads(target), parameter)
+        .await
+        .map_err(|e| failure(format!("reading {parameter}"), e))?;
+    let merged = document::merge(current.as_deref(), desired);
+    let status = match (&current, check) {
+        (Some(c), _) if *c == merged.text => Status::UpToDate,
+        (None, true) => Status::Missing,
+        (Some(_), true) => Status::Differs,
+        (current, false) => {
+            put_parameter(&clients.ssm(target), parameter, &merged.text)
+                .await
+                .map_err(|e| failure(format!("writing {parameter}"), e))?;
+            if current.is_none() {
+                Status::Created
+            } else {
+                Status::Updated
+            }
+        }
+    };
+    let listed = current
+        .as_deref()
+        .and_then(|c| OrgConfig::parse(c).ok())
+        .map(|c| c.regions)
+        .unwrap_or_default();
+    Ok(RegionSetup {
+        status,
+        reformatted: status != Status::UpToDate
+            && current.is_some()
+            && merged.changes.is_empty()
+            && merged.replaces_invalid.is_none(),
+        changes: merged.changes,
+        kept_unknown: merged.kept_unknown,
+        replaced_invalid: merged.replaces_invalid,
+        listed,
     })
+}
+
+/// `doing: the AWS error`, classified.
+fn failure(doing: String, e: AwsError) -> Failure {
+    Failure::new(format!("{doing}: {e}")).with_kind(Some(e.kind))
 }
 
 fn render(ctx: &Context, r: &SetupReport) -> String {
     let ui = &ctx.ui;
+    let n = r.regions.0.len();
     let mut out = format!(
-        "organisation configuration {} in {} region{}{}\n",
+        "organisation configuration {} in {n} region{}{}\n",
         r.parameter,
-        r.regions.len(),
-        if r.regions.len() == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
         if r.check { " (check only)" } else { "" }
     );
-    let width = r.regions.iter().map(|x| x.region.len()).max().unwrap_or(0);
-    for x in &r.regions {
-        let (tone, text) = match x.status {
-            Status::UpToDate => (Tone::Good, "up to date"),
-            Status::Created => (Tone::Add, "created"),
-            Status::Updated => (Tone::Modify, "updated"),
-            Status::Missing => (Tone::Add, "missing"),
-            Status::Differs => (Tone::Modify, "differs"),
-            Status::Failed => (Tone::Bad, "failed"),
-        };
-        out.push_str(&format!("  {:<width$}  {}", x.region, ui.paint(tone, text)));
-        if let Some(e) = &x.error {
-            out.push_str(&format!(": {e}"));
-        }
-        out.push('\n');
-        if let Some(why) = &x.replaced_invalid {
-            out.push_str(&format!(
-                "      the current value {why}; it is replaced as a whole\n"
-            ));
-        }
-        for c in &x.changes {
-            match &c.from {
-                None => out.push_str(&format!(
-                    "      {} {}: {}\n",
-                    ui.paint(Tone::Add, "+"),
-                    c.key,
-                    json(&c.to)
-                )),
-                Some(from) => out.push_str(&format!(
-                    "      {} {}: {} → {}\n",
-                    ui.paint(Tone::Modify, "~"),
-                    c.key,
-                    json(from),
-                    json(&c.to)
-                )),
+    let width = r.regions.region_width().unwrap_or(0);
+    for x in r.regions.iter() {
+        let region = x.region();
+        match &x.outcome {
+            Err(e) => out.push_str(&format!(
+                "  {region:<width$}  {}: {e}\n",
+                ui.paint(Tone::Bad, "failed")
+            )),
+            Ok(s) => {
+                let status = ui.paint(s.status.tone(), s.status.text());
+                out.push_str(&format!("  {region:<width$}  {status}\n"));
+                write_details(&mut out, ui, s);
             }
         }
-        if x.reformatted {
-            out.push_str("      same values, written in Startifact's formatting\n");
-        }
-        if !x.kept_unknown.is_empty() && x.status != Status::UpToDate {
-            out.push_str(&format!("      keeps {}\n", x.kept_unknown.join(", ")));
-        }
     }
-    if r.regions.iter().all(|x| x.status != Status::Failed) && !r.check {
-        let regions: Vec<&str> = r.regions.iter().map(|x| x.region.as_str()).collect();
+    if !r.regions.any_failed() && !r.check {
+        let regions: Vec<&str> = r.regions.iter().map(|x| x.region()).collect();
         out.push_str(&format!(
             "Startifact clients need STARTIFACT_REGIONS=\"{}\"; provision reads the regions from the configuration.\n",
             regions.join(",")
         ));
     }
     out
+}
+
+/// What changed in a region's document, one line each.
+fn write_details(out: &mut String, ui: &Ui, x: &RegionSetup) {
+    if let Some(why) = &x.replaced_invalid {
+        out.push_str(&format!(
+            "      the current value {why}; it is replaced as a whole\n"
+        ));
+    }
+    for c in &x.changes {
+        match &c.from {
+            None => out.push_str(&format!(
+                "      {} {}: {}\n",
+                ui.paint(Tone::Add, "+"),
+                c.key,
+                json(&c.to)
+            )),
+            Some(from) => out.push_str(&format!(
+                "      {} {}: {} → {}\n",
+                ui.paint(Tone::Modify, "~"),
+                c.key,
+                json(from),
+                json(&c.to)
+            )),
+        }
+    }
+    if x.reformatted {
+        out.push_str("      same values, written in Startifact's formatting\n");
+    }
+    if !x.kept_unknown.is_empty() && x.status != Status::UpToDate {
+        out.push_str(&format!("      keeps {}\n", x.kept_unknown.join(", ")));
+    }
 }
 
 fn json(v: &Value) -> String {

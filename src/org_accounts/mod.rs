@@ -12,7 +12,7 @@ mod tests;
 
 pub use resolve::{MemberAccount, Resolution, accounts_under, resolve_organizational_units};
 
-use crate::error::{Classify, Exit};
+use crate::exit::{Classify, Exit};
 use aws_sdk_organizations::Client;
 use aws_sdk_organizations::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
@@ -132,7 +132,7 @@ impl Classify for OrgAccountsError {
 pub(crate) fn sdk_error<E, R>(operation: &'static str, e: &SdkError<E, R>) -> OrgAccountsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     let message = crate::aws::describe(e);
     match e.code() {

@@ -128,7 +128,7 @@ fn not_found<E, R>(
 ) -> OrgAccountsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match e.code() {
         Some(

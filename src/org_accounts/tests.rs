@@ -3,9 +3,6 @@
 //! accounts, access denied, a token that repeats.
 
 use super::*;
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_credential_types::Credentials;
 use aws_sdk_organizations::operation::describe_account::DescribeAccountOutput;
 use aws_sdk_organizations::operation::describe_organization::DescribeOrganizationOutput;
 use aws_sdk_organizations::operation::list_accounts_for_parent::ListAccountsForParentOutput;
@@ -14,7 +11,7 @@ use aws_sdk_organizations::operation::list_organizational_units_for_parent::List
 use aws_sdk_organizations::types::{
     Account, AccountState, EnabledServicePrincipal, OrganizationalUnit,
 };
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_runtime_api::http::Response;
 
 const MANAGEMENT: &str = "111111111111";
@@ -22,20 +19,7 @@ const PROD: &str = "ou-ab12-prod0001";
 const PROD_EU: &str = "ou-ab12-prodeu01";
 
 fn client(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    Client::from_conf(
-        aws_sdk_organizations::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
+    crate::testing::clients(rules).organizations(crate::testing::REGION)
 }
 
 /// The body Organizations sends with an error (awsJson 1.1).

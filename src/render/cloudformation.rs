@@ -2,7 +2,7 @@
 //! `templates/cloudformation/` and parsed back as YAML (part by part, then whole).
 
 use super::context::{Common, RegionContext, region_context};
-use super::placeholders::{Target, bucket_name};
+use super::placeholders::{Dialect, bucket_name};
 use super::policy::PolicySet;
 use super::templates::{CLOUDFORMATION_PARTS, Language, Registry, Templates};
 use super::{RenderError, StackTemplate};
@@ -29,11 +29,11 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
     let policies = PolicySet::render(cfg, templates)?;
     let registry = templates.registry("cloudformation/", Language::Yaml)?;
     let common = Common::new(cfg);
-    let documents = policies.resolved_map(&Target::CloudFormation);
+    let documents = policies.resolved_map(&Dialect::CloudFormation);
     let mut stacks = Vec::with_capacity(cfg.regions.len());
     for region in &cfg.regions {
         let region_ctx = region_context(cfg, region);
-        let bucket_name = bucket_name(region_ctx.bucket.name.as_deref(), &Target::CloudFormation)?;
+        let bucket_name = bucket_name(region_ctx.bucket.name.as_deref(), &Dialect::CloudFormation)?;
         let ctx = StackContext {
             common: &common,
             region: &region_ctx,

@@ -1,9 +1,9 @@
 //! `provision render`: writes CloudFormation, Terraform or the policies into a directory.
 
 use super::{RenderError, RenderedFile, Templates};
-use crate::Context;
 use crate::cli::{RenderArgs, RenderFormat};
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,7 @@ struct Report {
     written: Vec<PathBuf>,
 }
 
-pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, Error> {
+pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, RenderError> {
     let cfg = ctx.config()?;
     let templates = Templates::load(args.templates.as_deref())?;
     let (format, files) = match args.format {
@@ -66,7 +66,7 @@ pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, Error> {
             text.push_str(&format!("  {}\n", path.display()));
         }
         text
-    });
+    })?;
     Ok(Exit::Success)
 }
 

@@ -212,28 +212,7 @@ fn hcl_value(v: &Value, indent: usize, out: &mut String) {
         Value::Array(items) if items.is_empty() => out.push_str("[]"),
         Value::Object(map) if map.is_empty() => out.push_str("{}"),
         Value::Array(items) if items.iter().all(is_hcl_scalar) => {
-            // A short list of scalars stays on one line: `["s3:GetObject", "s3:PutObject"]`.
-            let inline: Vec<String> = items
-                .iter()
-                .map(|item| {
-                    let mut s = String::new();
-                    hcl_value(item, indent, &mut s);
-                    s
-                })
-                .collect();
-            let one_line = format!("[{}]", inline.join(", "));
-            if one_line.len() <= 80 {
-                out.push_str(&one_line);
-            } else {
-                out.push_str("[\n");
-                for item in inline {
-                    out.push_str(&inner);
-                    out.push_str(&item);
-                    out.push_str(",\n");
-                }
-                out.push_str(&pad);
-                out.push(']');
-            }
+            hcl_scalar_list(items, indent, out)
         }
         Value::Array(items) => {
             out.push_str("[\n");
@@ -245,47 +224,76 @@ fn hcl_value(v: &Value, indent: usize, out: &mut String) {
             out.push_str(&pad);
             out.push(']');
         }
-        Value::Object(map) => {
-            // As `terraform fmt` does: the `=` of consecutive one-line attributes line up;
-            // an attribute whose value spans lines ends the run.
-            let rendered: Vec<(String, String)> = map
-                .iter()
-                .map(|(k, item)| {
-                    let mut value = String::new();
-                    hcl_value(item, indent + 2, &mut value);
-                    (hcl_key(k), value)
-                })
-                .collect();
-            out.push_str("{\n");
-            let mut run_start = 0;
-            while run_start < rendered.len() {
-                let run_end = rendered[run_start..]
-                    .iter()
-                    .position(|(_, v)| v.contains('\n'))
-                    .map_or(rendered.len(), |p| run_start + p + 1);
-                let width = rendered[run_start..run_end]
-                    .iter()
-                    .filter(|(_, v)| !v.contains('\n'))
-                    .map(|(k, _)| k.len())
-                    .max()
-                    .unwrap_or(0);
-                for (key, value) in &rendered[run_start..run_end] {
-                    out.push_str(&inner);
-                    if value.contains('\n') {
-                        out.push_str(key);
-                    } else {
-                        out.push_str(&format!("{key:width$}"));
-                    }
-                    out.push_str(" = ");
-                    out.push_str(value);
-                    out.push('\n');
-                }
-                run_start = run_end;
-            }
-            out.push_str(&pad);
-            out.push('}');
-        }
+        Value::Object(map) => hcl_object(map, indent, out),
     }
+}
+
+/// A short list of scalars stays on one line: `["s3:GetObject", "s3:PutObject"]`; a long
+/// one gets a line per item.
+fn hcl_scalar_list(items: &[Value], indent: usize, out: &mut String) {
+    let inline: Vec<String> = items
+        .iter()
+        .map(|item| {
+            let mut s = String::new();
+            hcl_value(item, indent, &mut s);
+            s
+        })
+        .collect();
+    let one_line = format!("[{}]", inline.join(", "));
+    if one_line.len() <= 80 {
+        out.push_str(&one_line);
+        return;
+    }
+    out.push_str("[\n");
+    for item in inline {
+        out.push_str(&" ".repeat(indent + 2));
+        out.push_str(&item);
+        out.push_str(",\n");
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push(']');
+}
+
+/// An object's attributes. As `terraform fmt` does: the `=` of consecutive one-line
+/// attributes line up; an attribute whose value spans lines ends the run.
+fn hcl_object(map: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
+    let inner = " ".repeat(indent + 2);
+    let rendered: Vec<(String, String)> = map
+        .iter()
+        .map(|(k, item)| {
+            let mut value = String::new();
+            hcl_value(item, indent + 2, &mut value);
+            (hcl_key(k), value)
+        })
+        .collect();
+    out.push_str("{\n");
+    let mut run_start = 0;
+    while run_start < rendered.len() {
+        let run_end = rendered[run_start..]
+            .iter()
+            .position(|(_, v)| v.contains('\n'))
+            .map_or(rendered.len(), |p| run_start + p + 1);
+        let width = rendered[run_start..run_end]
+            .iter()
+            .filter(|(_, v)| !v.contains('\n'))
+            .map(|(k, _)| k.len())
+            .max()
+            .unwrap_or(0);
+        for (key, value) in &rendered[run_start..run_end] {
+            out.push_str(&inner);
+            if value.contains('\n') {
+                out.push_str(key);
+            } else {
+                out.push_str(&format!("{key:width$}"));
+            }
+            out.push_str(" = ");
+            out.push_str(value);
+            out.push('\n');
+        }
+        run_start = run_end;
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push('}');
 }
 
 /// The helper's first parameter, refusing a missing one (strict mode does not cover helper

@@ -27,7 +27,7 @@ pub use policy::PolicyKind;
 pub use templates::Templates;
 
 use crate::config::Config;
-use crate::error::{Classify, Exit};
+use crate::exit::{Classify, Exit};
 use std::path::PathBuf;
 
 /// Name of the CloudFormation stack parameter that carries the cStore-style allowed
@@ -37,6 +37,10 @@ pub const PRINCIPALS_PARAMETER: &str = "AllowedUserIds";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Output(#[from] crate::ui::OutputError),
     #[error("--templates {}: not a directory", path.display())]
     TemplateDir { path: PathBuf },
     #[error("{}: matches no template; the templates are: {known}", path.display())]
@@ -77,6 +81,8 @@ pub enum RenderError {
 impl Classify for RenderError {
     fn exit(&self) -> Exit {
         match self {
+            RenderError::Config(e) => e.exit(),
+            RenderError::Output(e) => e.exit(),
             RenderError::TemplateDir { .. } | RenderError::UnknownTemplate { .. } => Exit::Invalid,
             RenderError::Template { overridden, .. }
             | RenderError::Parse { overridden, .. }
@@ -93,6 +99,7 @@ impl Classify for RenderError {
 
     fn hint(&self) -> Option<String> {
         match self {
+            RenderError::Config(e) => e.hint(),
             RenderError::Template {
                 overridden: false, ..
             }

@@ -1,4 +1,4 @@
-//! Placeholders in the policy documents, resolved per target.
+//! Placeholders in the policy documents, resolved in each output's dialect.
 //!
 //! The policy templates (`policies/*.json.hbs`) are written once, with placeholders such as
 //! `arn:${Partition}:s3:::${Bucket}/*`. Each output resolves them its own way:
@@ -25,8 +25,8 @@ pub const PLACEHOLDERS: &[&str] = &[
 /// The account ID used for concrete (example) documents: the one AWS documentation uses.
 pub const EXAMPLE_ACCOUNT_ID: &str = "123456789012";
 
-/// How one output resolves placeholders.
-pub enum Target<'a> {
+/// How one output resolves placeholders: its dialect.
+pub enum Dialect<'a> {
     /// `!Sub` with pseudo parameters and the stack's logical IDs.
     CloudFormation,
     /// Terraform interpolations; `resource_suffix` names the region's resources
@@ -86,14 +86,14 @@ fn pieces(s: &str) -> Result<Vec<Piece<'_>>, String> {
     Ok(out)
 }
 
-/// Resolves every placeholder in `doc` for `target`.
-pub fn resolve(doc: &Value, target: &Target<'_>) -> Result<Value, String> {
+/// Resolves every placeholder in `doc` for `dialect`.
+pub fn resolve(doc: &Value, dialect: &Dialect<'_>) -> Result<Value, String> {
     Ok(match doc {
-        Value::String(s) => resolve_string(s, target)?,
+        Value::String(s) => resolve_string(s, dialect)?,
         Value::Array(items) => Value::Array(
             items
                 .iter()
-                .map(|v| resolve(v, target))
+                .map(|v| resolve(v, dialect))
                 .collect::<Result<_, _>>()?,
         ),
         Value::Object(map) => {
@@ -102,7 +102,7 @@ pub fn resolve(doc: &Value, target: &Target<'_>) -> Result<Value, String> {
                 if k.contains("${") {
                     return Err(format!("placeholders are not allowed in keys (`{k}`)"));
                 }
-                out.insert(k.clone(), resolve(v, target)?);
+                out.insert(k.clone(), resolve(v, dialect)?);
             }
             Value::Object(out)
         }
@@ -110,20 +110,20 @@ pub fn resolve(doc: &Value, target: &Target<'_>) -> Result<Value, String> {
     })
 }
 
-/// The configured bucket name (`bucket.name`, placeholders and all) resolved for `target`,
+/// The configured bucket name (`bucket.name`, placeholders and all) resolved for `dialect`,
 /// or null when the name is left to CloudFormation/Terraform.
-pub fn bucket_name(name: Option<&str>, target: &Target<'_>) -> Result<Value, RenderError> {
+pub fn bucket_name(name: Option<&str>, dialect: &Dialect<'_>) -> Result<Value, RenderError> {
     let Some(name) = name else {
         return Ok(Value::Null);
     };
-    resolve(&json!(name), target).map_err(|message| RenderError::Placeholder {
+    resolve(&json!(name), dialect).map_err(|message| RenderError::Placeholder {
         template: "bucket.name (provision.yaml)".into(),
         overridden: true,
         message,
     })
 }
 
-fn resolve_string(s: &str, target: &Target<'_>) -> Result<Value, String> {
+fn resolve_string(s: &str, dialect: &Dialect<'_>) -> Result<Value, String> {
     let parts = pieces(s)?;
     if !parts.iter().any(|p| matches!(p, Piece::Placeholder(_))) {
         return Ok(Value::String(s.to_string()));
@@ -133,13 +133,13 @@ fn resolve_string(s: &str, target: &Target<'_>) -> Result<Value, String> {
             "`${{AllowedUserIds}}` is a list: it must be the whole value, not part of `{s}`"
         ));
     }
-    match target {
-        Target::CloudFormation => Ok(cloudformation(&parts)),
-        Target::Terraform {
+    match dialect {
+        Dialect::CloudFormation => Ok(cloudformation(&parts)),
+        Dialect::Terraform {
             region,
             resource_suffix,
         } => Ok(terraform(&parts, region, resource_suffix)),
-        Target::Concrete {
+        Dialect::Concrete {
             region,
             partition,
             account_id,
@@ -251,14 +251,14 @@ mod tests {
     #[test]
     fn unknown_and_partial_placeholders_are_refused() {
         let doc = json!({"Resource": "arn:${Partiton}:s3:::x"});
-        let err = resolve(&doc, &Target::CloudFormation).unwrap_err();
+        let err = resolve(&doc, &Dialect::CloudFormation).unwrap_err();
         assert!(
             err.contains("${Partiton}") && err.contains("${Partition}"),
             "{err}"
         );
-        let err = resolve(&json!("x-${AllowedUserIds}"), &Target::CloudFormation).unwrap_err();
+        let err = resolve(&json!("x-${AllowedUserIds}"), &Dialect::CloudFormation).unwrap_err();
         assert!(err.contains("whole value"), "{err}");
-        assert!(resolve(&json!("${Bucket"), &Target::CloudFormation).is_err());
+        assert!(resolve(&json!("${Bucket"), &Dialect::CloudFormation).is_err());
     }
 
     #[test]
@@ -271,7 +271,7 @@ mod tests {
             "plain",
             "s3.${Region}.${UrlSuffix}"
         ]);
-        let out = resolve(&doc, &Target::CloudFormation).unwrap();
+        let out = resolve(&doc, &Dialect::CloudFormation).unwrap();
         assert_eq!(
             out,
             json!([
@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn terraform_interpolates_resources_of_the_region() {
-        let target = Target::Terraform {
+        let dialect = Dialect::Terraform {
             region: "eu-west-1",
             resource_suffix: "eu_west_1",
         };
@@ -297,7 +297,7 @@ mod tests {
                 "${AllowedUserIds}",
                 "s3.${Region}.amazonaws.com"
             ]),
-            &target,
+            &dialect,
         )
         .unwrap();
         assert_eq!(
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn concrete_values_for_linters() {
         let ids = vec!["123456789012".to_string(), "AIDAEXAMPLE".to_string()];
-        let target = Target::Concrete {
+        let dialect = Dialect::Concrete {
             region: "eu-north-1",
             partition: "aws",
             account_id: EXAMPLE_ACCOUNT_ID,
@@ -329,7 +329,7 @@ mod tests {
                 "${AllowedUserIds}",
                 "${AccountId}"
             ]),
-            &target,
+            &dialect,
         )
         .unwrap();
         assert_eq!(

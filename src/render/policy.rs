@@ -3,7 +3,7 @@
 
 use super::RenderError;
 use super::context::{PolicyContext, policy_context};
-use super::placeholders::{Target, resolve};
+use super::placeholders::{Dialect, resolve};
 use super::templates::{Language, Templates};
 use crate::config::Config;
 use serde::Serialize;
@@ -72,29 +72,31 @@ impl PolicySet {
                 message: format!("line {}, column {}: {e}", e.line(), e.column()),
             })?;
             // Resolving once up front finds unknown placeholders before any output is built.
-            resolve(&doc, &Target::CloudFormation).map_err(|message| RenderError::Placeholder {
-                template: templates.origin(&name),
-                overridden: templates.overridden(&name),
-                message,
+            resolve(&doc, &Dialect::CloudFormation).map_err(|message| {
+                RenderError::Placeholder {
+                    template: templates.origin(&name),
+                    overridden: templates.overridden(&name),
+                    message,
+                }
             })?;
             documents.push((kind, doc));
         }
         Ok(PolicySet { documents })
     }
 
-    /// The document of `kind`, resolved for `target` (null when the configuration has none).
-    pub fn resolved(&self, kind: PolicyKind, target: &Target<'_>) -> Value {
+    /// The document of `kind`, resolved for `dialect` (null when the configuration has none).
+    pub fn resolved(&self, kind: PolicyKind, dialect: &Dialect<'_>) -> Value {
         self.documents
             .iter()
             .find(|(k, _)| *k == kind)
             // Placeholders were checked in `render`: resolution cannot fail here.
-            .and_then(|(_, doc)| resolve(doc, target).ok())
+            .and_then(|(_, doc)| resolve(doc, dialect).ok())
             .unwrap_or(Value::Null)
     }
 
-    /// Every document resolved for `target`, keyed by stem (`read`, `log-bucket`, ...), with
+    /// Every document resolved for `dialect`, keyed by stem (`read`, `log-bucket`, ...), with
     /// null for the ones the configuration does not have.
-    pub fn resolved_map(&self, target: &Target<'_>) -> Value {
+    pub fn resolved_map(&self, dialect: &Dialect<'_>) -> Value {
         let mut map = serde_json::Map::new();
         for kind in [
             PolicyKind::Read,
@@ -106,7 +108,7 @@ impl PolicySet {
             PolicyKind::LogBucket,
         ] {
             // Templates use `policies.log_bucket`: underscores, as in every other field.
-            map.insert(kind.stem().replace('-', "_"), self.resolved(kind, target));
+            map.insert(kind.stem().replace('-', "_"), self.resolved(kind, dialect));
         }
         Value::Object(map)
     }
@@ -126,7 +128,7 @@ pub fn concrete_files(
             .bucket_name_in(region, super::EXAMPLE_ACCOUNT_ID)
             .unwrap_or_else(|| format!("{}-bucket-example", cfg.stack_name.to_ascii_lowercase()));
         let log_bucket = format!("{}-logbucket-example", cfg.stack_name.to_ascii_lowercase());
-        let target = Target::Concrete {
+        let dialect = Dialect::Concrete {
             region,
             partition,
             account_id: super::EXAMPLE_ACCOUNT_ID,
@@ -136,7 +138,7 @@ pub fn concrete_files(
             allowed_user_ids: &allowed_user_ids,
         };
         for (kind, _) in &set.documents {
-            let doc = set.resolved(*kind, &target);
+            let doc = set.resolved(*kind, &dialect);
             let mut content = serde_json::to_string_pretty(&doc).unwrap_or_default();
             content.push('\n');
             files.push(super::RenderedFile {
@@ -156,7 +158,7 @@ pub fn deployed_documents(
     names: &super::DeployedNames<'_>,
 ) -> Result<Vec<(PolicyKind, Value)>, RenderError> {
     let set = PolicySet::render(cfg, templates)?;
-    let target = Target::Concrete {
+    let dialect = Dialect::Concrete {
         region: names.region,
         partition: crate::region::partition_of(names.region).id,
         account_id: names.account_id,
@@ -168,7 +170,7 @@ pub fn deployed_documents(
     Ok(set
         .documents
         .iter()
-        .map(|(kind, _)| (*kind, set.resolved(*kind, &target)))
+        .map(|(kind, _)| (*kind, set.resolved(*kind, &dialect)))
         .collect())
 }
 
@@ -221,7 +223,7 @@ mod tests {
     #[test]
     fn with_access_lists_the_key_denies_everyone_not_listed() {
         let set = documents(&format!("{BASE}access: {{roles: [ci]}}\n"));
-        let key = set.resolved(PolicyKind::Key, &Target::CloudFormation);
+        let key = set.resolved(PolicyKind::Key, &Dialect::CloudFormation);
         let deny = statement(&key, "DenyEveryoneNotListed").expect("a deny-except statement");
         assert_eq!(deny["Effect"], "Deny");
         assert_eq!(deny["Principal"], json!({"AWS": "*"}));
@@ -254,7 +256,7 @@ mod tests {
         ] {
             assert!(!actions.contains(&left_out), "{left_out} in {actions:?}");
         }
-        let bucket = set.resolved(PolicyKind::Bucket, &Target::CloudFormation);
+        let bucket = set.resolved(PolicyKind::Bucket, &Dialect::CloudFormation);
         let bucket_deny = statement(&bucket, "DenyEveryoneNotListed").unwrap();
         assert_eq!(deny["Condition"], bucket_deny["Condition"]);
     }
@@ -262,7 +264,7 @@ mod tests {
     #[test]
     fn without_access_lists_the_key_has_no_deny() {
         let set = documents(BASE);
-        let key = set.resolved(PolicyKind::Key, &Target::CloudFormation);
+        let key = set.resolved(PolicyKind::Key, &Dialect::CloudFormation);
         assert!(statement(&key, "DenyEveryoneNotListed").is_none(), "{key}");
         assert_eq!(key["Statement"].as_array().unwrap().len(), 1);
     }
@@ -270,7 +272,7 @@ mod tests {
     #[test]
     fn appending_metadata_under_a_customer_key_may_generate_a_data_key() {
         let kms_actions = |yaml: &str| -> Vec<String> {
-            let read = documents(yaml).resolved(PolicyKind::Read, &Target::CloudFormation);
+            let read = documents(yaml).resolved(PolicyKind::Read, &Dialect::CloudFormation);
             read["Statement"]
                 .as_array()
                 .unwrap()

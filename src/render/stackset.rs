@@ -12,7 +12,7 @@
 
 use super::cloudformation::{StackContext, assemble};
 use super::context::{Common, region_context};
-use super::placeholders::{Target, bucket_name};
+use super::placeholders::{Dialect, bucket_name};
 use super::policy::PolicySet;
 use super::templates::{Language, Templates};
 use super::{RenderError, StackSetTemplate};
@@ -36,11 +36,11 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<StackSetTemplate, R
     if let Some(kms) = region.kms.as_mut() {
         kms.description = format!("{} artifact bucket key ({EVERY_REGION})", cfg.organisation);
     }
-    let bucket_name = bucket_name(region.bucket.name.as_deref(), &Target::CloudFormation)?;
+    let bucket_name = bucket_name(region.bucket.name.as_deref(), &Dialect::CloudFormation)?;
     let ctx = StackContext {
         common: &common,
         region: &region,
-        policies: policies.resolved_map(&Target::CloudFormation),
+        policies: policies.resolved_map(&Dialect::CloudFormation),
         bucket_name,
         stack_set: true,
     };

@@ -3,7 +3,7 @@
 //! back with hcl-rs before it is returned.
 
 use super::context::{Common, IdentitiesContext, RegionContext, region_context};
-use super::placeholders::{Target, bucket_name};
+use super::placeholders::{Dialect, bucket_name};
 use super::policy::PolicySet;
 use super::templates::{Language, TERRAFORM_FILES, Templates};
 use super::{RenderError, RenderedFile};
@@ -69,13 +69,13 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<RenderedFile>, 
     let mut regions = Vec::with_capacity(cfg.regions.len());
     for region in &cfg.regions {
         let region_ctx = region_context(cfg, region);
-        let target = Target::Terraform {
+        let dialect = Dialect::Terraform {
             region,
             resource_suffix: &region_ctx.suffix,
         };
-        let bucket_name = bucket_name(region_ctx.bucket.name.as_deref(), &target)?;
+        let bucket_name = bucket_name(region_ctx.bucket.name.as_deref(), &dialect)?;
         regions.push(RegionModule {
-            policies: policies.resolved_map(&target),
+            policies: policies.resolved_map(&dialect),
             bucket_name,
             region: region_ctx,
         });

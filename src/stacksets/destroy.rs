@@ -155,7 +155,7 @@ pub async fn destroy(
             None,
         )
         .await?;
-        let expected = super::apply::keys(&accounts, &regions);
+        let expected = operation::keys(&accounts, &regions);
         report
             .operations
             .push(operation::run(cf, name, &id, &expected, polling, progress).await?);
@@ -198,7 +198,7 @@ fn deletion_groups(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let groups = super::apply::groups(&keys, &order);
+    let groups = operation::groups(&keys, &order);
     if service_managed && !groups.is_empty() {
         let accounts = groups.into_iter().flat_map(|(a, _)| a).collect();
         vec![(accounts, order)]

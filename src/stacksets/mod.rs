@@ -41,7 +41,7 @@ pub use preview::{ParameterChange, Preview, TemplatePair, preview, preview_from}
 pub use problem::InstanceProblem;
 pub use spec::{AutoDeployment, StackSetSpec, Targets};
 
-use crate::error::{Classify, Exit};
+use crate::exit::{Classify, Exit};
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 

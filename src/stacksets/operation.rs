@@ -439,6 +439,47 @@ where
     }
 }
 
+/// Instances grouped for operations that take accounts × regions: accounts with the same
+/// set of regions share one operation. Regions keep the operation order of `order`.
+pub(crate) fn groups(keys: &[InstanceKey], order: &[String]) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut by_account: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for k in keys {
+        by_account
+            .entry(k.account.as_str())
+            .or_default()
+            .insert(k.region.as_str());
+    }
+    let mut by_regions: BTreeMap<Vec<String>, Vec<String>> = BTreeMap::new();
+    for (account, regions) in by_account {
+        let mut ordered: Vec<String> = order
+            .iter()
+            .filter(|r| regions.contains(r.as_str()))
+            .cloned()
+            .collect();
+        ordered.extend(
+            regions
+                .iter()
+                .filter(|r| !order.iter().any(|o| o == *r))
+                .map(|r| r.to_string()),
+        );
+        by_regions
+            .entry(ordered)
+            .or_default()
+            .push(account.to_string());
+    }
+    by_regions
+        .into_iter()
+        .map(|(regions, accounts)| (accounts, regions))
+        .collect()
+}
+
+pub(crate) fn keys(accounts: &[String], regions: &[String]) -> Vec<InstanceKey> {
+    accounts
+        .iter()
+        .flat_map(|a| regions.iter().map(move |r| InstanceKey::new(a, r)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

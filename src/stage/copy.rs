@@ -6,8 +6,9 @@
 //! (moto 5.2 ignores `If-None-Match` on `CopyObject`; a copy only ever follows this stage's
 //! won claim, so a concurrent stager of other bytes has stopped before it could copy.)
 
+use super::RegionError;
 use super::upload::{Committed, Pending, abort, collect_parts, complete};
-use crate::aws;
+use crate::aws::SdkResultExt;
 use aws_sdk_s3::types::CompletedPart;
 use futures_util::StreamExt;
 
@@ -53,7 +54,7 @@ pub async fn copy_object(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     source: &Source<'_>,
-) -> Result<Committed, String> {
+) -> Result<Committed, RegionError> {
     if source.size <= COPY_OBJECT_MAX {
         copy_whole(s3, bucket, source).await
     } else {
@@ -65,7 +66,7 @@ async fn copy_whole(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     source: &Source<'_>,
-) -> Result<Committed, String> {
+) -> Result<Committed, RegionError> {
     let res = s3
         .copy_object()
         .bucket(bucket)
@@ -74,7 +75,8 @@ async fn copy_whole(
         .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
         .if_none_match("*")
         .send()
-        .await;
+        .await
+        .classify("s3:CopyObject", s3);
     Committed::of(res, || {
         format!("copying {} from {}", source.key, source.bucket)
     })
@@ -84,10 +86,11 @@ async fn copy_parts(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     source: &Source<'_>,
-) -> Result<Committed, String> {
+) -> Result<Committed, RegionError> {
     let mut pending =
         Pending::start(s3, bucket, source.key, source.sha256_hex, None, "copy").await?;
     let from = copy_source(source.bucket, source.key);
+    let copying = format!("copying {} from {}", source.key, source.bucket);
     let copies = futures_util::stream::iter(copy_ranges(source.size).into_iter().enumerate())
         .map(|(i, (first, last))| {
             let req = pending
@@ -99,10 +102,15 @@ async fn copy_parts(
                 .part_number(i as i32 + 1)
                 .copy_source(&from)
                 .copy_source_range(format!("bytes={first}-{last}"));
+            let (s3, copying) = (&pending.s3, &copying);
             async move {
-                let out = req.send().await.map_err(|e| aws::describe(&e))?;
+                let out = req
+                    .send()
+                    .await
+                    .classify("s3:UploadPartCopy", s3)
+                    .map_err(RegionError::doing(copying.clone()))?;
                 let etag = out.copy_part_result.and_then(|r| r.e_tag);
-                Ok::<_, String>(
+                Ok::<_, RegionError>(
                     CompletedPart::builder()
                         .part_number(i as i32 + 1)
                         .set_e_tag(etag)
@@ -115,10 +123,7 @@ async fn copy_parts(
         Ok(parts) => pending.parts = parts,
         Err(e) => {
             abort(&pending).await;
-            return Err(format!(
-                "copying {} from {}: {e}",
-                source.key, source.bucket
-            ));
+            return Err(e);
         }
     }
     complete(&pending, "copy").await

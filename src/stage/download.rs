@@ -8,14 +8,19 @@
 //! an integrity error, and the temporary file is removed.
 
 use super::checksums::{self, Running};
-use super::layout::{self, FILENAME_KEY, OBJECT_SHA256, is_sha256_hex, recorded_sha256};
-use super::meta::{self, http_status};
-use super::resolve::{self, Target};
-use super::{IntegrityError, StageError};
-use crate::Context;
-use crate::aws;
+use super::destination::{Destination, parent_dir, split_rest};
+use super::meta;
+use super::resolve::{self, StagingTarget};
+use super::versions::{Located, locate};
+use super::{IntegrityError, RegionError, StageError};
+use crate::aws::SdkResultExt;
 use crate::cli::DownloadArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout::{
+    self, FILENAME_KEY, OBJECT_SHA256, is_sha256_hex, recorded_sha256,
+};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::types::ChecksumMode;
 use semver::Version;
 use serde::Serialize;
@@ -28,86 +33,57 @@ use tokio::io::AsyncWriteExt;
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_BUFFER: usize = 1024 * 1024;
 
-/// Where the artifact goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Destination {
-    /// This file (replaced if it exists).
-    File(PathBuf),
-    /// This directory, under the file name recorded at staging (`--filename`).
-    Directory(PathBuf),
-}
-
-impl Destination {
-    pub fn check(path: &str, filename: bool) -> Result<Destination, StageError> {
-        let p = PathBuf::from(path);
-        if filename {
-            if !p.is_dir() {
-                return Err(StageError::Input(format!(
-                    "{path}: with --filename, PATH must be an existing directory"
-                )));
-            }
-            return Ok(Destination::Directory(p));
-        }
-        if p.is_dir() {
-            return Err(StageError::Input(format!(
-                "{path}: is a directory; pass --filename to write the staged file name into it, or a file path"
-            )));
-        }
-        let parent = parent_dir(&p);
-        if !parent.is_dir() {
-            return Err(StageError::Input(format!(
-                "{path}: the directory {} does not exist",
-                parent.display()
-            )));
-        }
-        Ok(Destination::File(p))
-    }
-
-    /// The final path, given the metadata's file name for `--filename`.
-    pub fn resolve(&self, staged_name: Option<&str>) -> Result<PathBuf, String> {
-        match self {
-            Destination::File(p) => Ok(p.clone()),
-            Destination::Directory(dir) => {
-                let name = staged_name.ok_or_else(|| {
-                    format!("it was staged without a file name ({FILENAME_KEY}); pass a file path instead of --filename")
-                })?;
-                layout::check_filename(name)?;
-                Ok(dir.join(name))
-            }
-        }
-    }
-}
-
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// `[VERSION] PATH` → (version or latest, path).
-pub fn split_rest(rest: &[String]) -> Result<(Option<Version>, &str), StageError> {
-    let (version, path) = match rest {
-        [path] => ("latest", path),
-        [version, path] => (version.as_str(), path),
-        _ => return Err(StageError::Input("expected [VERSION] PATH".into())),
-    };
-    Ok((parse_wanted(version)?, path.as_str()))
-}
-
 /// Why one region's attempt ended.
 enum Attempt {
     /// Try the next region.
-    Next(String),
+    Next(RegionError),
     /// Stop: the failure is not the region's (integrity, unsafe name, local disk).
-    Stop(Error),
+    Stop(StageError),
 }
 
+impl From<RegionError> for Attempt {
+    fn from(e: RegionError) -> Self {
+        Attempt::Next(e)
+    }
+}
+
+/// What the downloaded bytes were checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verification {
+    /// The SHA-256 recorded at staging (in the metadata or on the object).
+    Sha256,
+    /// S3's own full-object checksum (`crc32`, `crc32c`, `crc64nvme`, `sha1`, `sha256`).
+    S3(&'static str),
+    /// Nothing was recorded: the bytes were not verified.
+    Unverified,
+}
+
+impl Serialize for Verification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Verification::Sha256 => s.serialize_str("sha256"),
+            Verification::S3(algorithm) => s.serialize_str(&format!("s3-{algorithm}")),
+            Verification::Unverified => s.serialize_str("none"),
+        }
+    }
+}
+
+impl Verification {
+    fn text(self) -> String {
+        match self {
+            Verification::Sha256 => "SHA-256 verified".to_string(),
+            Verification::S3(algorithm) => format!("verified with S3's {algorithm} checksum"),
+            Verification::Unverified => "not verified: no checksum recorded".to_string(),
+        }
+    }
+}
+
+/// What `download` reports.
 #[derive(Debug, Serialize)]
-struct Downloaded {
+pub(super) struct Downloaded {
     project: String,
     version: String,
-    region: String,
+    pub(super) region: String,
     bucket: String,
     key: String,
     path: String,
@@ -115,19 +91,42 @@ struct Downloaded {
     sha256: String,
     /// What the bytes were checked against: `sha256` (the metadata's), `s3-<algorithm>`
     /// (S3's full-object checksum), or `none`.
-    verified: String,
+    verified: Verification,
     /// Regions tried first that failed, and why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    skipped: Vec<Skipped>,
+    pub(super) skipped: Vec<Skipped>,
 }
 
 #[derive(Debug, Serialize)]
-struct Skipped {
-    region: String,
-    error: String,
+pub(super) struct Skipped {
+    pub(super) region: String,
+    pub(super) error: String,
 }
 
-pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Error> {
+pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, StageError> {
+    let done = download(ctx, args).await?;
+    if done.verified == Verification::Unverified && ctx.ui.verbose > 0 {
+        ctx.ui.status(format!(
+            "note: {} has no recorded SHA-256 and S3 holds no full-object checksum for it: its bytes were not verified",
+            done.key
+        ));
+    }
+    ctx.ui.emit_report("download", &done, || {
+        format!(
+            "downloaded {} {} from {} to {} ({}, {})",
+            done.project,
+            done.version,
+            done.region,
+            done.path,
+            super::stage_cmd::human_size(done.size),
+            done.verified.text()
+        )
+    })?;
+    Ok(Exit::Success)
+}
+
+/// Downloads from the first region (in failover order) that has the artifact.
+pub(super) async fn download(ctx: &Context, args: &DownloadArgs) -> Result<Downloaded, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let (wanted, path) = split_rest(&args.rest)?;
     let dest = Destination::check(path, args.filename)?;
@@ -139,30 +138,12 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Er
             Ok(mut done) => {
                 done.skipped = failures
                     .into_iter()
-                    .map(|(region, error)| Skipped { region, error })
+                    .map(|(region, error): (String, RegionError)| Skipped {
+                        region,
+                        error: error.to_string(),
+                    })
                     .collect();
-                if done.verified == "none" && ctx.ui.verbose > 0 {
-                    ctx.ui.status(format!(
-                        "note: {} has no recorded SHA-256 and S3 holds no full-object checksum for it: its bytes were not verified",
-                        done.key
-                    ));
-                }
-                ctx.ui.emit_report("download", &done, || {
-                    format!(
-                        "downloaded {} {} from {} to {} ({}, {})",
-                        done.project,
-                        done.version,
-                        done.region,
-                        done.path,
-                        super::stage_cmd::human_size(done.size),
-                        match done.verified.as_str() {
-                            "sha256" => "SHA-256 verified".to_string(),
-                            "none" => "not verified: no checksum recorded".to_string(),
-                            other => format!("verified with S3's {} checksum", &other[3..]),
-                        }
-                    )
-                });
-                return Ok(Exit::Success);
+                return Ok(done);
             }
             Err(Attempt::Stop(e)) => return Err(e),
             Err(Attempt::Next(why)) => {
@@ -178,307 +159,239 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, Er
             version.map_or("latest".to_string(), |v| v.to_string())
         ),
         failures,
-    }
-    .into())
+    })
 }
 
+/// Downloads from one region: locate, fetch, stream into a temporary file while hashing,
+/// verify, and move into place.
 async fn attempt(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
     version: &mut Option<Version>,
     dest: &Destination,
 ) -> Result<Downloaded, Attempt> {
-    let bucket = target.bucket(region).await.map_err(Attempt::Next)?;
-    let version = match version {
-        Some(v) => v.clone(),
-        None => {
-            let v = resolve_latest(target, region, project)
-                .await
-                .map_err(Attempt::Next)?;
-            *version = Some(v.clone());
-            v
-        }
-    };
-    let key = target.layout.artifact_key(project, &version);
+    let at = locate(target, region, project, version).await?;
     let s3 = target.s3_read(region);
     let (fetched, object) = tokio::join!(
-        meta::get(&s3, &bucket, &key),
-        s3.get_object().bucket(&bucket).key(&key).send()
+        meta::get(&s3, &at.bucket, &at.key),
+        s3.get_object().bucket(&at.bucket).key(&at.key).send()
     );
-    let object = object.map_err(|e| {
-        if e.as_service_error().is_some_and(|s| s.is_no_such_key()) || http_status(&e) == Some(404)
-        {
-            Attempt::Next(format!("s3://{bucket}/{key} does not exist"))
+    let object = object.classify("s3:GetObject", &s3).map_err(|e| {
+        if e.is_not_found() {
+            RegionError::Missing(format!("s3://{}/{} does not exist", at.bucket, at.key))
         } else {
-            Attempt::Next(format!(
-                "reading s3://{bucket}/{key}: {}",
-                aws::describe(&e)
-            ))
+            RegionError::doing(format!("reading s3://{}/{}", at.bucket, at.key))(e)
         }
     })?;
-    let fetched = fetched.map_err(Attempt::Next)?;
-    let doc = fetched.as_ref().map(|f| f.doc.clone()).unwrap_or_default();
+    let doc = fetched?.map(|f| f.doc);
+    let final_path = destination(dest, &at, doc.as_ref())?;
+    let doc = doc.unwrap_or_default();
+    let mut check = expected_check(&s3, &at, &doc, &object).await?;
+    let dir = parent_dir(&final_path);
+    let (temp_path, size, sha256) = receive(object, &at.key, &dir, &mut check).await?;
+    let verified = verify(check, &sha256).map_err(|(algorithm, expected, actual)| {
+        Attempt::Stop(StageError::Integrity(Box::new(IntegrityError {
+            region: at.region.clone(),
+            bucket: at.bucket.clone(),
+            key: at.key.clone(),
+            algorithm,
+            expected,
+            actual,
+        })))
+    })?;
+    persist(temp_path, &final_path, &dir)?;
+    Ok(Downloaded {
+        project: project.to_string(),
+        version: at.version.to_string(),
+        region: at.region,
+        bucket: at.bucket,
+        key: at.key,
+        path: final_path.display().to_string(),
+        size,
+        sha256,
+        verified,
+        skipped: Vec::new(),
+    })
+}
 
-    let final_path = match (dest, &fetched) {
-        (Destination::Directory(_), None) => {
-            return Err(Attempt::Next(format!(
-                "{} does not exist",
-                layout::metadata_key(&key)
-            )));
-        }
+/// The final path: PATH, or PATH/<the staged file name> with `--filename`.
+fn destination(
+    dest: &Destination,
+    at: &Located,
+    doc: Option<&layout::Metadata>,
+) -> Result<PathBuf, Attempt> {
+    match (dest, doc) {
+        (Destination::Directory(_), None) => Err(Attempt::Next(RegionError::Missing(format!(
+            "{} does not exist",
+            layout::metadata_key(&at.key)
+        )))),
         _ => {
-            let name = doc.get(FILENAME_KEY).and_then(|v| v.as_str());
+            let name = doc
+                .and_then(|d| d.get(FILENAME_KEY))
+                .and_then(|v| v.as_str());
             dest.resolve(name).map_err(|reason| {
-                Attempt::Stop(
-                    StageError::UnsafeFilename {
-                        region: region.to_string(),
-                        key: key.clone(),
-                        reason,
-                    }
-                    .into(),
-                )
-            })?
+                Attempt::Stop(StageError::UnsafeFilename {
+                    region: at.region.clone(),
+                    key: at.key.clone(),
+                    reason,
+                })
+            })
         }
-    };
+    }
+}
 
-    let expected = recorded_sha256(&doc).or_else(|| {
+/// What to check the bytes against.
+enum Check {
+    /// The recorded SHA-256 (hex, lowercase).
+    Sha256(String),
+    /// S3's full-object checksum, computed along.
+    S3(Running),
+    Nothing,
+}
+
+/// The recorded SHA-256 (the metadata's, else the object's own), else S3's full-object
+/// checksum (objects staged by Startifact), else nothing.
+async fn expected_check(
+    s3: &aws_sdk_s3::Client,
+    at: &Located,
+    doc: &layout::Metadata,
+    object: &GetObjectOutput,
+) -> Result<Check, RegionError> {
+    let recorded = recorded_sha256(doc).or_else(|| {
         object
             .metadata()
             .and_then(|m| m.get(OBJECT_SHA256))
             .filter(|s| is_sha256_hex(s))
             .map(|s| s.to_ascii_lowercase())
     });
-    let mut s3_checksum = None;
-    if expected.is_none() {
-        let head = s3
-            .head_object()
-            .bucket(&bucket)
-            .key(&key)
-            .checksum_mode(ChecksumMode::Enabled)
-            .send()
-            .await
-            .map_err(|e| {
-                Attempt::Next(format!(
-                    "reading s3://{bucket}/{key}: {}",
-                    aws::describe(&e)
-                ))
-            })?;
-        s3_checksum = checksums::full_object(&head).and_then(Running::new);
+    if let Some(sha) = recorded {
+        return Ok(Check::Sha256(sha));
     }
+    let head = s3
+        .head_object()
+        .bucket(&at.bucket)
+        .key(&at.key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .classify("s3:HeadObject", s3)
+        .map_err(RegionError::doing(format!(
+            "reading s3://{}/{}",
+            at.bucket, at.key
+        )))?;
+    Ok(checksums::full_object(&head)
+        .and_then(Running::new)
+        .map_or(Check::Nothing, Check::S3))
+}
 
-    let dir = parent_dir(&final_path);
+/// Streams the body into a temporary file in `dir`, hashing it (and computing S3's checksum
+/// when that is the check); the file is synced. Returns it with the size and the SHA-256.
+async fn receive(
+    object: GetObjectOutput,
+    key: &str,
+    dir: &Path,
+    check: &mut Check,
+) -> Result<(tempfile::TempPath, u64, String), Attempt> {
     let temp = tempfile::Builder::new()
         .prefix(".provision-download-")
-        .tempfile_in(&dir)
+        .tempfile_in(dir)
         .map_err(|e| {
-            Attempt::Stop(Error::io(
+            Attempt::Stop(StageError::io(
                 format!("creating a temporary file in {}", dir.display()),
                 e,
             ))
         })?;
     let (file, temp_path) = temp.into_parts();
-    let write_err =
-        |e: std::io::Error| Attempt::Stop(Error::io(format!("writing {}", temp_path.display()), e));
+    let write_err = |e: std::io::Error| {
+        Attempt::Stop(StageError::io(
+            format!("writing {}", temp_path.display()),
+            e,
+        ))
+    };
     let mut out =
         tokio::io::BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file));
     let mut sha = Sha256::new();
     let mut size: u64 = 0;
     let mut body = object.body;
     loop {
-        match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
+        let chunk = match tokio::time::timeout(STALL_TIMEOUT, body.next()).await {
             Err(_) => {
-                return Err(Attempt::Next(format!(
+                return Err(Attempt::Next(RegionError::Transfer(format!(
                     "no data for {}s while reading {key}",
                     STALL_TIMEOUT.as_secs()
-                )));
+                ))));
             }
             Ok(None) => break,
-            Ok(Some(Err(e))) => return Err(Attempt::Next(format!("reading {key}: {e}"))),
-            Ok(Some(Ok(chunk))) => {
-                sha.update(&chunk);
-                if let Some(c) = s3_checksum.as_mut() {
-                    c.update(&chunk);
-                }
-                size += chunk.len() as u64;
-                out.write_all(&chunk).await.map_err(write_err)?;
+            Ok(Some(Err(e))) => {
+                return Err(Attempt::Next(RegionError::Transfer(format!(
+                    "reading {key}: {e}"
+                ))));
             }
+            Ok(Some(Ok(chunk))) => chunk,
+        };
+        sha.update(&chunk);
+        if let Check::S3(c) = check {
+            c.update(&chunk);
         }
+        size += chunk.len() as u64;
+        out.write_all(&chunk).await.map_err(write_err)?;
     }
     if let Some(len) = object.content_length.filter(|l| *l as u64 != size) {
-        return Err(Attempt::Next(format!(
+        return Err(Attempt::Next(RegionError::Transfer(format!(
             "{key}: received {size} of {len} bytes"
-        )));
+        ))));
     }
     out.flush().await.map_err(write_err)?;
-    let file = out.into_inner();
-    file.sync_all().await.map_err(write_err)?;
-    drop(file);
+    out.into_inner().sync_all().await.map_err(write_err)?;
+    Ok((temp_path, size, hex::encode(sha.finalize())))
+}
 
-    let actual = hex::encode(sha.finalize());
-    let integrity = |algorithm: &str, expected: String, actual: String| {
-        Attempt::Stop(
-            StageError::Integrity(Box::new(IntegrityError {
-                region: region.to_string(),
-                bucket: bucket.clone(),
-                key: key.clone(),
-                algorithm: algorithm.to_string(),
-                expected,
-                actual,
-            }))
-            .into(),
-        )
-    };
-    let verified = match (&expected, s3_checksum) {
-        (Some(exp), _) if *exp != actual => return Err(integrity("SHA-256", exp.clone(), actual)),
-        (Some(_), _) => "sha256".to_string(),
-        (None, Some(c)) => {
-            let algorithm = c.expected.algorithm;
-            let expected_value = c.expected.value.clone();
-            let (got, ok) = c.finish();
-            if !ok {
-                return Err(integrity(
-                    &format!("{} (S3 checksum)", algorithm.to_uppercase()),
-                    expected_value,
-                    got,
-                ));
-            }
-            format!("s3-{algorithm}")
+/// Checks the bytes' SHA-256 (or S3's checksum) against the expected one; on a mismatch the
+/// algorithm, the expected and the actual value.
+fn verify(check: Check, sha256: &str) -> Result<Verification, (String, String, String)> {
+    match check {
+        Check::Sha256(expected) if expected != sha256 => {
+            Err(("SHA-256".into(), expected, sha256.to_string()))
         }
-        (None, None) => "none".to_string(),
-    };
+        Check::Sha256(_) => Ok(Verification::Sha256),
+        Check::S3(c) => {
+            let algorithm = c.expected.algorithm;
+            let expected = c.expected.value.clone();
+            let (got, ok) = c.finish();
+            if ok {
+                Ok(Verification::S3(algorithm))
+            } else {
+                Err((
+                    format!("{} (S3 checksum)", algorithm.to_uppercase()),
+                    expected,
+                    got,
+                ))
+            }
+        }
+        Check::Nothing => Ok(Verification::Unverified),
+    }
+}
 
+/// Moves the verified download into place, readable like any downloaded file, durably.
+fn persist(temp_path: tempfile::TempPath, final_path: &Path, dir: &Path) -> Result<(), Attempt> {
+    let io = |context: String| move |e| Attempt::Stop(StageError::io(context, e));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(0o644))
-            .map_err(write_err)?;
+            .map_err(io(format!("writing {}", temp_path.display())))?;
     }
-    temp_path.persist(&final_path).map_err(|e| {
-        Attempt::Stop(Error::io(
-            format!("moving the download to {}", final_path.display()),
-            e.error,
-        ))
-    })?;
+    temp_path
+        .persist(final_path)
+        .map_err(|e| e.error)
+        .map_err(io(format!(
+            "moving the download to {}",
+            final_path.display()
+        )))?;
     // Make the rename itself durable (best effort: not every file system allows it).
-    if let Ok(d) = std::fs::File::open(&dir) {
+    if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(Downloaded {
-        project: project.to_string(),
-        version: version.to_string(),
-        region: region.to_string(),
-        bucket,
-        key,
-        path: final_path.display().to_string(),
-        size,
-        sha256: actual,
-        verified,
-        skipped: Vec::new(),
-    })
-}
-
-/// The `latest` version in one region.
-pub async fn resolve_latest(
-    target: &Target,
-    region: &str,
-    project: &str,
-) -> Result<Version, String> {
-    let name = target.layout.latest_parameter(project);
-    let v = target
-        .latest(region, project)
-        .await
-        .map_err(|e| format!("reading {name}: {e}"))?
-        .ok_or_else(|| format!("{name} does not exist (nothing staged yet?)"))?;
-    Version::parse(v.trim()).map_err(|_| format!("{name} holds `{v}`, which is not a version"))
-}
-
-/// The version to work on: the one given, or `latest` from the first region that answers.
-pub async fn resolve_version(
-    target: &Target,
-    project: &str,
-    wanted: Option<Version>,
-) -> Result<Version, Error> {
-    if let Some(v) = wanted {
-        return Ok(v);
-    }
-    let mut failures = Vec::new();
-    for region in target.read_order() {
-        match resolve_latest(target, &region, project).await {
-            Ok(v) => return Ok(v),
-            Err(e) => failures.push((region, e)),
-        }
-    }
-    Err(StageError::Unavailable {
-        what: format!("cannot read the latest version of {project} in any region"),
-        failures,
-    }
-    .into())
-}
-
-/// `latest` or a canonical version.
-pub fn parse_wanted(version: &str) -> Result<Option<Version>, StageError> {
-    match version {
-        "latest" => Ok(None),
-        v => layout::parse_version(v)
-            .map(Some)
-            .map_err(StageError::Input),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rest_is_version_then_path() {
-        let r = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let binding = r(&["out.tgz"]);
-        let (v, p) = split_rest(&binding).unwrap();
-        assert!(v.is_none());
-        assert_eq!(p, "out.tgz");
-        let binding = r(&["latest", "out.tgz"]);
-        assert!(split_rest(&binding).unwrap().0.is_none());
-        let binding = r(&["1.2.3", "out.tgz"]);
-        assert_eq!(
-            split_rest(&binding).unwrap().0.unwrap().to_string(),
-            "1.2.3"
-        );
-        let binding = r(&["1.2", "out.tgz"]);
-        assert!(split_rest(&binding).is_err());
-    }
-
-    #[test]
-    fn staged_names_cannot_leave_the_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = Destination::check(dir.path().to_str().unwrap(), true).unwrap();
-        assert_eq!(
-            dest.resolve(Some("a.tgz")).unwrap(),
-            dir.path().join("a.tgz")
-        );
-        for bad in ["../a", "/etc/passwd", "..", "a/../../b", "a\0b", ""] {
-            assert!(dest.resolve(Some(bad)).is_err(), "{bad:?}");
-        }
-        assert!(dest.resolve(None).unwrap_err().contains(FILENAME_KEY));
-    }
-
-    #[test]
-    fn paths_are_checked_before_any_request() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().to_str().unwrap();
-        assert!(
-            Destination::check(d, false).is_err(),
-            "a directory without --filename"
-        );
-        assert!(Destination::check(&format!("{d}/missing/x"), false).is_err());
-        assert!(Destination::check(&format!("{d}/file"), true).is_err());
-        assert_eq!(
-            Destination::check(&format!("{d}/x"), false).unwrap(),
-            Destination::File(dir.path().join("x"))
-        );
-        assert_eq!(
-            Destination::check("x", false).unwrap(),
-            Destination::File("x".into())
-        );
-    }
+    Ok(())
 }

@@ -1,12 +1,11 @@
 //! The metadata object (`<artifact key>/metadata`): read, create without overwriting, and
 //! read-modify-write guarded by the ETag, so that two writers never lose each other's keys.
 
-use super::layout::{Metadata, metadata_key, value_text};
-use super::pyjson;
-use crate::aws;
+use super::RegionError;
+use crate::aws::{ErrorKind, SdkResultExt};
+use crate::startifact::layout::{Metadata, metadata_key, value_text};
+use crate::startifact::pyjson;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::Value;
 
 /// Metadata documents are a few hundred bytes; a huge one is refused rather than loaded.
@@ -20,45 +19,42 @@ pub struct Fetched {
     pub etag: Option<String>,
 }
 
-/// The HTTP status of an SDK error's response, if there was a response.
-pub fn http_status<E>(e: &SdkError<E, HttpResponse>) -> Option<u16> {
-    e.raw_response().map(|r| r.status().as_u16())
-}
-
-/// A conditional write that lost: the object exists (412), or another conditional write to
-/// the same key was in flight (409).
-pub fn precondition_failed<E>(e: &SdkError<E, HttpResponse>) -> bool {
-    matches!(http_status(e), Some(412 | 409))
-}
-
 /// Reads the metadata of the artifact at `artifact_key`; `None` when there is none.
 pub async fn get(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     artifact_key: &str,
-) -> Result<Option<Fetched>, String> {
+) -> Result<Option<Fetched>, RegionError> {
     let key = metadata_key(artifact_key);
-    let out = match s3.get_object().bucket(bucket).key(&key).send().await {
+    let out = match s3
+        .get_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .classify("s3:GetObject", s3)
+    {
         Ok(out) => out,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-        Err(e) if http_status(&e) == Some(404) => return Ok(None),
-        Err(e) => return Err(format!("reading {key}: {}", aws::describe(&e))),
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(RegionError::doing(format!("reading {key}"))(e)),
     };
     if out.content_length.unwrap_or(0) > MAX_METADATA_BYTES {
-        return Err(format!(
+        return Err(RegionError::Content(format!(
             "{key} is {} bytes; a metadata document is read only up to {MAX_METADATA_BYTES}",
             out.content_length.unwrap_or(0)
-        ));
+        )));
     }
     let etag = out.e_tag.clone();
     let bytes = out
         .body
         .collect()
         .await
-        .map_err(|e| format!("reading {key}: {e}"))?
+        .map_err(|e| RegionError::Transfer(format!("reading {key}: {e}")))?
         .into_bytes();
-    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{key} is not UTF-8 text"))?;
-    let doc = crate::org::document::parse_object(text).map_err(|e| format!("{key} {e}"))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| RegionError::Content(format!("{key} is not UTF-8 text")))?;
+    let doc = crate::startifact::document::parse_object(text)
+        .map_err(|e| RegionError::Content(format!("{key} {e}")))?;
     Ok(Some(Fetched { doc, etag }))
 }
 
@@ -77,7 +73,7 @@ pub async fn put(
     artifact_key: &str,
     doc: &Metadata,
     guard: Guard<'_>,
-) -> Result<bool, String> {
+) -> Result<bool, RegionError> {
     let key = metadata_key(artifact_key);
     let text = pyjson::dumps(&Value::Object(doc.clone()));
     let mut req = s3
@@ -89,10 +85,10 @@ pub async fn put(
         Guard::Absent => req.if_none_match("*"),
         Guard::Unchanged(etag) => req.if_match(etag),
     };
-    match req.send().await {
+    match req.send().await.classify("s3:PutObject", s3) {
         Ok(_) => Ok(true),
-        Err(e) if precondition_failed(&e) => Ok(false),
-        Err(e) => Err(format!("writing {key}: {}", aws::describe(&e))),
+        Err(e) if e.kind == ErrorKind::Conflict => Ok(false),
+        Err(e) => Err(RegionError::doing(format!("writing {key}"))(e)),
     }
 }
 
@@ -115,7 +111,7 @@ pub async fn stage(
     bucket: &str,
     artifact_key: &str,
     doc: &Metadata,
-) -> Result<MetadataOutcome, String> {
+) -> Result<MetadataOutcome, RegionError> {
     if put(s3, bucket, artifact_key, doc, Guard::Absent).await? {
         return Ok(MetadataOutcome::Written);
     }
@@ -133,12 +129,12 @@ pub async fn stage(
             match existing.doc.get(k) {
                 Some(found) if found == v => {}
                 Some(found) => {
-                    return Err(format!(
+                    return Err(RegionError::Content(format!(
                         "{} already has `{k}` = \"{}\", not \"{}\"",
                         metadata_key(artifact_key),
                         value_text(found),
                         value_text(v)
-                    ));
+                    )));
                 }
                 None => {
                     missing = true;
@@ -151,14 +147,19 @@ pub async fn stage(
         }
         let guard = match &existing.etag {
             Some(etag) => Guard::Unchanged(etag),
-            None => return Err(format!("{} has no ETag", metadata_key(artifact_key))),
+            None => {
+                return Err(RegionError::Content(format!(
+                    "{} has no ETag",
+                    metadata_key(artifact_key)
+                )));
+            }
         };
         if put(s3, bucket, artifact_key, &merged, guard).await? {
             return Ok(MetadataOutcome::Merged);
         }
     }
-    Err(format!(
+    Err(RegionError::Content(format!(
         "{} kept changing while it was written; run again",
         metadata_key(artifact_key)
-    ))
+    )))
 }

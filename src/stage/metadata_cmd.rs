@@ -6,19 +6,23 @@
 //! updates never lose each other's keys. Reserved keys (`provision:*`, `startifact:*`)
 //! cannot be set: the SHA-256 and the file name describe the staged bytes.
 
-use super::StageError;
-use super::download::{parse_wanted, resolve_version};
-use super::layout::{self, Metadata};
-use super::meta::{self, Guard, http_status};
-use super::resolve::{self, Target};
-use crate::Context;
-use crate::aws;
+use super::meta::{self, Guard};
+use super::resolve::{self, StagingTarget};
+use super::versions::{parse_wanted, resolve_version};
+use super::{RegionError, StageError};
+use crate::aws::SdkResultExt;
 use crate::cli::MetadataArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::runner;
+use crate::runner::{Failure, Reports, Run, Target, TargetOutcome};
+use crate::startifact::layout::{self, Metadata};
 use crate::ui::Tone;
+use crate::ui::Ui;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 const ATTEMPTS: usize = 5;
 
@@ -27,17 +31,31 @@ const ATTEMPTS: usize = 5;
 enum Status {
     Updated,
     Unchanged,
-    Failed,
 }
 
+/// A region's metadata after the update.
 #[derive(Debug, Serialize)]
-struct RegionResult {
-    region: String,
+struct Updated {
     status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<Metadata>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    metadata: Metadata,
+}
+
+impl TargetOutcome for Updated {
+    type Error = Failure;
+
+    fn summary(&self) -> String {
+        match self.status {
+            Status::Updated => "updated".into(),
+            Status::Unchanged => "unchanged".into(),
+        }
+    }
+
+    fn failed_entry(_: &Target, error: &Failure, _: Duration) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("status".into(), "failed".into());
+        m.insert("error".into(), error.message.clone().into());
+        m
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -45,87 +63,78 @@ struct Report {
     project: String,
     version: String,
     set: BTreeMap<String, String>,
-    regions: Vec<RegionResult>,
+    regions: Reports<Updated>,
 }
 
-pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, Error> {
+pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let wanted = parse_wanted(&args.version)?;
     let set = layout::parse_pairs(&args.set, "--set").map_err(StageError::Input)?;
     let target = resolve::resolve(ctx, &args.staging).await?;
     let version = resolve_version(&target, &args.project, wanted).await?;
     let key = target.layout.artifact_key(&args.project, &version);
-    let (target, key, set_ref) = (&target, key.as_str(), &set);
-    let results =
-        aws::for_each_region(&target.regions, target.regions.len(), |region| async move {
-            update_in(target, &region, key, set_ref).await
-        })
-        .await;
-    let regions: Vec<RegionResult> = results
-        .into_iter()
-        .map(|(region, r)| match r {
-            Ok((changed, doc)) => RegionResult {
-                region,
-                status: if changed {
-                    Status::Updated
-                } else {
-                    Status::Unchanged
-                },
-                metadata: Some(doc),
-                error: None,
-            },
-            Err(e) => RegionResult {
-                region,
-                status: Status::Failed,
-                metadata: None,
-                error: Some(e),
-            },
-        })
-        .collect();
-    let failed = regions.iter().any(|r| r.status == Status::Failed);
+    let targets = runner::regions(&target.regions);
+    let regions = runner::run(Run::quiet(targets.len()), &targets, |t, _| {
+        let (target, key, set) = (&target, key.as_str(), &set);
+        async move {
+            let (changed, metadata) = update_in(target, &t.region, key, set).await?;
+            let status = if changed {
+                Status::Updated
+            } else {
+                Status::Unchanged
+            };
+            Ok(Updated { status, metadata })
+        }
+    })
+    .await;
     let report = Report {
         project: args.project.clone(),
         version: version.to_string(),
         set,
         regions,
     };
-    ctx.ui.emit_report("metadata", &report, || {
-        let mut out = format!("{} {}: metadata\n", report.project, report.version);
-        for r in &report.regions {
-            let (tone, text) = match r.status {
-                Status::Updated => (Tone::Good, "updated"),
-                Status::Unchanged => (Tone::Good, "unchanged"),
-                Status::Failed => (Tone::Bad, "failed"),
-            };
-            out.push_str(&format!(
-                "  {}  {}{}\n",
-                r.region,
-                ctx.ui.paint(tone, text),
-                r.error
-                    .as_ref()
-                    .map(|e| format!("  {e}"))
-                    .unwrap_or_default()
-            ));
-        }
-        out
-    });
-    Ok(if failed { Exit::Failure } else { Exit::Success })
+    ctx.ui
+        .emit_report("metadata", &report, || render(&ctx.ui, &report))?;
+    Ok(report.regions.exit())
+}
+
+fn render(ui: &Ui, report: &Report) -> String {
+    let mut out = format!("{} {}: metadata\n", report.project, report.version);
+    for r in report.regions.iter() {
+        let (tone, text, error) = match &r.outcome {
+            Ok(u) => (Tone::Good, u.summary(), String::new()),
+            Err(e) => (Tone::Bad, "failed".into(), format!("  {}", e.message)),
+        };
+        out.push_str(&format!(
+            "  {}  {}{error}\n",
+            r.region(),
+            ui.paint(tone, text)
+        ));
+    }
+    out
 }
 
 /// Sets the keys in one region; returns whether anything changed, and the document.
 async fn update_in(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     key: &str,
     set: &BTreeMap<String, String>,
-) -> Result<(bool, Metadata), String> {
+) -> Result<(bool, Metadata), RegionError> {
     let bucket = target.bucket(region).await?;
     let s3 = target.s3_read(region);
-    if let Err(e) = s3.head_object().bucket(&bucket).key(key).send().await {
-        return Err(if http_status(&e) == Some(404) {
-            format!("s3://{bucket}/{key} is not staged in this region")
+    if let Err(e) = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .classify("s3:HeadObject", &s3)
+    {
+        return Err(if e.is_not_found() {
+            RegionError::Missing(format!("s3://{bucket}/{key} is not staged in this region"))
         } else {
-            format!("checking s3://{bucket}/{key}: {}", aws::describe(&e))
+            RegionError::doing(format!("checking s3://{bucket}/{key}"))(e)
         });
     }
     let writer = target.s3_write(region);
@@ -142,15 +151,20 @@ async fn update_in(
             None => Guard::Absent,
             Some(f) => match &f.etag {
                 Some(etag) => Guard::Unchanged(etag),
-                None => return Err(format!("{} has no ETag", layout::metadata_key(key))),
+                None => {
+                    return Err(RegionError::Content(format!(
+                        "{} has no ETag",
+                        layout::metadata_key(key)
+                    )));
+                }
             },
         };
         if meta::put(&writer, &bucket, key, &doc, guard).await? {
             return Ok((true, doc));
         }
     }
-    Err(format!(
+    Err(RegionError::Content(format!(
         "{} kept changing while it was written; run again",
         layout::metadata_key(key)
-    ))
+    )))
 }

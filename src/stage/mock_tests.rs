@@ -6,60 +6,22 @@
 use super::digest::{FileDigest, digest_file};
 use super::meta::{self, MetadataOutcome};
 use super::upload::{self, Artifact, Committed, Pending};
-use aws_credential_types::Credentials;
+use crate::aws::ErrorKind;
+use crate::testing::{self, REGION, json_error, s3_error};
 use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use aws_smithy_mocks::{Rule, mock};
 use serde_json::json;
 use std::sync::atomic::AtomicBool;
 
 fn s3(rules: &[&Rule]) -> aws_sdk_s3::Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-            .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .build(),
-    )
+    testing::clients(rules).s3(REGION)
 }
 
 fn ssm(rules: &[&Rule]) -> aws_sdk_ssm::Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder()
-            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-            .region(aws_sdk_ssm::config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-            .retry_config(aws_sdk_ssm::config::retry::RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .build(),
-    )
-}
-
-/// An S3 error response as S3 sends it.
-fn s3_error(status: u16, code: &str) -> HttpResponse {
-    HttpResponse::new(
-        StatusCode::try_from(status).unwrap(),
-        SdkBody::from(format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>{code}</Message></Error>"
-        )),
-    )
+    testing::clients(rules).ssm(REGION)
 }
 
 fn small_file() -> (tempfile::NamedTempFile, FileDigest) {
@@ -100,7 +62,11 @@ fn a_refused_conditional_put_is_preempted_and_other_failures_are_errors() {
         let got = rt().block_on(upload::put_single(&client, "bkt", a));
         match expected {
             Some(c) => assert_eq!(got, Ok(c), "{status}"),
-            None => assert!(got.unwrap_err().contains("SlowDown"), "{status}"),
+            None => {
+                let err = got.unwrap_err();
+                assert!(err.to_string().contains("SlowDown"), "{status}: {err}");
+                assert_eq!(err.aws().map(|e| e.kind), Some(ErrorKind::Throttled));
+            }
         }
         assert_eq!(put.num_calls(), 1);
     }
@@ -127,7 +93,9 @@ fn a_multipart_upload_is_aborted_when_its_completion_is_refused_or_fails() {
         if status == 412 {
             assert_eq!(got, Ok(Committed::Preempted));
         } else {
-            assert!(got.unwrap_err().contains("InternalError"));
+            let err = got.unwrap_err();
+            assert!(err.to_string().contains("InternalError"), "{err}");
+            assert_eq!(err.aws().map(|e| e.kind), Some(ErrorKind::ServerError));
         }
         assert_eq!(abort.num_calls(), 1, "aborted after {status}");
     }
@@ -157,7 +125,7 @@ fn existing_metadata_gets_missing_keys_under_its_etag_and_keeps_its_own() {
     let (create, get, rewrite) =
         metadata_rules(json!({"startifact:filename": "a.tgz", "team": "x"}));
     let client = s3(&[&create, &get, &rewrite]);
-    let mut ours = super::layout::Metadata::new();
+    let mut ours = crate::startifact::layout::Metadata::new();
     ours.insert("provision:sha256".into(), "ab".repeat(32).into());
     ours.insert("startifact:filename".into(), "a.tgz".into());
     let got = rt().block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours));
@@ -169,12 +137,15 @@ fn existing_metadata_gets_missing_keys_under_its_etag_and_keeps_its_own() {
 fn existing_metadata_that_disagrees_is_an_error_and_not_rewritten() {
     let (create, get, rewrite) = metadata_rules(json!({"provision:sha256": "cd".repeat(32)}));
     let client = s3(&[&create, &get, &rewrite]);
-    let mut ours = super::layout::Metadata::new();
+    let mut ours = crate::startifact::layout::Metadata::new();
     ours.insert("provision:sha256".into(), "ab".repeat(32).into());
     let err = rt()
         .block_on(meta::stage(&client, "bkt", "app@1.0.0", &ours))
         .unwrap_err();
-    assert!(err.contains("already has `provision:sha256`"), "{err}");
+    assert!(
+        err.to_string().contains("already has `provision:sha256`"),
+        "{err}"
+    );
     assert_eq!(rewrite.num_calls(), 0);
 }
 
@@ -182,30 +153,22 @@ fn existing_metadata_that_disagrees_is_an_error_and_not_rewritten() {
 fn a_missing_parameter_is_none_and_throttling_is_an_error() {
     let missing = mock!(aws_sdk_ssm::Client::get_parameter)
         .match_requests(|r| r.name() == Some("/missing"))
-        .then_http_response(|| {
-            HttpResponse::new(
-                StatusCode::try_from(400).unwrap(),
-                SdkBody::from(r#"{"__type":"ParameterNotFound","message":"not found"}"#),
-            )
-        });
+        .then_http_response(|| json_error(400, "ParameterNotFound", "not found"));
     let throttled = mock!(aws_sdk_ssm::Client::get_parameter)
         .match_requests(|r| r.name() == Some("/busy"))
-        .then_http_response(|| {
-            HttpResponse::new(
-                StatusCode::try_from(400).unwrap(),
-                SdkBody::from(r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#),
-            )
-        });
+        .then_http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"));
     let client = ssm(&[&missing, &throttled]);
     let rt = rt();
     assert_eq!(
-        rt.block_on(super::resolve::get_parameter(&client, "/missing")),
+        rt.block_on(crate::aws::ssm::get_parameter(&client, "/missing")),
         Ok(None)
     );
     let err = rt
-        .block_on(super::resolve::get_parameter(&client, "/busy"))
+        .block_on(crate::aws::ssm::get_parameter(&client, "/busy"))
         .unwrap_err();
-    assert!(err.contains("ThrottlingException"), "{err}");
+    assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    assert_eq!(err.kind, ErrorKind::Throttled);
+    assert_eq!(err.operation, "ssm:GetParameter");
 }
 
 /// A copy larger than one `CopyObject` (6 GiB: twelve 512 MiB ranges): part copies, then a
@@ -265,7 +228,7 @@ fn a_multipart_copy_completes_conditionally_and_is_aborted_when_a_part_fails() {
         let client = s3(&[&create, &copy_part, &complete, &abort]);
         let got = rt().block_on(copy_object(&client, "dst-bkt", &source));
         if part_fails {
-            let err = got.unwrap_err();
+            let err = got.unwrap_err().to_string();
             assert!(
                 err.starts_with("copying app@1.0.0 from src-bkt: ")
                     && err.contains("InternalError"),

@@ -1,7 +1,7 @@
 //! The artifact data path, in Startifact 1.0's storage layout: `stage`, `download`, `info`,
 //! `list`, `metadata` and `presign`.
 //!
-//! - [`layout`]: names, keys, versions and metadata documents (byte-compatible).
+//! The names, keys and documents themselves are [`crate::startifact`]'s.
 //! - [`resolve`]: regions, organisation configuration and buckets, without a config file.
 //! - [`digest`]: the one pass over the file (SHA-256 of the whole and of each part).
 //! - [`upload`]: one region's artifact upload: single PUT or streaming multipart, no overwrite.
@@ -9,27 +9,31 @@
 //! - [`stage_flow`]: `stage` across regions (checks, claim order, metadata, `latest`).
 //! - [`stage_cmd`]: `stage`'s inputs and per-region report.
 //! - [`copy`]: the server-side copy mode of `stage`.
-//! - [`download`]: `download` with failover and verification.
+//! - [`download`]: `download` with failover and verification; [`destination`]: where it goes.
+//! - [`versions`]: the version a command works on (`latest` resolved).
 //! - [`query`]: `info`, `list`; [`metadata_cmd`]: `metadata`; [`presign`]: `presign`.
 
 pub mod checksums;
 pub mod copy;
+pub mod destination;
 pub mod digest;
 pub mod download;
-pub mod layout;
+#[cfg(test)]
+mod fault_tests;
 pub mod meta;
 pub mod metadata_cmd;
 #[cfg(test)]
 mod mock_tests;
 pub mod presign;
-pub mod pyjson;
 pub mod query;
 pub mod resolve;
 pub mod stage_cmd;
 pub mod stage_flow;
 pub mod upload;
+pub mod versions;
 
-use crate::error::{Classify, Exit};
+use crate::aws::AwsError;
+use crate::exit::{Classify, Exit};
 
 pub use download::cmd_download;
 pub use query::{cmd_info, cmd_list, cmd_metadata, cmd_presign};
@@ -52,7 +56,7 @@ pub enum StageError {
     )]
     NoConfiguration {
         parameter: String,
-        failures: Vec<(String, String)>,
+        failures: Vec<(String, RegionError)>,
     },
     #[error("{what}{}", list(regions))]
     Conflict {
@@ -64,7 +68,7 @@ pub enum StageError {
     #[error("{what}:{}", list(failures))]
     Unavailable {
         what: String,
-        failures: Vec<(String, String)>,
+        failures: Vec<(String, RegionError)>,
     },
     #[error("refusing the staged file name of {key} (from {region}): {reason}")]
     UnsafeFilename {
@@ -72,6 +76,82 @@ pub enum StageError {
         key: String,
         reason: String,
     },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Output(#[from] crate::ui::OutputError),
+    /// A local file or the machine failed us (a temporary file, the hashing thread).
+    #[error("{context}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl StageError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StageError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// Why one region's part of a staging command failed. The command goes on in the other
+/// regions (a read fails over to the next one); the failure is reported with the region.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegionError {
+    /// An AWS request failed; `doing` says what for (`reading app@1.0.0/metadata`).
+    #[error("{doing}: {source}")]
+    Aws {
+        doing: String,
+        #[source]
+        source: AwsError,
+    },
+    /// An AWS request failed, and its error says all there is to say.
+    #[error(transparent)]
+    Request(AwsError),
+    /// Something the command needs does not exist there (a parameter, an object).
+    #[error("{0}")]
+    Missing(String),
+    /// What the region holds cannot be used as it is (an empty parameter, a document that is
+    /// not JSON, metadata that disagrees, a write that kept losing to others).
+    #[error("{0}")]
+    Content(String),
+    /// Another artifact is staged under this version there.
+    #[error("already staged with different content: {0}")]
+    Conflict(String),
+    /// A response body broke off, stalled or came short.
+    #[error("{0}")]
+    Transfer(String),
+    /// The local file could not be read.
+    #[error("{0}")]
+    File(String),
+}
+
+impl RegionError {
+    /// Wraps an AWS error with what the request was for: `.map_err(RegionError::doing("..."))`.
+    pub fn doing(doing: impl Into<String>) -> impl FnOnce(AwsError) -> RegionError {
+        let doing = doing.into();
+        move |source| RegionError::Aws { doing, source }
+    }
+
+    /// The AWS error behind this failure, if any.
+    pub fn aws(&self) -> Option<&AwsError> {
+        match self {
+            RegionError::Aws { source, .. } | RegionError::Request(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<RegionError> for crate::runner::Failure {
+    /// The error's text, classified when AWS answered.
+    fn from(e: RegionError) -> Self {
+        let kind = e.aws().map(|a| a.kind);
+        crate::runner::Failure::new(e).with_kind(kind)
+    }
 }
 
 /// Downloaded bytes that do not match what was staged.
@@ -89,7 +169,7 @@ pub struct IntegrityError {
     pub actual: String,
 }
 
-fn list(items: &[(String, String)]) -> String {
+fn list(items: &[(String, impl std::fmt::Display)]) -> String {
     items
         .iter()
         .map(|(region, why)| format!("\n  {region}: {why}"))
@@ -100,6 +180,8 @@ impl Classify for StageError {
     fn exit(&self) -> Exit {
         match self {
             StageError::Input(_) | StageError::NoBootstrapRegion => Exit::Invalid,
+            StageError::Config(e) => e.exit(),
+            StageError::Output(e) => e.exit(),
             _ => Exit::Failure,
         }
     }
@@ -118,6 +200,7 @@ impl Classify for StageError {
                 "the object was changed after staging; restage under a new version and investigate who wrote it"
                     .into(),
             ),
+            StageError::Config(e) => e.hint(),
             _ => None,
         }
     }

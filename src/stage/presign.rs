@@ -4,15 +4,14 @@
 //! The expiry is required and at most 7 days (SigV4's limit). A URL signed with temporary
 //! credentials stops working when they expire, whatever its own expiry: that is warned about.
 
-use super::StageError;
-use super::download::{parse_wanted, resolve_version};
-use super::layout;
-use super::meta::http_status;
-use super::resolve;
-use crate::Context;
-use crate::aws;
+use super::resolve::{self, StagingTarget};
+use super::versions::{parse_wanted, resolve_version};
+use super::{RegionError, StageError};
+use crate::aws::SdkResultExt;
 use crate::cli::PresignArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::startifact::layout;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_smithy_types::DateTime;
@@ -50,7 +49,7 @@ struct Presigned {
     expires_at: String,
 }
 
-pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Error> {
+pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let wanted = parse_wanted(&args.version)?;
     let expires = parse_expiry(&args.expires).map_err(StageError::Input)?;
@@ -59,63 +58,25 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Erro
     let key = target.layout.artifact_key(&args.project, &version);
     let config = PresigningConfig::expires_in(expires)
         .map_err(|e| StageError::Input(format!("--expires: {e}")))?;
-
     let mut failures = Vec::new();
     let mut found = None;
     for region in target.read_order() {
-        let bucket = match target.bucket(&region).await {
-            Ok(b) => b,
-            Err(e) => {
-                failures.push((region, e));
-                continue;
-            }
-        };
-        let s3 = target.s3_read(&region);
-        match s3.head_object().bucket(&bucket).key(&key).send().await {
-            Ok(_) => {}
-            Err(e) => {
-                let why = if http_status(&e) == Some(404) {
-                    format!("s3://{bucket}/{key} does not exist")
-                } else {
-                    aws::describe(&e)
-                };
-                failures.push((region, why));
-                continue;
-            }
-        }
-        match s3
-            .get_object()
-            .bucket(&bucket)
-            .key(&key)
-            .presigned(config.clone())
-            .await
-        {
-            Ok(req) => {
-                found = Some((region, bucket, req.uri().to_string()));
+        match presign_in(&target, &region, &key, &config).await {
+            Ok((bucket, url)) => {
+                found = Some((region, bucket, url));
                 break;
             }
-            Err(e) => failures.push((region, aws::describe(&e))),
+            Err(why) => failures.push((region, why)),
         }
     }
     let Some((region, bucket, url)) = found else {
         return Err(StageError::Unavailable {
             what: format!("cannot presign {} {} in any region", args.project, version),
             failures,
-        }
-        .into());
+        });
     };
-
     let expires_at = SystemTime::now() + expires;
-    if let Some(provider) = target.aws.base.credentials_provider()
-        && let Ok(creds) = provider.provide_credentials().await
-        && let Some(creds_expiry) = creds.expiry()
-        && creds_expiry < expires_at
-    {
-        ctx.ui.warn(format!(
-            "the URL is signed with temporary credentials that expire at {}: it stops working then, before its own expiry",
-            fmt_time(creds_expiry)
-        ));
-    }
+    warn_if_credentials_expire_first(ctx, &target, expires_at).await;
     let out = Presigned {
         url,
         project: args.project.clone(),
@@ -130,8 +91,59 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Erro
         "{} {} in {}, valid until {}",
         out.project, out.version, out.region, out.expires_at
     ));
-    ctx.ui.emit("presign", &out, || out.url.clone());
+    ctx.ui.emit("presign", &out, || out.url.clone())?;
     Ok(Exit::Success)
+}
+
+/// Presigns the artifact in one region, once it is known to be there: the bucket and the URL.
+async fn presign_in(
+    target: &StagingTarget,
+    region: &str,
+    key: &str,
+    config: &PresigningConfig,
+) -> Result<(String, String), RegionError> {
+    let bucket = target.bucket(region).await?;
+    let s3 = target.s3_read(region);
+    s3.head_object()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .classify("s3:HeadObject", &s3)
+        .map_err(|e| {
+            if e.is_not_found() {
+                RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
+            } else {
+                RegionError::Request(e)
+            }
+        })?;
+    let req = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(key)
+        .presigned(config.clone())
+        .await
+        .classify("s3:GetObject", &s3)
+        .map_err(RegionError::Request)?;
+    Ok((bucket, req.uri().to_string()))
+}
+
+/// A URL signed with temporary credentials stops working when they expire: say so.
+async fn warn_if_credentials_expire_first(
+    ctx: &Context,
+    target: &StagingTarget,
+    expires_at: SystemTime,
+) {
+    if let Some(provider) = target.clients.credentials_provider()
+        && let Ok(creds) = provider.provide_credentials().await
+        && let Some(creds_expiry) = creds.expiry()
+        && creds_expiry < expires_at
+    {
+        ctx.ui.warn(format!(
+            "the URL is signed with temporary credentials that expire at {}: it stops working then, before its own expiry",
+            fmt_time(creds_expiry)
+        ));
+    }
 }
 
 fn fmt_time(t: SystemTime) -> String {

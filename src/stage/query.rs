@@ -1,14 +1,15 @@
 //! `provision info` and `provision list`: read-only views of staged artifacts.
 
-use super::StageError;
-use super::download::{parse_wanted, resolve_latest};
-use super::layout::{self, Metadata, value_text};
-use super::meta::{self, http_status};
-use super::resolve::{self, Target};
-use crate::Context;
-use crate::aws;
+use super::meta;
+use super::resolve::{self, StagingTarget};
+use super::versions::{Located, locate, parse_wanted};
+use super::{RegionError, StageError};
+use crate::aws::SdkResultExt;
 use crate::cli::{InfoArgs, ListArgs};
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::runner;
+use crate::startifact::layout::{self, Metadata, value_text};
 use crate::ui::Tone;
 use aws_smithy_types::date_time::Format;
 use semver::Version;
@@ -31,7 +32,7 @@ struct Info {
     metadata: Metadata,
 }
 
-pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, Error> {
+pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let mut version = parse_wanted(&args.version)?;
     let target = resolve::resolve(ctx, &args.staging).await?;
@@ -39,7 +40,7 @@ pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, Error> {
     for region in target.read_order() {
         match info_in(&target, &region, &args.project, &mut version).await {
             Ok(info) => {
-                ctx.ui.emit("info", &info, || render_info(&info));
+                ctx.ui.emit("info", &info, || render_info(&info))?;
                 return Ok(Exit::Success);
             }
             Err(why) => {
@@ -55,36 +56,31 @@ pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, Error> {
             version.map_or("latest".into(), |v| v.to_string())
         ),
         failures,
-    }
-    .into())
+    })
 }
 
 async fn info_in(
-    target: &Target,
+    target: &StagingTarget,
     region: &str,
     project: &str,
     version: &mut Option<Version>,
-) -> Result<Info, String> {
-    let bucket = target.bucket(region).await?;
-    let v = match version {
-        Some(v) => v.clone(),
-        None => {
-            let v = resolve_latest(target, region, project).await?;
-            *version = Some(v.clone());
-            v
-        }
-    };
-    let key = target.layout.artifact_key(project, &v);
+) -> Result<Info, RegionError> {
+    let Located {
+        bucket,
+        key,
+        version: v,
+        ..
+    } = locate(target, region, project, version).await?;
     let s3 = target.s3_read(region);
     let (head, fetched) = tokio::join!(
         s3.head_object().bucket(&bucket).key(&key).send(),
         meta::get(&s3, &bucket, &key)
     );
-    let head = head.map_err(|e| {
-        if http_status(&e) == Some(404) {
-            format!("s3://{bucket}/{key} does not exist")
+    let head = head.classify("s3:HeadObject", &s3).map_err(|e| {
+        if e.is_not_found() {
+            RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
         } else {
-            format!("reading s3://{bucket}/{key}: {}", aws::describe(&e))
+            RegionError::doing(format!("reading s3://{bucket}/{key}"))(e)
         }
     })?;
     let metadata = fetched?.map(|f| f.doc).unwrap_or_default();
@@ -143,22 +139,22 @@ struct Listing {
     latest: Option<String>,
     versions: Vec<Listed>,
     answered: Vec<String>,
-    failed: Vec<RegionError>,
+    failed: Vec<FailedRegion>,
 }
 
 #[derive(Debug, Serialize)]
-struct RegionError {
+struct FailedRegion {
     region: String,
     error: String,
 }
 
-pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, Error> {
+pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let target = resolve::resolve(ctx, &args.staging).await?;
     let project = args.project.as_str();
     let target = &target;
     let results =
-        aws::for_each_region(&target.regions, target.regions.len(), |region| async move {
+        runner::for_each_region(&target.regions, target.regions.len(), |region| async move {
             let (versions, latest) = tokio::join!(
                 list_in(target, &region, project),
                 target.latest(&region, project)
@@ -186,16 +182,22 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, Error> {
                 }
                 answered.push(region);
             }
-            Err(error) => failed.push(RegionError { region, error }),
+            Err(error) => failed.push((region, error)),
         }
     }
     if answered.is_empty() {
         return Err(StageError::Unavailable {
             what: format!("cannot list {project} in any region"),
-            failures: failed.into_iter().map(|f| (f.region, f.error)).collect(),
-        }
-        .into());
+            failures: failed,
+        });
     }
+    let failed: Vec<FailedRegion> = failed
+        .into_iter()
+        .map(|(region, e)| FailedRegion {
+            region,
+            error: e.to_string(),
+        })
+        .collect();
     let listing = Listing {
         project: project.to_string(),
         latest: latest.map(|v| v.to_string()),
@@ -212,7 +214,8 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, Error> {
     for f in &listing.failed {
         ctx.ui.warn(format!("{}: {}", f.region, f.error));
     }
-    ctx.ui.emit("list", &listing, || render_list(ctx, &listing));
+    ctx.ui
+        .emit("list", &listing, || render_list(ctx, &listing))?;
     Ok(if listing.failed.is_empty() {
         Exit::Success
     } else {
@@ -251,7 +254,11 @@ fn render_list(ctx: &Context, l: &Listing) -> String {
 
 /// The versions staged in one region: every key `<prefix><project>@<version>` whose suffix
 /// is a canonical version (metadata objects and anything else under it are skipped).
-async fn list_in(target: &Target, region: &str, project: &str) -> Result<Vec<Version>, String> {
+async fn list_in(
+    target: &StagingTarget,
+    region: &str,
+    project: &str,
+) -> Result<Vec<Version>, RegionError> {
     let bucket = target.bucket(region).await?;
     let prefix = target.layout.project_prefix(project);
     let s3 = target.s3_read(region);
@@ -263,8 +270,11 @@ async fn list_in(target: &Target, region: &str, project: &str) -> Result<Vec<Ver
         .send();
     let mut versions = Vec::new();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| format!("listing s3://{bucket}/{prefix}: {}", aws::describe(&e)))?;
+        let page = page
+            .classify("s3:ListObjectsV2", &s3)
+            .map_err(RegionError::doing(format!(
+                "listing s3://{bucket}/{prefix}"
+            )))?;
         for obj in page.contents() {
             if let Some(v) = obj.key().and_then(|k| version_of(k, &prefix)) {
                 versions.push(v);

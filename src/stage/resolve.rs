@@ -7,27 +7,19 @@
 //! the configuration's. A configuration file, when present (`-f`, or `provision.yaml` in
 //! the working directory), contributes its endpoints and its configuration parameter name.
 
-use super::StageError;
-use super::layout::Layout;
-use crate::Context;
-use crate::aws::{self, Aws};
+use super::{RegionError, StageError};
+use crate::aws::ssm::get_parameter;
+use crate::aws::{AwsError, Clients};
 use crate::cli::StagingArgs;
 use crate::config::Config;
-use crate::error::Error;
-use crate::org::document::{self, OrgConfig};
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
+use crate::context::Context;
+use crate::startifact::document::{self, OrgConfig};
+use crate::startifact::layout::Layout;
 use std::path::Path;
-use std::time::Duration;
-
-/// Attempts per read request: a region that fails twice is skipped for the next one.
-const READ_ATTEMPTS: u32 = 2;
-/// Longest wait for a read's response headers before trying again or failing over.
-const READ_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a staging command needs to reach the artifacts.
-pub struct Target {
-    pub aws: Aws,
+pub struct StagingTarget {
+    pub clients: Clients,
     /// The organisation configuration as read.
     pub org: OrgConfig,
     pub layout: Layout,
@@ -45,12 +37,12 @@ pub struct Target {
 
 /// The configuration file, when one is present. The default name is optional; a file named
 /// explicitly (`-f`, `PROVISION_FILE`) must exist.
-pub fn optional_config(ctx: &Context) -> Result<Option<Config>, Error> {
+pub fn optional_config(ctx: &Context) -> Result<Option<Config>, StageError> {
     let path = &ctx.global.file;
     if path == Path::new("provision.yaml") && !path.exists() {
         return Ok(None);
     }
-    ctx.config().map(Some)
+    Ok(Some(ctx.config()?))
 }
 
 /// A region name from the command line, the environment or the organisation configuration,
@@ -71,35 +63,41 @@ fn region_name_warning(region: &str, source: &str) -> Result<Option<String>, Sta
     }
 }
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// Where to look, before anything is read: the regions to try for the organisation
+/// configuration, and the regions `STARTIFACT_REGIONS` names.
+struct Start {
+    preferred: Option<String>,
+    env_regions: Option<Vec<String>>,
+    candidates: Vec<String>,
 }
 
-/// Resolves the target: reads the organisation configuration from the first region that
-/// answers and settles the regions to work in.
-pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Error> {
-    let cfg = optional_config(ctx)?;
-    let parameter = document::parameter_name(cfg.as_ref()).map_err(StageError::Input)?;
-
+fn start(ctx: &Context, staging: &StagingArgs, cfg: Option<&Config>) -> Result<Start, StageError> {
+    let env = &ctx.env;
     let preferred = match &staging.region {
         Some(r) => Some((r.clone(), "--region")),
-        None => env_nonempty("AWS_REGION")
+        None => env
+            .aws_region
+            .clone()
             .map(|r| (r, "AWS_REGION"))
-            .or_else(|| env_nonempty("AWS_DEFAULT_REGION").map(|r| (r, "AWS_DEFAULT_REGION"))),
+            .or_else(|| {
+                env.aws_default_region
+                    .clone()
+                    .map(|r| (r, "AWS_DEFAULT_REGION"))
+            }),
     };
     if let Some((r, source)) = &preferred {
         check_region_name(ctx, r, source)?;
     }
     let preferred = preferred.map(|(r, _)| r);
-    let env_regions = env_nonempty(document::REGIONS_ENV).map(|v| document::split_regions(&v));
-    if let Some(list) = &env_regions {
-        for r in list {
-            check_region_name(ctx, r, document::REGIONS_ENV)?;
-        }
+    let env_regions = env
+        .startifact_regions
+        .as_deref()
+        .map(document::split_regions);
+    for r in env_regions.iter().flatten() {
+        check_region_name(ctx, r, document::REGIONS_ENV)?;
     }
-
     let mut candidates: Vec<String> = preferred.iter().cloned().collect();
-    match (&env_regions, &cfg) {
+    match (&env_regions, cfg) {
         (Some(list), _) => candidates.extend(list.iter().cloned()),
         (None, Some(c)) => {
             candidates.push(c.home_region().to_string());
@@ -109,70 +107,56 @@ pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<Target, Err
     }
     dedup(&mut candidates);
     if candidates.is_empty() {
-        return Err(StageError::NoBootstrapRegion.into());
+        return Err(StageError::NoBootstrapRegion);
     }
+    Ok(Start {
+        preferred,
+        env_regions,
+        candidates,
+    })
+}
 
-    let settings = ctx.aws_settings(cfg.as_ref());
-    let aws = settings.load(&candidates[0]).await;
-    let mut target = Target {
-        aws,
-        org: OrgConfig {
-            bucket_key_prefix: String::new(),
-            bucket_name_param: String::new(),
-            parameter_name_prefix: String::new(),
-            regions: Vec::new(),
-        },
-        layout: Layout {
-            bucket_key_prefix: String::new(),
-            parameter_name_prefix: String::new(),
-        },
+/// Resolves the target: reads the organisation configuration from the first region that
+/// answers and settles the regions to work in.
+pub async fn resolve(ctx: &Context, staging: &StagingArgs) -> Result<StagingTarget, StageError> {
+    let cfg = optional_config(ctx)?;
+    let parameter = document::parameter_name(cfg.as_ref(), ctx.env.startifact_parameter.as_deref())
+        .map_err(StageError::Input)?;
+    let start = start(ctx, staging, cfg.as_ref())?;
+    let endpoints = cfg
+        .as_ref()
+        .map(|c| c.endpoints.clone())
+        .unwrap_or_default();
+    let clients = ctx.clients.open(&start.candidates[0], &endpoints).await;
+    let mut target = StagingTarget {
+        clients,
+        org: OrgConfig::default(),
+        layout: Layout::from(&OrgConfig::default()),
         regions: Vec::new(),
         regions_source: String::new(),
         config_region: String::new(),
-        parameter: parameter.clone(),
-        preferred,
+        parameter,
+        preferred: start.preferred,
     };
-
-    let mut failures = Vec::new();
-    for region in &candidates {
-        match target.read_org_config(region).await {
-            Ok(org) => {
-                tracing::info!("organisation configuration {parameter} read from {region}");
-                target.layout = Layout::from(&org);
-                target.org = org;
-                target.config_region = region.clone();
-                break;
-            }
-            Err(reason) => failures.push((region.clone(), reason)),
-        }
-    }
-    if target.config_region.is_empty() {
-        return Err(StageError::NoConfiguration {
-            parameter,
-            failures,
-        }
-        .into());
-    }
-
-    let (regions, source) = match env_regions {
+    target.read_first_org_config(&start.candidates).await?;
+    let (mut regions, source) = match start.env_regions {
         Some(list) => (list, document::REGIONS_ENV.to_string()),
         None => (
             target.org.regions.clone(),
-            format!("{parameter} in {}", target.config_region),
+            format!("{} in {}", target.parameter, target.config_region),
         ),
     };
     if regions.is_empty() {
         return Err(StageError::Input(format!(
-            "no regions to work in: {parameter} in {} lists none and {} is not set",
+            "no regions to work in: {} in {} lists none and {} is not set",
+            target.parameter,
             target.config_region,
             document::REGIONS_ENV
-        ))
-        .into());
+        )));
     }
     for r in &regions {
         check_region_name(ctx, r, &source)?;
     }
-    let mut regions = regions;
     dedup(&mut regions);
     target.regions = regions;
     target.regions_source = source;
@@ -184,71 +168,89 @@ fn dedup(list: &mut Vec<String>) {
     list.retain(|r| seen.insert(r.clone()));
 }
 
-impl Target {
+impl StagingTarget {
     /// An SSM client that gives up quickly, so that reads fail over to another region.
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
-        quick_ssm(&self.aws, region)
+        self.clients.ssm_reads(region)
     }
 
-    /// An S3 client for reads (HEAD, GET, list): quick to give up, like [`Target::ssm`].
-    /// The body of a GET is not covered by the attempt timeout; the download guards it.
-    /// The SDK's own response-checksum validation is off: downloads verify the SHA-256
-    /// from the metadata themselves, and S3's checksums only for full-object checksums
-    /// (emulators report a multipart object's composite checksum without its `-N` mark,
-    /// which the SDK would take for a full-object one and fail on).
+    /// An S3 client for reads (HEAD, GET, list), quick to give up like [`StagingTarget::ssm`].
     pub fn s3_read(&self, region: &str) -> aws_sdk_s3::Client {
-        let conf = self
-            .aws
-            .s3(region)
-            .config()
-            .to_builder()
-            .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
-            .timeout_config(self.read_timeouts())
-            .response_checksum_validation(
-                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-            )
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        self.clients.s3_reads(region)
     }
 
     /// An S3 client for uploads: the shared settings (adaptive retries, no attempt timeout,
     /// since a part upload takes as long as it takes).
     pub fn s3_write(&self, region: &str) -> aws_sdk_s3::Client {
-        self.aws.s3(region)
+        self.clients.s3(region)
     }
 
     /// An SSM client for writes (the `latest` parameter): the shared, patient settings.
     pub fn ssm_write(&self, region: &str) -> aws_sdk_ssm::Client {
-        self.aws.ssm(region)
+        self.clients.ssm(region)
     }
 
-    fn read_timeouts(&self) -> TimeoutConfig {
-        read_timeouts(&self.aws)
+    /// Reads the organisation configuration from the first of `candidates` that has it.
+    async fn read_first_org_config(&mut self, candidates: &[String]) -> Result<(), StageError> {
+        let mut failures = Vec::new();
+        for region in candidates {
+            match self.read_org_config(region).await {
+                Ok(org) => {
+                    tracing::info!(
+                        "organisation configuration {} read from {region}",
+                        self.parameter
+                    );
+                    self.layout = Layout::from(&org);
+                    self.org = org;
+                    self.config_region = region.clone();
+                    return Ok(());
+                }
+                Err(reason) => failures.push((region.clone(), reason)),
+            }
+        }
+        Err(StageError::NoConfiguration {
+            parameter: self.parameter.clone(),
+            failures,
+        })
     }
 
-    async fn read_org_config(&self, region: &str) -> Result<OrgConfig, String> {
+    async fn read_org_config(&self, region: &str) -> Result<OrgConfig, RegionError> {
         let text = get_parameter(&self.ssm(region), &self.parameter)
-            .await?
-            .ok_or_else(|| format!("parameter {} does not exist", self.parameter))?;
-        let org = OrgConfig::parse(&text).map_err(|e| format!("{} {e}", self.parameter))?;
+            .await
+            .map_err(RegionError::Request)?
+            .ok_or_else(|| {
+                RegionError::Missing(format!("parameter {} does not exist", self.parameter))
+            })?;
+        let org = OrgConfig::parse(&text)
+            .map_err(|e| RegionError::Content(format!("{} {e}", self.parameter)))?;
         if org.bucket_name_param.is_empty() {
-            return Err(format!("{} has no bucket_name_param", self.parameter));
+            return Err(RegionError::Content(format!(
+                "{} has no bucket_name_param",
+                self.parameter
+            )));
         }
         Ok(org)
     }
 
     /// The bucket's name in `region`, from the bucket-name parameter.
-    pub async fn bucket(&self, region: &str) -> Result<String, String> {
+    pub async fn bucket(&self, region: &str) -> Result<String, RegionError> {
         let name = &self.org.bucket_name_param;
-        match get_parameter(&self.ssm(region), name).await? {
+        match get_parameter(&self.ssm(region), name)
+            .await
+            .map_err(RegionError::Request)?
+        {
             Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-            Some(_) => Err(format!("bucket-name parameter {name} is empty")),
-            None => Err(format!("bucket-name parameter {name} does not exist")),
+            Some(_) => Err(RegionError::Content(format!(
+                "bucket-name parameter {name} is empty"
+            ))),
+            None => Err(RegionError::Missing(format!(
+                "bucket-name parameter {name} does not exist"
+            ))),
         }
     }
 
     /// The project's `latest` version in `region`, if set.
-    pub async fn latest(&self, region: &str, project: &str) -> Result<Option<String>, String> {
+    pub async fn latest(&self, region: &str, project: &str) -> Result<Option<String>, AwsError> {
         get_parameter(&self.ssm(region), &self.layout.latest_parameter(project)).await
     }
 
@@ -257,26 +259,6 @@ impl Target {
     pub fn read_order(&self) -> Vec<String> {
         failover_order(&self.regions, self.preferred.as_deref(), fastrand::shuffle)
     }
-}
-
-fn read_timeouts(aws: &Aws) -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(aws.settings.connect_timeout)
-        .operation_attempt_timeout(READ_ATTEMPT_TIMEOUT)
-        .build()
-}
-
-/// An SSM client for reads that gives up quickly (two attempts, short timeouts), so that an
-/// unreachable region costs seconds, not a minute of retries.
-pub fn quick_ssm(aws: &Aws, region: &str) -> aws_sdk_ssm::Client {
-    let conf = aws
-        .ssm(region)
-        .config()
-        .to_builder()
-        .retry_config(RetryConfig::standard().with_max_attempts(READ_ATTEMPTS))
-        .timeout_config(read_timeouts(aws))
-        .build();
-    aws_sdk_ssm::Client::from_conf(conf)
 }
 
 /// `preferred` first when it is in `regions`, then the others in the order `shuffle` leaves
@@ -298,23 +280,6 @@ pub fn failover_order(
         .unwrap_or_default();
     order.extend(rest);
     order
-}
-
-/// A String parameter's value; `None` when it does not exist.
-pub async fn get_parameter(
-    ssm: &aws_sdk_ssm::Client,
-    name: &str,
-) -> Result<Option<String>, String> {
-    match ssm.get_parameter().name(name).send().await {
-        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(aws::describe(&e)),
-    }
 }
 
 #[cfg(test)]

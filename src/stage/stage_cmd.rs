@@ -2,19 +2,22 @@
 
 use super::StageError;
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
-use super::layout::{self, Metadata};
 use super::meta::MetadataOutcome;
-use super::resolve::{self, Target};
-use super::stage_flow::{Conflict, Job, LatestChange, RegionOutcome, Upload};
+use super::resolve::{self, StagingTarget};
+use super::stage_flow::{Conflict, Job, LatestChange, RegionStaging, Upload};
 use super::upload::{Artifact, Existing};
-use crate::Context;
 use crate::cli::StageArgs;
-use crate::error::{Error, Exit};
+use crate::context::Context;
+use crate::exit::Exit;
+use crate::runner::{Failed, Failure, Reports, Target, TargetOutcome, TargetReport};
+use crate::startifact::layout::{self, Metadata};
 use crate::ui::{Tone, Ui};
 use serde::Serialize;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// Validated inputs (exit 3 when any is wrong, before anything is read from AWS).
 struct Request {
@@ -72,32 +75,9 @@ fn validate(args: &StageArgs) -> Result<Request, StageError> {
     })
 }
 
-pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
+pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageError> {
     let req = validate(args)?;
-
-    // Hash while the configuration is read; stop hashing if that fails.
-    let cancel = Arc::new(AtomicBool::new(false));
-    let hashing = {
-        let (path, size, cancel) = (args.file.clone(), req.size, cancel.clone());
-        tokio::task::spawn_blocking(move || digest_file(&path, size, &cancel))
-    };
-    let target = match resolve::resolve(ctx, &args.staging).await {
-        Ok(t) => t,
-        Err(e) => {
-            cancel.store(true, Ordering::Relaxed);
-            return Err(e);
-        }
-    };
-    let digest = hashing
-        .await
-        .map_err(|e| Error::io("hashing the artifact", std::io::Error::other(e)))?
-        .map_err(|e| {
-            StageError::Input(format!(
-                "{}: cannot read the artifact: {e}",
-                args.file.display()
-            ))
-        })?;
-
+    let (target, digest) = resolve_and_hash(ctx, args, &req).await?;
     let key = target.layout.artifact_key(&args.project, &req.version);
     let metadata =
         layout::staged_metadata(&req.user_metadata, req.filename.as_deref(), &digest.hex());
@@ -132,7 +112,51 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
         if job.regions.len() == 1 { "" } else { "s" },
         target.regions_source
     ));
+    let states = run(&job, args, &req).await?;
+    let report = report(args, &req, &target, &job, &digest, states);
+    ctx.ui
+        .emit_report("stage", &report, || render(&ctx.ui, &report))?;
+    Ok(report.regions.exit())
+}
 
+/// Reads the organisation configuration while the file is hashed; stops hashing if that
+/// fails.
+async fn resolve_and_hash(
+    ctx: &Context,
+    args: &StageArgs,
+    req: &Request,
+) -> Result<(StagingTarget, FileDigest), StageError> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    let hashing = {
+        let (path, size, cancel) = (args.file.clone(), req.size, cancel.clone());
+        tokio::task::spawn_blocking(move || digest_file(&path, size, &cancel))
+    };
+    let target = match resolve::resolve(ctx, &args.staging).await {
+        Ok(t) => t,
+        Err(e) => {
+            cancel.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
+    };
+    let digest = hashing
+        .await
+        .map_err(|e| StageError::io("hashing the artifact", std::io::Error::other(e)))?
+        .map_err(|e| {
+            StageError::Input(format!(
+                "{}: cannot read the artifact: {e}",
+                args.file.display()
+            ))
+        })?;
+    Ok((target, digest))
+}
+
+/// The three phases: check every region (other bytes anywhere stop the stage), upload in
+/// claim order, then metadata and `latest` (not with `--dry-run`).
+async fn run(
+    job: &Job<'_>,
+    args: &StageArgs,
+    req: &Request,
+) -> Result<HashMap<String, RegionStaging>, StageError> {
     let mut states = job.check().await;
     let conflicts: Vec<(String, String)> = job
         .regions
@@ -143,23 +167,18 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, Error> {
         })
         .collect();
     if !conflicts.is_empty() {
-        finish_lines(&job, &states, args.dry_run);
-        return Err(conflict(args, &req, conflicts).into());
+        finish_lines(job, &states, args.dry_run);
+        return Err(conflict(args, req, conflicts));
     }
     if !args.dry_run {
         if let Err(Conflict(regions)) = job.upload(&mut states).await {
-            finish_lines(&job, &states, false);
-            return Err(conflict(args, &req, regions).into());
+            finish_lines(job, &states, false);
+            return Err(conflict(args, req, regions));
         }
         job.finish(&mut states).await;
     }
-    finish_lines(&job, &states, args.dry_run);
-
-    let report = report(args, &req, &target, &job, &digest, &states);
-    let ok = report.staged == report.total;
-    ctx.ui
-        .emit_report("stage", &report, || render(&ctx.ui, &report));
-    Ok(if ok { Exit::Success } else { Exit::Failure })
+    finish_lines(job, &states, args.dry_run);
+    Ok(states)
 }
 
 fn conflict(args: &StageArgs, req: &Request, regions: Vec<(String, String)>) -> StageError {
@@ -172,10 +191,15 @@ fn conflict(args: &StageArgs, req: &Request, regions: Vec<(String, String)>) -> 
     }
 }
 
-fn finish_lines(job: &Job<'_>, states: &HashMap<String, RegionOutcome>, dry_run: bool) {
+fn finish_lines(job: &Job<'_>, states: &HashMap<String, RegionStaging>, dry_run: bool) {
     for r in &job.regions {
-        let (status, _) = status_of(&states[r], dry_run);
-        job.lines[r].finish(status.text());
+        let s = &states[r];
+        let text = match (&s.existing, outcome(s.clone(), dry_run)) {
+            (Some(Existing::Different(_)), _) => "other content",
+            (_, Ok(staged)) => staged.status.text(),
+            (_, Err(_)) => "failed",
+        };
+        job.lines[r].finish(text);
     }
 }
 
@@ -186,8 +210,6 @@ pub enum Status {
     Staged,
     AlreadyStaged,
     WouldStage,
-    Conflict,
-    Failed,
 }
 
 impl Status {
@@ -196,28 +218,13 @@ impl Status {
             Status::Staged => "staged",
             Status::AlreadyStaged => "already staged",
             Status::WouldStage => "would stage",
-            Status::Conflict => "other content",
-            Status::Failed => "failed",
         }
     }
 }
 
-fn status_of(s: &RegionOutcome, dry_run: bool) -> (Status, Option<&str>) {
-    if let Some(e) = &s.error {
-        return (Status::Failed, Some(e));
-    }
-    match (&s.existing, s.upload) {
-        (Some(Existing::Different(why)), _) => (Status::Conflict, Some(why)),
-        (_, Some(Upload::Present)) | (Some(Existing::Same), None) => (Status::AlreadyStaged, None),
-        (_, Some(_)) => (Status::Staged, None),
-        (Some(Existing::Absent), None) if dry_run => (Status::WouldStage, None),
-        _ => (Status::Failed, Some("not staged")),
-    }
-}
-
+/// A region staged (or, with `--dry-run`, ready to be).
 #[derive(Debug, Serialize)]
-struct RegionReport {
-    region: String,
+struct Staged {
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<String>,
@@ -227,8 +234,79 @@ struct RegionReport {
     metadata: Option<MetadataOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     latest: Option<LatestChange>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+}
+
+/// A region not staged: why, and what was done there before it failed.
+#[derive(Debug)]
+struct NotStaged {
+    failure: Failure,
+    bucket: Option<String>,
+    upload: Option<Upload>,
+    metadata: Option<MetadataOutcome>,
+}
+
+impl Failed for NotStaged {
+    fn failure(&self) -> &Failure {
+        &self.failure
+    }
+}
+
+impl TargetOutcome for Staged {
+    type Error = NotStaged;
+
+    fn summary(&self) -> String {
+        self.status.text().to_string()
+    }
+
+    fn failed_entry(_: &Target, e: &NotStaged, _: Duration) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("status".into(), "failed".into());
+        if let Some(b) = &e.bucket {
+            m.insert("bucket".into(), b.clone().into());
+        }
+        for (key, value) in [
+            ("upload", serde_json::to_value(e.upload)),
+            ("metadata", serde_json::to_value(&e.metadata)),
+        ] {
+            if let Ok(v) = value
+                && !v.is_null()
+            {
+                m.insert(key.into(), v);
+            }
+        }
+        m.insert("error".into(), e.failure.message.clone().into());
+        m
+    }
+}
+
+/// A region's result, from what its phases left.
+fn outcome(s: RegionStaging, dry_run: bool) -> Result<Staged, NotStaged> {
+    let status = match (&s.error, &s.existing, s.upload) {
+        (Some(_), _, _) => None,
+        (None, _, Some(Upload::Present)) | (None, Some(Existing::Same), None) => {
+            Some(Status::AlreadyStaged)
+        }
+        (None, _, Some(_)) => Some(Status::Staged),
+        (None, Some(Existing::Absent), None) if dry_run => Some(Status::WouldStage),
+        _ => None,
+    };
+    match status {
+        Some(status) => Ok(Staged {
+            status,
+            bucket: s.bucket,
+            upload: s.upload,
+            metadata: s.metadata,
+            latest: s.latest,
+        }),
+        None => Err(NotStaged {
+            failure: s
+                .error
+                .map_or_else(|| Failure::new("not staged"), Failure::from),
+            bucket: s.bucket,
+            upload: s.upload,
+            metadata: s.metadata,
+        }),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -249,34 +327,26 @@ struct StageReport {
     /// Regions staged (or, with --dry-run, ready to stage).
     staged: usize,
     total: usize,
-    regions: Vec<RegionReport>,
+    regions: Reports<Staged>,
 }
 
 fn report(
     args: &StageArgs,
     req: &Request,
-    target: &Target,
+    target: &StagingTarget,
     job: &Job<'_>,
     digest: &FileDigest,
-    states: &HashMap<String, RegionOutcome>,
+    mut states: HashMap<String, RegionStaging>,
 ) -> StageReport {
-    let regions: Vec<RegionReport> = job
-        .regions
-        .iter()
-        .map(|r| {
-            let s = &states[r];
-            let (status, why) = status_of(s, args.dry_run);
-            RegionReport {
-                region: r.clone(),
-                status,
-                bucket: s.bucket.clone(),
-                upload: s.upload,
-                metadata: s.metadata.clone(),
-                latest: s.latest.clone(),
-                error: why.map(str::to_string),
-            }
-        })
-        .collect();
+    let regions = Reports(
+        job.regions
+            .iter()
+            .map(|r| {
+                let s = states.remove(r).unwrap_or_default();
+                TargetReport::new(Target::region(r), outcome(s, args.dry_run))
+            })
+            .collect(),
+    );
     StageReport {
         project: args.project.clone(),
         version: req.version.to_string(),
@@ -289,16 +359,8 @@ fn report(
         copy: args.copy,
         part_size: digest.part_size,
         regions_source: target.regions_source.clone(),
-        staged: regions
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.status,
-                    Status::Staged | Status::AlreadyStaged | Status::WouldStage
-                )
-            })
-            .count(),
-        total: regions.len(),
+        staged: regions.succeeded().count(),
+        total: regions.0.len(),
         regions,
     }
 }
@@ -315,37 +377,43 @@ fn render(ui: &Ui, r: &StageReport) -> String {
         human_size(r.size),
         r.sha256
     );
-    let width = r.regions.iter().map(|x| x.region.len()).max().unwrap_or(0);
-    for x in &r.regions {
-        let tone = match x.status {
-            Status::Staged | Status::AlreadyStaged | Status::WouldStage => Tone::Good,
-            Status::Conflict | Status::Failed => Tone::Bad,
+    let width = r.regions.region_width().unwrap_or(0);
+    for x in r.regions.iter() {
+        let line = match &x.outcome {
+            Ok(s) => staged_line(ui, r, s),
+            Err(e) => {
+                let mut line = ui.paint(Tone::Bad, format!("{:<14}", "failed"));
+                if let Some(u) = e.upload.filter(|u| *u != Upload::Present) {
+                    line.push_str(&format!("  {}", upload_text(u)));
+                }
+                line.push_str(&format!("  {}", e.failure.message));
+                line
+            }
         };
-        let mut line = format!(
-            "  {:<width$}  {}",
-            x.region,
-            ui.paint(tone, format!("{:<14}", x.status.text()))
-        );
-        if let Some(u) = x.upload.filter(|u| *u != Upload::Present) {
-            line.push_str(&format!("  {}", upload_text(u)));
-        }
-        if r.dry_run && x.status == Status::WouldStage {
-            line.push_str(if r.copy {
-                "  upload or copy"
-            } else {
-                "  upload"
-            });
-        }
-        if let Some(l) = &x.latest {
-            line.push_str(&format!("  {}", latest_text(l, &r.version)));
-        }
-        if let Some(e) = &x.error {
-            line.push_str(&format!("  {e}"));
-        }
+        let line = format!("  {:<width$}  {line}", x.region());
         out.push_str(line.trim_end());
         out.push('\n');
     }
     out
+}
+
+/// A staged region's status, upload, and what became of `latest`.
+fn staged_line(ui: &Ui, r: &StageReport, s: &Staged) -> String {
+    let mut line = ui.paint(Tone::Good, format!("{:<14}", s.status.text()));
+    if let Some(u) = s.upload.filter(|u| *u != Upload::Present) {
+        line.push_str(&format!("  {}", upload_text(u)));
+    }
+    if r.dry_run && s.status == Status::WouldStage {
+        line.push_str(if r.copy {
+            "  upload or copy"
+        } else {
+            "  upload"
+        });
+    }
+    if let Some(l) = &s.latest {
+        line.push_str(&format!("  {}", latest_text(l, &r.version)));
+    }
+    line
 }
 
 fn upload_text(u: Upload) -> &'static str {

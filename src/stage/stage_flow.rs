@@ -12,12 +12,14 @@
 //! 3. Per region, once its artifact is in place: the metadata object, then `latest`, which
 //!    only moves forward in semantic-version order unless `--force-latest`.
 
+use super::RegionError;
 use super::copy::{self, Source};
-use super::layout::{Metadata, moves_forward};
 use super::meta::{self, MetadataOutcome};
-use super::resolve::Target;
+use super::resolve::StagingTarget;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
-use crate::aws;
+use crate::aws::ssm::put_parameter;
+use crate::runner;
+use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
 use semver::Version;
 use serde::Serialize;
@@ -46,20 +48,20 @@ pub struct LatestChange {
     pub moved: bool,
 }
 
-/// One region's result.
+/// What a stage's phases did in one region so far.
 #[derive(Debug, Clone, Default)]
-pub struct RegionOutcome {
+pub struct RegionStaging {
     pub bucket: Option<String>,
     pub existing: Option<Existing>,
     pub upload: Option<Upload>,
     pub metadata: Option<MetadataOutcome>,
     pub latest: Option<LatestChange>,
-    pub error: Option<String>,
+    pub error: Option<RegionError>,
 }
 
 /// Everything one stage needs.
 pub struct Job<'a> {
-    pub target: &'a Target,
+    pub target: &'a StagingTarget,
     pub artifact: Artifact<'a>,
     pub metadata: &'a Metadata,
     pub project: &'a str,
@@ -77,7 +79,7 @@ pub struct Conflict(pub Vec<(String, String)>);
 enum Settled {
     Done(Upload),
     Conflict(String),
-    Failed(String),
+    Failed(RegionError),
 }
 
 impl Job<'_> {
@@ -86,11 +88,11 @@ impl Job<'_> {
     }
 
     /// Phase 1: bucket and existing object in every region.
-    pub async fn check(&self) -> HashMap<String, RegionOutcome> {
+    pub async fn check(&self) -> HashMap<String, RegionStaging> {
         let results =
-            aws::for_each_region(&self.regions, self.regions.len(), |region| async move {
+            runner::for_each_region(&self.regions, self.regions.len(), |region| async move {
                 self.line(&region).set("checking");
-                let mut out = RegionOutcome::default();
+                let mut out = RegionStaging::default();
                 match self.target.bucket(&region).await {
                     Err(e) => out.error = Some(e),
                     Ok(bucket) => {
@@ -112,7 +114,7 @@ impl Job<'_> {
     /// claim: nothing was written by this run.
     pub async fn upload(
         &self,
-        states: &mut HashMap<String, RegionOutcome>,
+        states: &mut HashMap<String, RegionStaging>,
     ) -> Result<(), Conflict> {
         let mut absent = Vec::new();
         let mut claimed = None;
@@ -147,7 +149,7 @@ impl Job<'_> {
         } else {
             let regions: Vec<String> = absent.iter().map(|(r, _)| r.clone()).collect();
             let buckets: HashMap<String, String> = absent.into_iter().collect();
-            let uploaded = aws::for_each_region(&regions, regions.len(), |r| {
+            let uploaded = runner::for_each_region(&regions, regions.len(), |r| {
                 let bucket = buckets[&r].clone();
                 async move {
                     self.line(&r).set("uploading parts");
@@ -188,7 +190,7 @@ impl Job<'_> {
         &self,
         absent: Vec<(String, String)>,
         claimed: Option<(String, String)>,
-    ) -> Result<Vec<(String, Result<Upload, String>)>, Conflict> {
+    ) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict> {
         let mut results = Vec::new();
         let mut rest = absent.into_iter();
         let source = match claimed {
@@ -295,16 +297,16 @@ impl Job<'_> {
         match upload::inspect(&s3, bucket, self.artifact).await {
             Ok(Existing::Same) => Settled::Done(Upload::Present),
             Ok(Existing::Different(why)) => Settled::Conflict(why),
-            Ok(Existing::Absent) => Settled::Failed(
+            Ok(Existing::Absent) => Settled::Failed(RegionError::Content(
                 "the write was refused as conflicting, yet no object exists; another stager is writing this version: run again"
                     .into(),
-            ),
+            )),
             Err(e) => Settled::Failed(e),
         }
     }
 
     /// Phase 3: metadata, then `latest`, in every region whose artifact is in place.
-    pub async fn finish(&self, states: &mut HashMap<String, RegionOutcome>) {
+    pub async fn finish(&self, states: &mut HashMap<String, RegionStaging>) {
         let ready: Vec<String> = self
             .regions
             .iter()
@@ -315,7 +317,7 @@ impl Job<'_> {
             .iter()
             .filter_map(|r| states[r].bucket.clone().map(|b| (r.clone(), b)))
             .collect();
-        let done = aws::for_each_region(&ready, ready.len(), |r| {
+        let done = runner::for_each_region(&ready, ready.len(), |r| {
             let bucket = buckets.get(&r).cloned().unwrap_or_default();
             async move {
                 self.line(&r).set("writing metadata");
@@ -323,7 +325,7 @@ impl Job<'_> {
                 let m = meta::stage(&s3, &bucket, self.artifact.key, self.metadata).await?;
                 self.line(&r).set("updating latest");
                 let latest = self.update_latest(&r).await.map_err(|e| (m.clone(), e));
-                Ok::<_, String>((m, latest))
+                Ok::<_, RegionError>((m, latest))
             }
         })
         .await;
@@ -343,13 +345,13 @@ impl Job<'_> {
         }
     }
 
-    async fn update_latest(&self, region: &str) -> Result<LatestChange, String> {
+    async fn update_latest(&self, region: &str) -> Result<LatestChange, RegionError> {
         let name = self.target.layout.latest_parameter(self.project);
         let previous = self
             .target
             .latest(region, self.project)
             .await
-            .map_err(|e| format!("reading {name}: {e}"))?;
+            .map_err(RegionError::doing(format!("reading {name}")))?;
         let ours = self.version.to_string();
         let moved = match previous.as_deref().map(|p| (p, Version::parse(p))) {
             None => true,
@@ -358,16 +360,9 @@ impl Job<'_> {
             Some((_, Ok(current))) => self.force_latest || moves_forward(&current, self.version),
         };
         if moved {
-            self.target
-                .ssm_write(region)
-                .put_parameter()
-                .name(&name)
-                .value(&ours)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .overwrite(true)
-                .send()
+            put_parameter(&self.target.ssm_write(region), &name, &ours)
                 .await
-                .map_err(|e| format!("writing {name}: {}", aws::describe(&e)))?;
+                .map_err(RegionError::doing(format!("writing {name}")))?;
         }
         let current = if moved {
             ours
@@ -382,10 +377,10 @@ impl Job<'_> {
     }
 }
 
-fn into_result(s: Settled) -> Result<Upload, String> {
+fn into_result(s: Settled) -> Result<Upload, RegionError> {
     match s {
         Settled::Done(u) => Ok(u),
-        Settled::Conflict(why) => Err(format!("already staged with different content: {why}")),
+        Settled::Conflict(why) => Err(RegionError::Conflict(why)),
         Settled::Failed(e) => Err(e),
     }
 }
@@ -398,7 +393,7 @@ async fn claim_then_rest<T, F, Fut, A, AFut>(
     claimed: bool,
     commit: F,
     abandon: A,
-) -> Result<Vec<(String, Result<Upload, String>)>, Conflict>
+) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict>
 where
     F: Fn(String, T, bool) -> Fut,
     Fut: Future<Output = Settled>,

@@ -8,15 +8,14 @@
 //! fails is aborted; one whose process was killed stays invisible until the bucket's
 //! lifecycle rule removes it.
 
+use super::RegionError;
 use super::digest::FileDigest;
-use super::layout::{OBJECT_SHA256, is_sha256_hex};
-use super::meta::{self, http_status, precondition_failed};
-use crate::aws;
+use super::meta;
+use crate::aws::{AwsError, ErrorKind, SdkResultExt};
+use crate::startifact::layout::{OBJECT_SHA256, is_sha256_hex};
 use crate::ui::ProgressLine;
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_types::byte_stream::Length;
 use futures_util::{Stream, StreamExt};
 use std::path::Path;
@@ -51,7 +50,7 @@ pub async fn inspect(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     artifact: Artifact<'_>,
-) -> Result<Existing, String> {
+) -> Result<Existing, RegionError> {
     let head = match s3
         .head_object()
         .bucket(bucket)
@@ -59,13 +58,11 @@ pub async fn inspect(
         .checksum_mode(ChecksumMode::Enabled)
         .send()
         .await
+        .classify("s3:HeadObject", s3)
     {
         Ok(h) => h,
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {
-            return Ok(Existing::Absent);
-        }
-        Err(e) if http_status(&e) == Some(404) => return Ok(Existing::Absent),
-        Err(e) => return Err(format!("checking {}: {}", artifact.key, aws::describe(&e))),
+        Err(e) if e.is_not_found() => return Ok(Existing::Absent),
+        Err(e) => return Err(RegionError::doing(format!("checking {}", artifact.key))(e)),
     };
     let ours = artifact.digest.hex();
     let verdict = |theirs: &str, source: &str| {
@@ -91,7 +88,7 @@ pub async fn inspect(
         return Ok(verdict(&hex::encode(raw), "S3 checksum"));
     }
     if let Some(fetched) = meta::get(s3, bucket, artifact.key).await?
-        && let Some(sha) = super::layout::recorded_sha256(&fetched.doc)
+        && let Some(sha) = crate::startifact::layout::recorded_sha256(&fetched.doc)
     {
         return Ok(verdict(&sha, "metadata"));
     }
@@ -111,7 +108,7 @@ pub async fn hash_object(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-) -> Result<String, String> {
+) -> Result<String, RegionError> {
     use sha2::{Digest, Sha256};
     let out = s3
         .get_object()
@@ -119,11 +116,12 @@ pub async fn hash_object(
         .key(key)
         .send()
         .await
-        .map_err(|e| format!("reading {key}: {}", aws::describe(&e)))?;
+        .classify("s3:GetObject", s3)
+        .map_err(RegionError::doing(format!("reading {key}")))?;
     let mut body = out.body;
     let mut h = Sha256::new();
     while let Some(chunk) = body.next().await {
-        h.update(&chunk.map_err(|e| format!("reading {key}: {e}"))?);
+        h.update(&chunk.map_err(|e| RegionError::Transfer(format!("reading {key}: {e}")))?);
     }
     Ok(hex::encode(h.finalize()))
 }
@@ -140,29 +138,27 @@ pub enum Committed {
 impl Committed {
     /// What the answer to a write guarded by `If-None-Match: *` means; any failure but a
     /// lost condition is an error, `what` (e.g. "uploading app@1.0.0") followed by the cause.
-    pub fn of<O, E>(
-        answer: Result<O, SdkError<E, HttpResponse>>,
+    pub fn of<O>(
+        answer: Result<O, AwsError>,
         what: impl FnOnce() -> String,
-    ) -> Result<Committed, String>
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-    {
+    ) -> Result<Committed, RegionError> {
         match answer {
             Ok(_) => Ok(Committed::Written),
-            Err(e) if precondition_failed(&e) => Ok(Committed::Preempted),
-            Err(e) => Err(format!("{}: {}", what(), aws::describe(&e))),
+            // The object exists (412), or another conditional write to it was in flight (409).
+            Err(e) if e.kind == ErrorKind::Conflict => Ok(Committed::Preempted),
+            Err(e) => Err(RegionError::doing(what())(e)),
         }
     }
 }
 
-async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, String> {
+async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, RegionError> {
     ByteStream::read_from()
         .path(path)
         .offset(offset)
         .length(Length::Exact(len))
         .build()
         .await
-        .map_err(|e| format!("reading {}: {e}", path.display()))
+        .map_err(|e| RegionError::File(format!("reading {}: {e}", path.display())))
 }
 
 /// Uploads a small artifact in one `PutObject`.
@@ -170,7 +166,7 @@ pub async fn put_single(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     artifact: Artifact<'_>,
-) -> Result<Committed, String> {
+) -> Result<Committed, RegionError> {
     let d = artifact.digest;
     let body = file_range(artifact.path, 0, d.size).await?;
     let res = s3
@@ -183,7 +179,8 @@ pub async fn put_single(
         .metadata(OBJECT_SHA256, d.hex())
         .if_none_match("*")
         .send()
-        .await;
+        .await
+        .classify("s3:PutObject", s3);
     Committed::of(res, || format!("uploading {}", artifact.key))
 }
 
@@ -207,7 +204,7 @@ impl Pending {
         sha256_hex: &str,
         checksum: Option<ChecksumAlgorithm>,
         activity: &str,
-    ) -> Result<Pending, String> {
+    ) -> Result<Pending, RegionError> {
         let created = s3
             .create_multipart_upload()
             .bucket(bucket)
@@ -216,9 +213,14 @@ impl Pending {
             .metadata(OBJECT_SHA256, sha256_hex)
             .send()
             .await
-            .map_err(|e| format!("starting the {activity} of {key}: {}", aws::describe(&e)))?;
+            .classify("s3:CreateMultipartUpload", s3)
+            .map_err(RegionError::doing(format!(
+                "starting the {activity} of {key}"
+            )))?;
         let Some(upload_id) = created.upload_id else {
-            return Err(format!("S3 returned no upload ID for {key}"));
+            return Err(RegionError::Content(format!(
+                "S3 returned no upload ID for {key}"
+            )));
         };
         Ok(Pending {
             s3: s3.clone(),
@@ -234,9 +236,9 @@ impl Pending {
 /// returns the parts in order, or the first failure (the parts still in flight are
 /// dropped). `on_done(n)` hears each time that `n` parts are done.
 pub async fn collect_parts(
-    parts: impl Stream<Item = Result<CompletedPart, String>>,
+    parts: impl Stream<Item = Result<CompletedPart, RegionError>>,
     mut on_done: impl FnMut(usize),
-) -> Result<Vec<CompletedPart>, String> {
+) -> Result<Vec<CompletedPart>, RegionError> {
     let mut parts = std::pin::pin!(parts);
     let mut done = Vec::new();
     while let Some(part) = parts.next().await {
@@ -254,7 +256,7 @@ pub async fn upload_parts(
     bucket: &str,
     artifact: Artifact<'_>,
     progress: &ProgressLine,
-) -> Result<Pending, String> {
+) -> Result<Pending, RegionError> {
     let d = artifact.digest;
     let mut pending = Pending::start(
         s3,
@@ -292,7 +294,7 @@ async fn upload_part(
     pending: &Pending,
     artifact: Artifact<'_>,
     index: usize,
-) -> Result<CompletedPart, String> {
+) -> Result<CompletedPart, RegionError> {
     let d = artifact.digest;
     let (offset, len) = d.part_range(index);
     let number = index as i32 + 1;
@@ -310,13 +312,11 @@ async fn upload_part(
         .checksum_sha256(&checksum)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "uploading part {number} of {}: {}",
-                pending.key,
-                aws::describe(&e)
-            )
-        })?;
+        .classify("s3:UploadPart", &pending.s3)
+        .map_err(RegionError::doing(format!(
+            "uploading part {number} of {}",
+            pending.key
+        )))?;
     Ok(CompletedPart::builder()
         .part_number(number)
         .set_e_tag(out.e_tag)
@@ -326,7 +326,7 @@ async fn upload_part(
 
 /// Makes the upload visible, unless the key exists (then the upload is aborted; so it is
 /// when the completion fails). `activity` ("upload", "copy") names the upload in errors.
-pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, String> {
+pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, RegionError> {
     let res = pending
         .s3
         .complete_multipart_upload()
@@ -340,7 +340,8 @@ pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, St
         )
         .if_none_match("*")
         .send()
-        .await;
+        .await
+        .classify("s3:CompleteMultipartUpload", &pending.s3);
     let committed = Committed::of(res, || {
         format!("completing the {activity} of {}", pending.key)
     });
@@ -360,12 +361,12 @@ pub async fn abort(pending: &Pending) {
         .upload_id(&pending.upload_id)
         .send()
         .await
+        .classify("s3:AbortMultipartUpload", &pending.s3)
     {
         tracing::warn!(
-            "could not abort the multipart upload of {} in {}: {}",
+            "could not abort the multipart upload of {} in {}: {e}",
             pending.key,
             pending.bucket,
-            aws::describe(&e)
         );
     }
 }

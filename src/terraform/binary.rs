@@ -220,8 +220,8 @@ mod tests {
             message.contains("1.6.6") && message.contains("1.7.0") && message.contains("removed"),
             "{message}"
         );
-        use crate::error::Classify;
-        assert_eq!(err.exit(), crate::error::Exit::Invalid);
+        use crate::exit::Classify;
+        assert_eq!(err.exit(), crate::exit::Exit::Invalid);
         let broken = dir.path().join("broken");
         std::fs::write(&broken, "#!/bin/sh\nexit 1\n").unwrap();
         std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();

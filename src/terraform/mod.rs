@@ -29,7 +29,7 @@ pub use regions::ResourceRegions;
 pub use retain::Retained;
 pub use workdir::WorkDir;
 
-use crate::error::{Classify, Exit};
+use crate::exit::{Classify, Exit};
 use crate::render::RenderedFile;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

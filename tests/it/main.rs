@@ -8,6 +8,7 @@
 
 mod support;
 
+mod assume_role_e2e;
 mod ci_examples;
 mod cli_surface;
 mod config_invalid;
@@ -17,6 +18,7 @@ mod docs_drift;
 mod hermetic;
 mod judges;
 mod output_conventions;
+mod output_failures;
 mod regions;
 mod render_cli;
 mod render_snapshots;

@@ -5,7 +5,7 @@
 
 use crate::support::storage::{REGIONS, Storage, random_file, set_up, sha256_file};
 use crate::support::{output, repo_root, shared, venv_tool};
-use provision::stage::{layout, pyjson};
+use provision::startifact::{layout, pyjson};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

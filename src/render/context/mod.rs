@@ -247,41 +247,6 @@ fn policy_name(stack: &str, region: &str, kind: &str) -> String {
 
 pub fn region_context(cfg: &Config, region: &str) -> RegionContext {
     let home = region == cfg.home_region();
-    let b = &cfg.bucket;
-    let identities = cfg.identities.as_ref().filter(|_| home).map(|ids| {
-        let mut seen = std::collections::BTreeSet::new();
-        let users = ids
-            .users
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let mut id = identifier(name);
-                if id.is_empty() || !seen.insert(id.clone()) {
-                    id = format!("{id}{}", i + 1);
-                    seen.insert(id.clone());
-                }
-                IdentityUser {
-                    name: name.clone(),
-                    resource_name: snake_case(&id),
-                    id,
-                }
-            })
-            .collect();
-        IdentitiesContext {
-            group: ids.group.clone(),
-            users,
-            policy: match ids.policy {
-                IdentityPolicy::Read => "read",
-                IdentityPolicy::Write => "write",
-                IdentityPolicy::Manage => "manage",
-            },
-            policy_logical_id: match ids.policy {
-                IdentityPolicy::Read => "ReadPolicy",
-                IdentityPolicy::Write => "WritePolicy",
-                IdentityPolicy::Manage => "ManagePolicy",
-            },
-        }
-    });
     RegionContext {
         region: region.to_string(),
         suffix: region_suffix(region),
@@ -290,50 +255,95 @@ pub fn region_context(cfg: &Config, region: &str) -> RegionContext {
             "{} artifact storage in {region} (rendered by provision; Startifact-compatible)",
             cfg.organisation
         ),
-        bucket: BucketContext {
-            name: cfg.bucket_name_in(region, "${AccountId}"),
-            deletion_policy: if b.retain_on_delete {
-                "Retain"
-            } else {
-                "Delete"
-            },
-            retain: b.retain_on_delete,
-            sse_algorithm: match b.encryption {
-                Encryption::Kms => "aws:kms",
-                Encryption::S3 => "AES256",
-            },
-            sse_s3: b.encryption == Encryption::S3,
-            bucket_key: b.encryption == Encryption::Kms,
-            kms: cfg.kms.is_some(),
-            versioning: b.versioning,
-            access_logging: b.access_logging,
-            log_prefix: "artifacts/",
-            abort_incomplete_multipart_days: b.abort_incomplete_multipart_days,
-            noncurrent_version_expiration_days: b.noncurrent_version_expiration_days,
-            cors: b
-                .cors
-                .iter()
-                .map(|r| CorsContext {
-                    allowed_origins: r.allowed_origins.clone(),
-                    allowed_methods: r.allowed_methods.clone(),
-                    allowed_headers: r.allowed_headers.clone(),
-                    expose_headers: r.expose_headers.clone(),
-                    max_age_seconds: r.max_age_seconds,
-                })
-                .collect(),
-        },
+        bucket: bucket_context(cfg, region),
         kms: cfg.kms.as_ref().map(|k| KmsContext {
             alias: k.alias.clone(),
             rotation: k.rotation,
             deletion_window_days: k.deletion_window_days,
             description: format!("{} artifact bucket key ({region})", cfg.organisation),
         }),
-        identities,
+        identities: cfg
+            .identities
+            .as_ref()
+            .filter(|_| home)
+            .map(identities_context),
         policy_names: PolicyNames {
             read: policy_name(&cfg.stack_name, region, "read"),
             write: policy_name(&cfg.stack_name, region, "write"),
             configure: policy_name(&cfg.stack_name, region, "configure"),
             manage: policy_name(&cfg.stack_name, region, "manage"),
+        },
+    }
+}
+
+fn bucket_context(cfg: &Config, region: &str) -> BucketContext {
+    let b = &cfg.bucket;
+    BucketContext {
+        name: cfg.bucket_name_in(region, "${AccountId}"),
+        deletion_policy: if b.retain_on_delete {
+            "Retain"
+        } else {
+            "Delete"
+        },
+        retain: b.retain_on_delete,
+        sse_algorithm: match b.encryption {
+            Encryption::Kms => "aws:kms",
+            Encryption::S3 => "AES256",
+        },
+        sse_s3: b.encryption == Encryption::S3,
+        bucket_key: b.encryption == Encryption::Kms,
+        kms: cfg.kms.is_some(),
+        versioning: b.versioning,
+        access_logging: b.access_logging,
+        log_prefix: "artifacts/",
+        abort_incomplete_multipart_days: b.abort_incomplete_multipart_days,
+        noncurrent_version_expiration_days: b.noncurrent_version_expiration_days,
+        cors: b
+            .cors
+            .iter()
+            .map(|r| CorsContext {
+                allowed_origins: r.allowed_origins.clone(),
+                allowed_methods: r.allowed_methods.clone(),
+                allowed_headers: r.allowed_headers.clone(),
+                expose_headers: r.expose_headers.clone(),
+                max_age_seconds: r.max_age_seconds,
+            })
+            .collect(),
+    }
+}
+
+/// The home region's identities: each user with an identifier unique in the template.
+fn identities_context(ids: &crate::config::Identities) -> IdentitiesContext {
+    let mut seen = std::collections::BTreeSet::new();
+    let users = ids
+        .users
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mut id = identifier(name);
+            if id.is_empty() || !seen.insert(id.clone()) {
+                id = format!("{id}{}", i + 1);
+                seen.insert(id.clone());
+            }
+            IdentityUser {
+                name: name.clone(),
+                resource_name: snake_case(&id),
+                id,
+            }
+        })
+        .collect();
+    IdentitiesContext {
+        group: ids.group.clone(),
+        users,
+        policy: match ids.policy {
+            IdentityPolicy::Read => "read",
+            IdentityPolicy::Write => "write",
+            IdentityPolicy::Manage => "manage",
+        },
+        policy_logical_id: match ids.policy {
+            IdentityPolicy::Read => "ReadPolicy",
+            IdentityPolicy::Write => "WritePolicy",
+            IdentityPolicy::Manage => "ManagePolicy",
         },
     }
 }

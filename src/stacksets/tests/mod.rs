@@ -13,9 +13,6 @@ mod refusal_mocks;
 mod service_managed_mocks;
 
 use super::*;
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_credential_types::Credentials;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::describe_stack_set::DescribeStackSetOutput;
 use aws_sdk_cloudformation::operation::describe_stack_set_operation::DescribeStackSetOperationOutput;
@@ -27,10 +24,9 @@ use aws_sdk_cloudformation::types::{
     StackSetOperationAction, StackSetOperationResultStatus, StackSetOperationResultSummary,
     StackSetOperationStatus, StackSetStatus,
 };
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, mock};
+use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::DateTime;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 pub const SET: &str = "acme-artifacts";
 pub const ADMIN: &str = "999988887777";
@@ -41,38 +37,12 @@ pub const OP: &str = "0f0e0d0c-1111-4222-8333-944455556666";
 
 /// A CloudFormation client answering from `rules` only, SDK retries off.
 pub fn cloudformation(rules: &[&Rule]) -> Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    Client::from_conf(
-        aws_sdk_cloudformation::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(interceptor)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
+    crate::testing::clients(rules).cloudformation(crate::testing::REGION)
 }
 
 /// An error response as CloudFormation sends it (query protocol).
 pub fn error(status: u16, code: &str, message: &str) -> aws_smithy_runtime_api::http::Response {
-    aws_smithy_runtime_api::http::Response::new(
-        status.try_into().expect("status"),
-        format!(
-            r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <Error>
-    <Type>Sender</Type>
-    <Code>{code}</Code>
-    <Message>{message}</Message>
-  </Error>
-  <RequestId>5ccc7dcd-744c-11e5-be70-1b08c228efb3</RequestId>
-</ErrorResponse>"#
-        )
-        .into(),
-    )
+    crate::testing::response(status, crate::testing::query_error(code, message))
 }
 
 const REGIONS: &str = "regions: [eu-west-1, us-east-1, eu-north-1]\n";
@@ -255,17 +225,4 @@ pub fn results(id: &'static str, list: Vec<StackSetOperationResultSummary>) -> R
         })
 }
 
-/// Collects progress messages.
-#[derive(Clone, Default)]
-pub struct Messages(Arc<Mutex<Vec<String>>>);
-
-impl Messages {
-    pub fn push(&self, m: String) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(m);
-        }
-    }
-    pub fn all(&self) -> Vec<String> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
-    }
-}
+pub use crate::testing::Messages;

@@ -42,16 +42,7 @@ async fn a_self_managed_set_without_its_administration_role_is_refused_by_name()
                 r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The role with name AWSCloudFormationStackSetAdministrationRole cannot be found.</Message></Error><RequestId>1</RequestId></ErrorResponse>"#.into(),
             )
         });
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(aws_smithy_mocks::create_mock_http_client())
-            .interceptor(MockResponseInterceptor::new().with_rule(&missing))
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    );
+    let iam = crate::testing::clients(&[&missing]).iam(crate::testing::REGION);
     let spec = self_managed();
     let Targets::Accounts {
         administration_role_arn,

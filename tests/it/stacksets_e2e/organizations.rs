@@ -3,7 +3,7 @@
 //! trusted access for StackSets.
 
 use super::*;
-use provision::error::{Classify, Exit};
+use provision::exit::{Classify, Exit};
 use provision::org_accounts::{
     AccountsCheck, ENABLE_TRUSTED_ACCESS, OrgAccountsError, STACKSETS_SERVICE_PRINCIPAL,
     check_accounts, describe_organization, require_stacksets_trusted_access,

@@ -3,9 +3,12 @@
 //! protection. (Throttling while polling: wait_mocks.rs.)
 
 use super::*;
-use crate::deploy::execute::{ApplyOptions, Outcome, apply_region};
-use crate::deploy::plan::{Action, RegionPlan};
-use crate::deploy::wait::{Change, ChangeKind, Polling};
+use crate::deploy::cloudformation::execute::{Execution, apply_region};
+use crate::deploy::cloudformation::wait::Polling;
+use crate::deploy::model::{
+    Action, Applied, ApplyOptions, ChangeKind, ChangeSetPlan, EnginePlan, Outcome, ResourceChange,
+    StackFailure, TargetPlan,
+};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
@@ -19,33 +22,42 @@ use aws_smithy_mocks::mock;
 const B: &str = "AWS::S3::Bucket";
 const P: &str = "AWS::IAM::ManagedPolicy";
 
-fn plan(action: Action, changes: usize) -> RegionPlan {
-    RegionPlan {
-        region: REGION.into(),
+fn plan(action: Action, changes: usize) -> TargetPlan {
+    TargetPlan {
         stack_name: STACK.into(),
         action,
-        stack_status: Some("UPDATE_COMPLETE".into()),
-        change_set_arn: Some(CHANGE_SET_ARN.into()),
-        stack_id: Some(STACK_ID.into()),
+        engine: EnginePlan::CloudFormation(ChangeSetPlan {
+            stack_status: Some("UPDATE_COMPLETE".into()),
+            change_set_arn: Some(CHANGE_SET_ARN.into()),
+            stack_id: Some(STACK_ID.into()),
+            stack_changed_at: None,
+            created_review_stack: false,
+        }),
         changes: (0..changes)
-            .map(|i| Change {
+            .map(|i| ResourceChange {
                 action: ChangeKind::Modify,
                 resource_type: B.into(),
                 logical_id: format!("R{i}"),
                 physical_id: None,
+                cause: None,
             })
             .collect(),
         security: vec![],
-        stack_changed_at: None,
-        created_review_stack: false,
     }
 }
 
-fn opts() -> ApplyOptions {
-    ApplyOptions {
-        no_rollback: false,
-        recreate_failed: false,
-        termination_protection: true,
+fn change_set(p: &mut TargetPlan) -> &mut ChangeSetPlan {
+    let EnginePlan::CloudFormation(c) = &mut p.engine;
+    c
+}
+
+fn opts() -> Execution {
+    Execution {
+        options: ApplyOptions {
+            no_rollback: false,
+            recreate_failed: false,
+            termination_protection: true,
+        },
         polling: Polling::immediate(),
     }
 }
@@ -58,10 +70,10 @@ fn execute() -> aws_smithy_mocks::Rule {
 
 async fn run(
     cf: &Client,
-    plan: &RegionPlan,
-    opts: &ApplyOptions,
+    plan: &TargetPlan,
+    opts: &Execution,
     messages: &Messages,
-) -> Result<crate::deploy::execute::Executed, crate::deploy::execute::ExecutionFailure> {
+) -> Result<Applied, StackFailure> {
     let m = messages.clone();
     apply_region(cf, plan, &target(TEMPLATE, "1"), opts, &move |s| m.push(s)).await
 }
@@ -127,7 +139,7 @@ async fn an_update_reports_per_resource_progress_until_complete() {
     let done = run(&cf, &plan(Action::Update, 2), &opts(), &messages)
         .await
         .unwrap();
-    assert_eq!(done.outcome, Outcome::Updated);
+    assert_eq!(done.result, Outcome::Updated);
     assert_eq!(done.status.as_deref(), Some("UPDATE_COMPLETE"));
     assert_eq!(
         messages.all(),
@@ -203,8 +215,7 @@ async fn a_rolled_back_update_fails_with_the_first_failed_events_reason() {
         ("Bucket", "UPDATE_FAILED")
     );
     assert!(err.failure.message.starts_with("the update failed and was rolled back: Bucket (AWS::S3::Bucket) UPDATE_FAILED: Resource handler returned message: \"Access Denied"), "{}", err.failure);
-    assert_eq!(err.failure.region, REGION);
-    assert_eq!(err.failure.stack, STACK);
+    assert_eq!(err.stack, STACK);
 }
 
 #[tokio::test]
@@ -235,10 +246,8 @@ async fn no_rollback_executes_with_disable_rollback_and_reports_the_kept_failure
         .match_requests(|r| r.disable_rollback() == Some(true))
         .then_output(|| ExecuteChangeSetOutput::builder().build());
     let cf = cloudformation(&[&ev, &st, &exec]);
-    let o = ApplyOptions {
-        no_rollback: true,
-        ..opts()
-    };
+    let mut o = opts();
+    o.options.no_rollback = true;
     let err = run(&cf, &plan(Action::Update, 1), &o, &Messages::default())
         .await
         .unwrap_err();
@@ -254,8 +263,8 @@ async fn a_failed_first_creation_is_refused_without_recreate_failed() {
     // No rules at all: nothing may be called.
     let cf = cloudformation(&[]);
     let mut p = plan(Action::Recreate, 2);
-    p.change_set_arn = None;
-    p.stack_status = Some("ROLLBACK_COMPLETE".into());
+    change_set(&mut p).change_set_arn = None;
+    change_set(&mut p).stack_status = Some("ROLLBACK_COMPLETE".into());
     let err = run(&cf, &p, &opts(), &Messages::default())
         .await
         .unwrap_err();
@@ -368,14 +377,12 @@ async fn recreate_failed_deletes_waits_creates_and_protects_the_new_stack() {
         &protect,
     ]);
     let mut p = plan(Action::Recreate, 3);
-    p.change_set_arn = None;
-    let o = ApplyOptions {
-        recreate_failed: true,
-        ..opts()
-    };
+    change_set(&mut p).change_set_arn = None;
+    let mut o = opts();
+    o.options.recreate_failed = true;
     let messages = Messages::default();
     let done = run(&cf, &p, &o, &messages).await.unwrap();
-    assert_eq!(done.outcome, Outcome::Recreated);
+    assert_eq!(done.result, Outcome::Recreated);
     assert_eq!(done.status.as_deref(), Some("CREATE_COMPLETE"));
     assert!(done.warnings.is_empty(), "{:?}", done.warnings);
     assert_eq!(
@@ -414,7 +421,7 @@ async fn termination_protection_unsupported_by_the_endpoint_is_a_warning() {
     let done = run(&cf, &plan(Action::Create, 1), &opts(), &Messages::default())
         .await
         .unwrap();
-    assert_eq!(done.outcome, Outcome::Created);
+    assert_eq!(done.result, Outcome::Created);
     assert_eq!(done.warnings.len(), 1);
     assert!(done.warnings[0].starts_with("termination protection was not enabled: this endpoint does not implement UpdateTerminationProtection"));
 }

@@ -1,11 +1,12 @@
-//! Small CloudFormation helpers shared by the commands: reading a stack, classifying errors,
-//! formatting timestamps.
+//! Small CloudFormation helpers shared by the commands: reading a stack, the errors of a
+//! stack operation, formatting timestamps.
 
+use crate::aws::{AwsError, SdkResultExt};
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::Stack;
 use aws_smithy_types::date_time::Format;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The facts about a deployed stack the commands use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,59 +67,50 @@ impl StackInfo {
     }
 }
 
+/// Why a CloudFormation operation of one region failed, before or while waiting for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StackError {
+    #[error("{}", .0.with_operation())]
+    Aws(#[from] AwsError),
+    /// The operation goes on in CloudFormation; `provision` stopped waiting for it.
+    #[error("gave up waiting for {what} after {}", humantime::format_duration(*.after))]
+    GaveUp { what: String, after: Duration },
+    /// The endpoint does not implement an operation (moto: drift detection).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A template (rendered or deployed) that cannot be read.
+    #[error("{0}")]
+    Template(String),
+}
+
+impl From<StackError> for crate::runner::Failure {
+    /// The error's text, classified when AWS answered.
+    fn from(e: StackError) -> Self {
+        let kind = match &e {
+            StackError::Aws(a) => Some(a.kind),
+            _ => None,
+        };
+        crate::runner::Failure::new(e).with_kind(kind)
+    }
+}
+
 /// Reads a stack by name or ID; `None` when it does not exist (or was deleted).
-pub async fn describe_stack(cf: &Client, stack: &str) -> Result<Option<StackInfo>, String> {
-    match cf.describe_stacks().stack_name(stack).send().await {
+pub async fn describe_stack(cf: &Client, stack: &str) -> Result<Option<StackInfo>, AwsError> {
+    match cf
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .classify("cloudformation:DescribeStacks", cf)
+    {
         Ok(out) => Ok(out
             .stacks()
             .first()
             .map(StackInfo::from_sdk)
             .filter(|s| s.status != "DELETE_COMPLETE")),
-        Err(e) if is_stack_missing(&e) => Ok(None),
-        Err(e) => Err(format!("cloudformation:DescribeStacks: {}", describe(&e))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
-}
-
-/// CloudFormation answers a missing stack with `ValidationError: Stack with id X does not exist`.
-pub fn is_stack_missing<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.code() == Some("ValidationError") && e.message().is_some_and(|m| m.contains("does not exist"))
-}
-
-/// Errors worth polling through: throttling and transient transport or server failures.
-pub fn is_transient<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    match e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-        _ => matches!(
-            e.code(),
-            Some(
-                "Throttling"
-                    | "ThrottlingException"
-                    | "RequestLimitExceeded"
-                    | "TooManyRequestsException"
-                    | "InternalFailure"
-                    | "ServiceUnavailable"
-            )
-        ),
-    }
-}
-
-/// An endpoint that does not implement an operation: a server error without any AWS error
-/// code (moto answers an unimplemented action with an HTML "500 Internal Server Error" page).
-/// AWS itself answers server errors with a coded XML error, so this never matches AWS.
-pub fn is_unimplemented<E: ProvideErrorMetadata>(
-    e: &SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool {
-    let status = e.raw_response().map(|r| r.status().as_u16());
-    e.code().is_none() && status.is_some_and(|s| s >= 500)
-}
-
-/// A short message for any CloudFormation SDK error.
-pub fn describe<E, R>(e: &SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    crate::aws::describe(e)
 }
 
 /// RFC 3339 text of an SDK timestamp.
@@ -146,18 +138,21 @@ pub fn split_list_parameter(value: &str) -> Vec<String> {
 }
 
 /// The newest event of a stack: the marker after which an operation's events start.
-pub async fn newest_event_id(cf: &Client, stack_id: &str) -> Result<Option<String>, String> {
-    match cf.describe_stack_events().stack_name(stack_id).send().await {
+pub async fn newest_event_id(cf: &Client, stack_id: &str) -> Result<Option<String>, AwsError> {
+    match cf
+        .describe_stack_events()
+        .stack_name(stack_id)
+        .send()
+        .await
+        .classify("cloudformation:DescribeStackEvents", cf)
+    {
         Ok(out) => Ok(out
             .stack_events()
             .first()
             .and_then(|e| e.event_id())
             .map(str::to_string)),
-        Err(e) if is_stack_missing(&e) => Ok(None),
-        Err(e) => Err(format!(
-            "cloudformation:DescribeStackEvents: {}",
-            describe(&e)
-        )),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -1,11 +1,13 @@
 //! `drift`, `destroy` and `status` against canned CloudFormation.
 
 use super::*;
-use crate::deploy::destroy::{destroy_region, inventory};
-use crate::deploy::drift::{DriftReport, DriftState, detect_region};
-use crate::deploy::status::region_status;
-use crate::deploy::wait::Polling;
-use crate::error::Exit;
+use crate::deploy::cloudformation::destroy::{destroy_region, inventory};
+use crate::deploy::cloudformation::drift::detect_region;
+use crate::deploy::cloudformation::status::region_status;
+use crate::deploy::cloudformation::wait::Polling;
+use crate::deploy::drift::DriftReport;
+use crate::deploy::model::DriftState;
+use crate::exit::Exit;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
@@ -100,7 +102,9 @@ async fn drifted_resources_are_listed_with_their_differences_and_exit_2() {
         .build();
     let rules = drift_rules(vec![bucket], StackDriftStatus::Drifted);
     let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
-    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    let r = detect_region(&cf, STACK, &Polling::immediate())
+        .await
+        .unwrap();
     assert_eq!(r.state, DriftState::Drifted, "{r:?}");
     assert_eq!(r.drifted[0].logical_id, "Bucket");
     assert_eq!(
@@ -113,7 +117,7 @@ async fn drifted_resources_are_listed_with_their_differences_and_exit_2() {
     );
     let report = DriftReport {
         stack_name: STACK.into(),
-        regions: vec![r],
+        regions: reports(Ok(r)),
     };
     assert_eq!(report.exit(), Exit::Changes);
     let text = report.text(&crate::ui::Ui::plain());
@@ -129,12 +133,14 @@ async fn drifted_resources_are_listed_with_their_differences_and_exit_2() {
 async fn a_stack_in_sync_exits_0() {
     let rules = drift_rules(vec![], StackDriftStatus::InSync);
     let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
-    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    let r = detect_region(&cf, STACK, &Polling::immediate())
+        .await
+        .unwrap();
     assert_eq!(r.state, DriftState::InSync);
     assert_eq!(
         DriftReport {
             stack_name: STACK.into(),
-            regions: vec![r]
+            regions: reports(Ok(r))
         }
         .exit(),
         Exit::Success
@@ -150,19 +156,19 @@ async fn an_endpoint_without_drift_detection_is_reported_as_such_and_exits_1() {
         .build();
     let describe = deployed();
     let cf = cloudformation(&[&describe, &detect]);
-    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
-    assert_eq!(r.state, DriftState::Failed);
-    let e = r.error.clone().unwrap();
+    let e = detect_region(&cf, STACK, &Polling::immediate())
+        .await
+        .unwrap_err();
+    assert_eq!(e.stack, STACK);
     assert!(
-        e.to_string().starts_with(
-            "eu-west-1 (stack artifact-storage): drift detection unsupported by this endpoint"
-        ),
-        "{e}"
+        e.message()
+            .starts_with("drift detection unsupported by this endpoint"),
+        "{e:?}"
     );
     assert_eq!(
         DriftReport {
             stack_name: STACK.into(),
-            regions: vec![r]
+            regions: reports(Err(e))
         }
         .exit(),
         Exit::Failure
@@ -179,11 +185,14 @@ async fn an_aws_server_error_is_not_mistaken_for_missing_drift_support() {
         .build();
     let describe = deployed();
     let cf = cloudformation(&[&describe, &detect]);
-    let r = detect_region(&cf, REGION, STACK, &Polling::immediate()).await;
+    let e = detect_region(&cf, STACK, &Polling::immediate())
+        .await
+        .unwrap_err();
     assert_eq!(
-        r.error.unwrap().message,
+        e.message(),
         "cloudformation:DetectStackDrift: InternalFailure: An internal error occurred."
     );
+    assert_eq!(e.failure.kind, Some(crate::aws::ErrorKind::ServerError));
 }
 
 fn resource(logical: &str, rtype: &str, physical: &str) -> StackResourceSummary {
@@ -308,7 +317,7 @@ async fn destroy_turns_protection_off_deletes_and_lists_the_retained_bucket_and_
             "AWS::KMS::Key 1234abcd-12ab-34cd-56ef-1234567890ab"
         ]
     );
-    destroy_region(&cf, REGION, &inv, &Polling::immediate(), &|_| {})
+    destroy_region(&cf, &inv, &Polling::immediate(), &|_| {})
         .await
         .unwrap();
     assert_eq!(
@@ -327,14 +336,17 @@ async fn a_failed_deletion_names_the_resource_and_its_reason() {
     );
     let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
     let inv = inventory(&cf, STACK).await.unwrap().unwrap();
-    let (failure, first) = destroy_region(&cf, REGION, &inv, &Polling::immediate(), &|_| {})
+    let failure = destroy_region(&cf, &inv, &Polling::immediate(), &|_| {})
         .await
         .unwrap_err();
     assert_eq!(
-        failure.to_string(),
-        "eu-west-1 (stack artifact-storage): the deletion ended in DELETE_FAILED: Bucket (AWS::S3::Bucket) DELETE_FAILED: The bucket you tried to delete is not empty"
+        (failure.stack.as_str(), failure.message()),
+        (
+            STACK,
+            "the deletion ended in DELETE_FAILED: Bucket (AWS::S3::Bucket) DELETE_FAILED: The bucket you tried to delete is not empty"
+        )
     );
-    assert_eq!(first.unwrap().logical_id, "Bucket");
+    assert_eq!(failure.first_failure.unwrap().logical_id, "Bucket");
 }
 
 #[tokio::test]
@@ -361,7 +373,7 @@ async fn status_reads_status_last_change_protection_and_outputs() {
             .build()
     });
     let cf = cloudformation(&[&describe]);
-    let s = region_status(&cf, REGION, STACK).await;
+    let s = region_status(&cf, STACK).await.unwrap();
     assert!(s.deployed);
     assert_eq!(s.status.as_deref(), Some("UPDATE_COMPLETE"));
     assert_eq!(s.last_updated.as_deref(), Some("2024-11-22T21:13:20Z"));
@@ -369,7 +381,7 @@ async fn status_reads_status_last_change_protection_and_outputs() {
     assert_eq!(s.outputs["BucketName"], "acme-artifacts-eu-west-1");
     let report = crate::deploy::status::StatusReport {
         stack_name: STACK.into(),
-        regions: vec![s],
+        regions: reports(Ok(s)),
     };
     let text = report.text(&crate::ui::Ui::plain());
     assert!(

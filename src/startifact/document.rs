@@ -6,8 +6,8 @@
 //! every value a string, `regions` comma-separated, `save_ok` `"y"`. Keys it does not know are
 //! kept when it saves, and so are they here.
 
+use super::pyjson;
 use crate::config::Config;
-use crate::stage::pyjson;
 use serde_json::{Map, Value};
 
 /// The parameter name Startifact uses when `STARTIFACT_PARAMETER` is not set.
@@ -26,14 +26,15 @@ pub const KNOWN_KEYS: [&str; 5] = [
     "save_ok",
 ];
 
-/// The configuration parameter's name: `STARTIFACT_PARAMETER` wins over the configuration
-/// file's `parameters.configuration`, which wins over Startifact's default. A name from the
-/// environment must follow SSM's naming rules (the file's was checked when it was loaded).
-pub fn parameter_name(cfg: Option<&Config>) -> Result<String, String> {
-    if let Some(name) = std::env::var(PARAMETER_ENV).ok().filter(|v| !v.is_empty()) {
-        crate::config::rules::parameter_name(&name)
+/// The configuration parameter's name: `from_env` (`STARTIFACT_PARAMETER`) wins over the
+/// configuration file's `parameters.configuration`, which wins over Startifact's default. A
+/// name from the environment must follow SSM's naming rules (the file's was checked when it
+/// was loaded).
+pub fn parameter_name(cfg: Option<&Config>, from_env: Option<&str>) -> Result<String, String> {
+    if let Some(name) = from_env {
+        crate::config::rules::parameter_name(name)
             .map_err(|e| format!("{PARAMETER_ENV}: `{name}` {e}"))?;
-        return Ok(name);
+        return Ok(name.to_string());
     }
     Ok(cfg
         .map(|c| c.parameters.configuration.clone())
@@ -41,7 +42,7 @@ pub fn parameter_name(cfg: Option<&Config>) -> Result<String, String> {
 }
 
 /// What the staging commands need from the organisation configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OrgConfig {
     /// Prepended to every artifact key: empty or ending in `/`.
     pub bucket_key_prefix: String,

@@ -6,23 +6,27 @@
 //! they go through the SDK's real deserializer and error classification.
 
 mod apply_mocks;
+mod discard_mocks;
 mod ops_mocks;
 mod plan_mocks;
 mod wait_mocks;
 
-use crate::deploy::Target;
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_credential_types::Credentials;
+use crate::deploy::cloudformation::StackTarget;
+use crate::runner::{Reports, Target as RegionTarget, TargetOutcome, TargetReport};
+use crate::testing;
+pub use crate::testing::REGION;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
-use aws_sdk_cloudformation::types::{Stack, StackEvent, StackStatus};
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client};
+use aws_sdk_cloudformation::types::{
+    Change, ChangeAction, ChangeSetStatus, ChangeType, ExecutionStatus, Replacement,
+    ResourceChange, Stack, StackEvent, StackStatus,
+};
+use aws_smithy_mocks::Rule;
 use aws_smithy_types::DateTime;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
-pub const REGION: &str = "eu-west-1";
 pub const STACK: &str = "artifact-storage";
 pub const STACK_ID: &str = "arn:aws:cloudformation:eu-west-1:123456789012:stack/artifact-storage/0f2b1a40-5e1c-11ef-9c1a-0a1b2c3d4e5f";
 pub const CHANGE_SET_ARN: &str = "arn:aws:cloudformation:eu-west-1:123456789012:changeSet/provision-1732330000-ab12/7e3f0c52-21aa-4c1e-9d2b-3f4e5a6b7c8d";
@@ -30,34 +34,12 @@ pub const CHANGE_SET_ARN: &str = "arn:aws:cloudformation:eu-west-1:123456789012:
 /// A CloudFormation client answering from `rules` only (any other call panics), with SDK
 /// retries off so that the engine's own handling is what is tested.
 pub fn cloudformation(rules: &[&Rule]) -> aws_sdk_cloudformation::Client {
-    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        interceptor = interceptor.with_rule(r);
-    }
-    aws_sdk_cloudformation::Client::from_conf(
-        aws_sdk_cloudformation::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new(REGION))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
+    testing::clients(rules).cloudformation(REGION)
 }
 
 /// The body AWS sends with a query-protocol error.
 pub fn xml_error(code: &str, message: &str) -> String {
-    format!(
-        r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <Error>
-    <Type>Sender</Type>
-    <Code>{code}</Code>
-    <Message>{message}</Message>
-  </Error>
-  <RequestId>5ccc7dcd-744c-11e5-be70-1b08c228efb3</RequestId>
-</ErrorResponse>"#
-    )
+    testing::query_error(code, message)
 }
 
 pub fn not_exist(stack: &str) -> String {
@@ -160,25 +142,64 @@ Resources:
                 aws:userId: !Ref AllowedUserIds
 "#;
 
-pub fn target(template: &str, principals: &str) -> Target {
+pub fn target(template: &str, principals: &str) -> StackTarget {
     let mut params = BTreeMap::new();
     params.insert("AllowedUserIds".to_string(), principals.to_string());
     let mut tags = BTreeMap::new();
     tags.insert("team".to_string(), "platform".to_string());
-    Target::new(REGION, STACK, template, params, tags)
+    StackTarget::new(REGION, STACK, template, params, tags)
 }
 
-/// Collects progress messages.
-#[derive(Clone, Default)]
-pub struct Messages(Arc<Mutex<Vec<String>>>);
+pub use crate::testing::Messages;
 
-impl Messages {
-    pub fn push(&self, m: String) {
-        if let Ok(mut v) = self.0.lock() {
-            v.push(m);
-        }
+/// A resource change of a change set.
+pub fn change(
+    action: ChangeAction,
+    rtype: &str,
+    logical: &str,
+    replacement: Option<Replacement>,
+) -> Change {
+    let mut rc = ResourceChange::builder()
+        .action(action)
+        .resource_type(rtype)
+        .logical_resource_id(logical);
+    if let Some(r) = replacement {
+        rc = rc.replacement(r);
     }
-    pub fn all(&self) -> Vec<String> {
-        self.0.lock().map(|v| v.clone()).unwrap_or_default()
-    }
+    Change::builder()
+        .r#type(ChangeType::Resource)
+        .resource_change(rc.build())
+        .build()
+}
+
+pub fn change_set(
+    status: ChangeSetStatus,
+    changes: Vec<Change>,
+    next: Option<&str>,
+) -> DescribeChangeSetOutput {
+    DescribeChangeSetOutput::builder()
+        .change_set_id(CHANGE_SET_ARN)
+        .change_set_name("provision-1732330000-ab12")
+        .stack_id(STACK_ID)
+        .stack_name(STACK)
+        .status(status)
+        .execution_status(ExecutionStatus::Available)
+        .set_changes(Some(changes))
+        .set_next_token(next.map(str::to_string))
+        .build()
+}
+
+pub fn created() -> CreateChangeSetOutput {
+    CreateChangeSetOutput::builder()
+        .id(CHANGE_SET_ARN)
+        .stack_id(STACK_ID)
+        .build()
+}
+
+/// The reports of one target in [`REGION`].
+pub fn reports<T: TargetOutcome>(outcome: Result<T, T::Error>) -> Reports<T> {
+    Reports(vec![TargetReport::new(
+        RegionTarget::region(REGION),
+        outcome,
+    )])
 }

@@ -9,7 +9,7 @@
 //! written atomically with the object, so a concurrent stager can compare before the
 //! metadata object exists).
 
-use crate::org::document::OrgConfig;
+use super::document::OrgConfig;
 use semver::Version;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -342,7 +342,7 @@ mod tests {
         user.insert("lang".to_string(), "dotnet".to_string());
         let m = staged_metadata(&user, Some("dist.tar.gz"), &"ab".repeat(32));
         assert_eq!(
-            crate::stage::pyjson::dumps(&Value::Object(m.clone())),
+            crate::startifact::pyjson::dumps(&Value::Object(m.clone())),
             format!(
                 "{{\n  \"lang\": \"dotnet\",\n  \"provision:sha256\": \"{}\",\n  \"startifact:filename\": \"dist.tar.gz\"\n}}",
                 "ab".repeat(32)

@@ -2,7 +2,7 @@
 //! backoff between polls.
 
 use super::*;
-use crate::deploy::wait::{self, EventTracker, Polling};
+use crate::deploy::cloudformation::wait::{self, EventTracker, Polling};
 use aws_sdk_cloudformation::Client;
 use aws_smithy_mocks::mock;
 
@@ -10,7 +10,7 @@ use aws_smithy_mocks::mock;
 async fn wait_for_stack(
     cf: &Client,
     progress: &dyn Fn(String),
-) -> Result<wait::StackOutcome, String> {
+) -> Result<wait::StackOutcome, crate::deploy::cloudformation::stack::StackError> {
     let mut tracker = EventTracker::new(None, STACK);
     wait::wait_stack(
         cf,
@@ -58,7 +58,7 @@ async fn sustained_throttling_fails_the_wait_with_the_error() {
     let cf = cloudformation(&[&st]);
     let err = wait_for_stack(&cf, &|_| {}).await.unwrap_err();
     assert_eq!(
-        err,
+        err.to_string(),
         "cloudformation:DescribeStacks: Throttling: Rate exceeded"
     );
     // Polling::immediate tolerates 3 transient errors: the 4th ends the wait.

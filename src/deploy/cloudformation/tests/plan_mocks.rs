@@ -2,71 +2,27 @@
 //! and failed change sets, busy and failed stacks, principals through IAM and STS.
 
 use super::*;
-use crate::deploy::plan::{Action, PlanInput, plan_region};
-use crate::deploy::principals::{self, Principals};
-use crate::deploy::security::Sign;
-use crate::deploy::wait::{ChangeKind, Polling};
+use crate::deploy::cloudformation::plan::{PlanInput, plan_region};
+use crate::deploy::cloudformation::wait::Polling;
+use crate::deploy::model::{Action, ChangeKind, Principals, Sign, StackFailure, TargetPlan};
+use crate::deploy::principals;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
 use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
 use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
 use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
 use aws_sdk_cloudformation::types::{
-    Capability, Change, ChangeAction, ChangeSetStatus, ChangeSetType, ChangeType, ExecutionStatus,
-    Parameter, Replacement, ResourceChange, Tag,
+    Capability, ChangeAction, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter,
+    Replacement, Tag,
 };
 use aws_smithy_mocks::mock;
 
-fn change(
-    action: ChangeAction,
-    rtype: &str,
-    logical: &str,
-    replacement: Option<Replacement>,
-) -> Change {
-    let mut rc = ResourceChange::builder()
-        .action(action)
-        .resource_type(rtype)
-        .logical_resource_id(logical);
-    if let Some(r) = replacement {
-        rc = rc.replacement(r);
-    }
-    Change::builder()
-        .r#type(ChangeType::Resource)
-        .resource_change(rc.build())
-        .build()
-}
-
-fn change_set(
-    status: ChangeSetStatus,
-    changes: Vec<Change>,
-    next: Option<&str>,
-) -> DescribeChangeSetOutput {
-    DescribeChangeSetOutput::builder()
-        .change_set_id(CHANGE_SET_ARN)
-        .change_set_name("provision-1732330000-ab12")
-        .stack_id(STACK_ID)
-        .stack_name(STACK)
-        .status(status)
-        .execution_status(ExecutionStatus::Available)
-        .set_changes(Some(changes))
-        .set_next_token(next.map(str::to_string))
-        .build()
-}
-
-fn created() -> CreateChangeSetOutput {
-    CreateChangeSetOutput::builder()
-        .id(CHANGE_SET_ARN)
-        .stack_id(STACK_ID)
-        .build()
-}
-
 async fn plan(
     cf: &Client,
-    target: &Target,
+    target: &StackTarget,
     principals: Option<&Principals>,
-) -> crate::deploy::plan::RegionResult {
+) -> Result<TargetPlan, StackFailure> {
     plan_region(
         cf,
         &PlanInput {
@@ -137,9 +93,12 @@ async fn a_new_stack_gets_a_create_change_set_with_parameters_tags_and_capabilit
         .await
         .unwrap();
     assert_eq!(p.action, Action::Create);
-    assert_eq!(p.change_set_arn.as_deref(), Some(CHANGE_SET_ARN));
+    assert_eq!(
+        p.change_set().change_set_arn.as_deref(),
+        Some(CHANGE_SET_ARN)
+    );
     assert!(
-        p.created_review_stack,
+        p.change_set().created_review_stack,
         "the empty stack must be removed with the change set"
     );
     let ids: Vec<&str> = p.changes.iter().map(|c| c.logical_id.as_str()).collect();
@@ -229,7 +188,7 @@ async fn replacement_of_the_bucket_and_key_is_reported_as_data_loss() {
         ]
     );
     assert_eq!(
-        p.data_loss(),
+        p.data_loss(&crate::runner::Target::region(REGION)),
         [
             "AWS::S3::Bucket Bucket (replace) in eu-west-1",
             "AWS::KMS::Key Key (may replace) in eu-west-1"
@@ -276,7 +235,7 @@ async fn a_change_set_without_changes_is_deleted_and_the_region_unchanged() {
         .unwrap();
     assert_eq!(p.action, Action::NoChanges);
     assert!(!p.has_changes());
-    assert_eq!(p.change_set_arn, None);
+    assert_eq!(p.change_set().change_set_arn, None);
     assert_eq!(delete.num_calls(), 1);
 }
 
@@ -304,8 +263,11 @@ async fn a_failed_change_set_fails_the_region_naming_region_stack_and_reason() {
     let cf = cloudformation(&[&describe, &create, &describe_cs, &delete, &delete_stack]);
     let err = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "eu-west-1 (stack artifact-storage): the change set failed: Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template"
+        (err.stack.as_str(), err.message()),
+        (
+            STACK,
+            "the change set failed: Template format error: Unresolved resource dependencies [Missing] in the Resources block of the template"
+        )
     );
     // Nothing is left behind: neither the change set nor the empty stack it created.
     assert_eq!(delete.num_calls(), 1);
@@ -330,9 +292,13 @@ async fn busy_and_unrecoverable_stacks_are_refused_with_a_hint() {
         let describe = mock!(Client::describe_stacks).then_output(move || stacks(st.clone()));
         let cf = cloudformation(&[&describe]);
         let err = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap_err();
-        assert!(err.message.contains(expect), "{err}");
+        assert!(err.message().contains(expect), "{err:?}");
         assert!(
-            err.hint.as_deref().unwrap_or_default().contains(hint),
+            err.failure
+                .hint
+                .as_deref()
+                .unwrap_or_default()
+                .contains(hint),
             "{err:?}"
         );
     }
@@ -346,26 +312,13 @@ async fn a_stack_whose_creation_failed_is_planned_as_recreate_without_a_change_s
     let cf = cloudformation(&[&describe]);
     let p = plan(&cf, &target(TEMPLATE, "1"), None).await.unwrap();
     assert_eq!(p.action, Action::Recreate);
-    assert_eq!(p.change_set_arn, None);
+    assert_eq!(p.change_set().change_set_arn, None);
     assert_eq!(p.changes.len(), 3);
     assert!(p.changes.iter().all(|c| c.action == ChangeKind::Add));
 }
 
 fn iam(rules: &[&aws_smithy_mocks::Rule]) -> aws_sdk_iam::Client {
-    let mut i = aws_smithy_mocks::MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
+    crate::testing::clients(rules).iam(REGION)
 }
 
 fn sts(arn: &'static str, user_id: &'static str) -> aws_sdk_sts::Client {
@@ -376,15 +329,7 @@ fn sts(arn: &'static str, user_id: &'static str) -> aws_sdk_sts::Client {
             .user_id(user_id)
             .build()
     });
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "mock"))
-            .http_client(create_mock_http_client())
-            .interceptor(MockResponseInterceptor::new().with_rule(&who))
-            .build(),
-    )
+    crate::testing::clients(&[&who]).sts(REGION)
 }
 
 fn role(name: &'static str, id: &'static str) -> aws_smithy_mocks::Rule {
@@ -437,7 +382,6 @@ async fn principals_resolve_to_unique_ids_and_keep_the_deployer_and_the_root() {
             "arn:aws:sts::123456789012:assumed-role/Deployer/pipeline-42",
             "AROADEPLOYER000000004:pipeline-42",
         ),
-        "eu-west-1",
         &access,
     )
     .await
@@ -468,7 +412,6 @@ async fn a_missing_role_names_itself_and_its_list() {
     let err = principals::resolve(
         &iam(&[&missing]),
         &sts("arn:aws:iam::123456789012:user/admin", "AIDAADMIN"),
-        "eu-west-1",
         &access,
     )
     .await
@@ -477,6 +420,6 @@ async fn a_missing_role_names_itself_and_its_list() {
         err.to_string(),
         "access.roles: role `ghost` does not exist in account 123456789012 (iam:GetRole: The role with name ghost cannot be found.)"
     );
-    use crate::error::Classify;
-    assert_eq!(err.exit(), crate::error::Exit::Failure);
+    use crate::exit::Classify;
+    assert_eq!(err.exit(), crate::exit::Exit::Failure);
 }

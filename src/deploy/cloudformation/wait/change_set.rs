@@ -2,61 +2,18 @@
 //! there are none, or why it failed.
 
 use super::Polling;
-use crate::deploy::cfn::{describe, is_transient};
+use crate::aws::{AwsError, SdkResultExt};
+use crate::deploy::cloudformation::stack::StackError;
+use crate::deploy::model::{ChangeKind, ResourceChange};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::ChangeSetStatus;
-
-/// One resource change of a change set, as `plan` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Change {
-    pub action: ChangeKind,
-    pub resource_type: String,
-    pub logical_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub physical_id: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChangeKind {
-    Add,
-    Modify,
-    /// Modified, and CloudFormation may replace it depending on a value known only at runtime.
-    MayReplace,
-    Replace,
-    Remove,
-    /// Import, Dynamic, SyncWithActual: shown as modifications.
-    Other,
-}
-
-impl ChangeKind {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "+",
-            ChangeKind::Modify | ChangeKind::Other => "~",
-            ChangeKind::MayReplace => "±?",
-            ChangeKind::Replace => "±",
-            ChangeKind::Remove => "-",
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "add",
-            ChangeKind::Modify | ChangeKind::Other => "modify",
-            ChangeKind::MayReplace => "may replace",
-            ChangeKind::Replace => "replace",
-            ChangeKind::Remove => "remove",
-        }
-    }
-}
 
 /// A described change set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeSetOutcome {
     Ready {
         stack_id: String,
-        changes: Vec<Change>,
+        changes: Vec<ResourceChange>,
         execution_status: String,
     },
     /// CloudFormation found nothing to change.
@@ -73,13 +30,7 @@ pub fn is_no_changes_reason(reason: &str) -> bool {
 pub async fn describe_change_set(
     cf: &Client,
     arn: &str,
-) -> Result<
-    Option<ChangeSetOutcome>,
-    aws_sdk_cloudformation::error::SdkError<
-        aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetError,
-        aws_smithy_runtime_api::http::Response,
-    >,
-> {
+) -> Result<Option<ChangeSetOutcome>, AwsError> {
     let mut changes = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -88,7 +39,8 @@ pub async fn describe_change_set(
             .change_set_name(arn)
             .set_next_token(token.clone())
             .send()
-            .await?;
+            .await
+            .classify("cloudformation:DescribeChangeSet", cf)?;
         match out.status() {
             Some(ChangeSetStatus::CreateComplete) => {}
             Some(ChangeSetStatus::Failed) => {
@@ -124,7 +76,7 @@ pub async fn describe_change_set(
     }
 }
 
-fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Change {
+fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> ResourceChange {
     use aws_sdk_cloudformation::types::{ChangeAction, Replacement};
     let action = match rc.action() {
         Some(ChangeAction::Add) => ChangeKind::Add,
@@ -136,11 +88,12 @@ fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Change {
         },
         _ => ChangeKind::Other,
     };
-    Change {
+    ResourceChange {
         action,
         resource_type: rc.resource_type().unwrap_or_default().to_string(),
         logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
         physical_id: rc.physical_resource_id().map(str::to_string),
+        cause: None,
     }
 }
 
@@ -149,22 +102,17 @@ pub async fn wait_change_set(
     cf: &Client,
     arn: &str,
     polling: &Polling,
-) -> Result<ChangeSetOutcome, String> {
+) -> Result<ChangeSetOutcome, StackError> {
     let mut backoff = polling.backoff();
     let mut transient = 0;
     loop {
         match describe_change_set(cf, arn).await {
             Ok(Some(outcome)) => return Ok(outcome),
             Ok(None) => transient = 0,
-            Err(e) if is_transient(&e) && transient < polling.max_transient_errors => {
+            Err(e) if e.is_transient() && transient < polling.max_transient_errors => {
                 transient += 1;
             }
-            Err(e) => {
-                return Err(format!(
-                    "cloudformation:DescribeChangeSet: {}",
-                    describe(&e)
-                ));
-            }
+            Err(e) => return Err(e.into()),
         }
         backoff.wait("the change set").await?;
     }

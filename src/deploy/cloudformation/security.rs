@@ -5,7 +5,7 @@
 //! (`!Ref X`, `!GetAtt A.B`, `!Sub ...`) become their long form (`{"Ref": "X"}`, ...), so a
 //! YAML and a JSON template of the same content compare equal.
 
-use serde::Serialize;
+use crate::deploy::model::{SecurityChange, Sign};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -154,33 +154,6 @@ pub fn statements(template: &Value) -> BTreeMap<String, (String, Vec<Value>)> {
         }
     }
     out
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sign {
-    Added,
-    Removed,
-}
-
-impl Sign {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Sign::Added => "+",
-            Sign::Removed => "-",
-        }
-    }
-}
-
-/// One security-relevant difference.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct SecurityChange {
-    pub change: Sign,
-    /// Logical id of the policy resource, or the principals parameter.
-    pub resource: String,
-    pub resource_type: String,
-    /// A statement in one line, or a principal pattern.
-    pub detail: String,
 }
 
 /// Statements added or removed per policy resource, then allowed principals added or removed.

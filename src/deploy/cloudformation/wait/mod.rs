@@ -4,11 +4,12 @@
 mod change_set;
 
 pub use change_set::{
-    Change, ChangeKind, ChangeSetOutcome, describe_change_set, is_no_changes_reason,
-    wait_change_set,
+    ChangeSetOutcome, describe_change_set, is_no_changes_reason, wait_change_set,
 };
 
-use super::cfn::{self, describe, is_stack_missing, is_transient};
+use super::stack::{self as cfn, StackError};
+use crate::aws::{AwsError, SdkResultExt};
+use crate::deploy::model::FailedEvent;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackEvent;
 use std::collections::HashSet;
@@ -77,12 +78,12 @@ pub struct Backoff {
 
 impl Backoff {
     /// Sleeps for the next interval; an error once the deadline has passed.
-    pub async fn wait(&mut self, what: &str) -> Result<(), String> {
+    pub async fn wait(&mut self, what: &str) -> Result<(), StackError> {
         if Instant::now() >= self.deadline {
-            return Err(format!(
-                "gave up waiting for {what} after {}",
-                humantime::format_duration(self.timeout)
-            ));
+            return Err(StackError::GaveUp {
+                what: what.to_string(),
+                after: self.timeout,
+            });
         }
         tokio::time::sleep(self.next).await;
         self.next = (self.next * 2).min(self.max);
@@ -99,25 +100,6 @@ impl Backoff {
                 cur
             })
             .collect()
-    }
-}
-
-/// The first failed resource event of an operation: what went wrong.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FailedEvent {
-    pub logical_id: String,
-    pub resource_type: String,
-    pub status: String,
-    pub reason: String,
-}
-
-impl std::fmt::Display for FailedEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}) {}: {}",
-            self.logical_id, self.resource_type, self.status, self.reason
-        )
     }
 }
 
@@ -163,7 +145,11 @@ impl EventTracker {
     }
 
     /// A tracker for an operation about to begin: the stack's newest event is the marker.
-    pub async fn from_now(cf: &Client, stack_id: &str, stack_name: &str) -> Result<Self, String> {
+    pub async fn from_now(
+        cf: &Client,
+        stack_id: &str,
+        stack_name: &str,
+    ) -> Result<Self, StackError> {
         let marker = cfn::newest_event_id(cf, stack_id).await?;
         Ok(EventTracker::new(marker, stack_name))
     }
@@ -173,7 +159,7 @@ impl EventTracker {
     }
 
     /// Fetches the events newer than the marker and not seen yet (newest first from the API).
-    pub async fn poll(&mut self, cf: &Client, stack_id: &str) -> Result<(), StackPollError> {
+    pub async fn poll(&mut self, cf: &Client, stack_id: &str) -> Result<(), AwsError> {
         let mut fresh: Vec<StackEvent> = Vec::new();
         let mut token: Option<String> = None;
         'pages: for _ in 0..20 {
@@ -183,7 +169,7 @@ impl EventTracker {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| StackPollError::from_sdk("DescribeStackEvents", &e))?;
+                .classify("cloudformation:DescribeStackEvents", cf)?;
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
                 if self.marker.as_deref() == Some(id) || self.seen.contains(id) {
@@ -245,31 +231,6 @@ impl EventTracker {
     }
 }
 
-/// A polling failure: transient ones are retried by the waiters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackPollError {
-    pub message: String,
-    pub transient: bool,
-    pub missing: bool,
-}
-
-impl StackPollError {
-    pub fn from_sdk<E, R>(
-        operation: &str,
-        e: &aws_sdk_cloudformation::error::SdkError<E, R>,
-    ) -> Self
-    where
-        E: aws_sdk_cloudformation::error::ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
-    {
-        StackPollError {
-            message: format!("cloudformation:{operation}: {}", describe(e)),
-            transient: is_transient(e),
-            missing: is_stack_missing(e),
-        }
-    }
-}
-
 /// Whether a stack status is final (nothing in progress).
 pub fn is_settled(status: &str) -> bool {
     !status.ends_with("_IN_PROGRESS")
@@ -285,7 +246,7 @@ pub async fn wait_stack(
     total: usize,
     polling: &Polling,
     progress: &dyn Fn(String),
-) -> Result<StackOutcome, String> {
+) -> Result<StackOutcome, StackError> {
     let mut backoff = polling.backoff();
     let mut transient = 0;
     let mut last_message = String::new();
@@ -296,10 +257,10 @@ pub async fn wait_stack(
                 .stack_name(stack_id)
                 .send()
                 .await
-                .map_err(|e| StackPollError::from_sdk("DescribeStacks", &e))?;
+                .classify("cloudformation:DescribeStacks", cf)?;
             let info = stack.stacks().first().map(cfn::StackInfo::from_sdk);
             tracker.poll(cf, stack_id).await?;
-            Ok::<_, StackPollError>(info)
+            Ok::<_, AwsError>(info)
         }
         .await;
         match polled {
@@ -319,12 +280,12 @@ pub async fn wait_stack(
                 }
             }
             Ok(None) => return Ok(deleted(tracker)),
-            Err(e) if e.missing => return Ok(deleted(tracker)),
-            Err(e) if e.transient && transient < polling.max_transient_errors => {
+            Err(e) if e.is_not_found() => return Ok(deleted(tracker)),
+            Err(e) if e.is_transient() && transient < polling.max_transient_errors => {
                 transient += 1;
-                progress(format!("{} (retrying)", e.message));
+                progress(format!("{} (retrying)", e.with_operation()));
             }
-            Err(e) => return Err(e.message),
+            Err(e) => return Err(e.into()),
         }
         backoff.wait("the stack").await?;
     }

@@ -1,0 +1,158 @@
+//! The command layer: parses the command line, dispatches to the domains, and owns the one
+//! error type that aggregates theirs. Nothing below imports it: each domain returns its own
+//! error, classified (exit code, hint) through [`Classify`].
+
+use crate::aws::ClientSource;
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::config::{self, ConfigError};
+use crate::context::{Context, Environment};
+use crate::exit::{Classify, Exit};
+use crate::ui::{OutputError, Ui};
+use crate::{deploy, org, render, stage, ui};
+use clap::{CommandFactory, Parser};
+use std::process::ExitCode;
+
+/// Any error that ends a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Render(#[from] render::RenderError),
+    #[error(transparent)]
+    Deploy(#[from] deploy::DeployError),
+    #[error(transparent)]
+    Org(#[from] org::OrgError),
+    #[error(transparent)]
+    Stage(#[from] stage::StageError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("starting the async runtime")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl Error {
+    fn inner(&self) -> Option<&dyn Classify> {
+        match self {
+            Error::Config(e) => Some(e),
+            Error::Render(e) => Some(e),
+            Error::Deploy(e) => Some(e),
+            Error::Org(e) => Some(e),
+            Error::Stage(e) => Some(e),
+            Error::Output(e) => Some(e),
+            Error::Runtime(_) => None,
+        }
+    }
+}
+
+impl Classify for Error {
+    fn exit(&self) -> Exit {
+        self.inner().map_or(Exit::Failure, Classify::exit)
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.inner().and_then(Classify::hint)
+    }
+}
+
+/// Parses `args` (the program's name first), builds the AWS client source with `clients`
+/// from the global options, runs the command, prints any error, and returns the exit code.
+/// `main` is `run(ClientSource::from_args, std::env::args_os())`.
+pub fn run<C, I, T>(clients: C, args: I) -> ExitCode
+where
+    C: FnOnce(&GlobalArgs) -> ClientSource,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => Exit::Invalid.into(),
+            };
+        }
+    };
+    let ui = Ui::new(&cli.global);
+    ui::init_tracing(cli.global.verbose, ui.color_err);
+    tracing::debug!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command, "starting");
+    let ctx = Context {
+        clients: clients(&cli.global),
+        global: cli.global,
+        ui,
+        env: Environment::from_process(),
+    };
+    let result = dispatch(&ctx, cli.command);
+    if ctx.ui.stdout_closed() {
+        // The reader of stdout has seen enough (`| head`): not an error.
+        return ExitCode::SUCCESS;
+    }
+    match result {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            ctx.ui.error(&e);
+            e.exit().into()
+        }
+    }
+}
+
+/// Runs an async command on a runtime built only for it, so offline commands start instantly.
+fn block_on<E, F>(fut: F) -> Result<Exit, Error>
+where
+    F: std::future::Future<Output = Result<Exit, E>>,
+    Error: From<E>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    Ok(rt.block_on(fut)?)
+}
+
+fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
+    match command {
+        Command::Validate => {
+            let cfg = ctx.config()?;
+            ctx.ui.emit_report(
+                "validate",
+                &serde_json::json!({"file": ctx.global.file, "valid": true, "regions": cfg.regions}),
+                || format!("{}: valid ({} region{})", ctx.global.file.display(), cfg.regions.len(),
+                    if cfg.regions.len() == 1 { "" } else { "s" }),
+            )?;
+            Ok(Exit::Success)
+        }
+        Command::Render(args) => Ok(render::cmd_render(ctx, &args)?),
+        Command::Plan(args) => block_on(deploy::cmd_plan(ctx, &args)),
+        Command::Apply(args) => block_on(deploy::cmd_apply(ctx, &args)),
+        Command::Destroy(args) => block_on(deploy::cmd_destroy(ctx, &args)),
+        Command::Status(args) => block_on(deploy::cmd_status(ctx, &args)),
+        Command::Drift(args) => block_on(deploy::cmd_drift(ctx, &args)),
+        Command::Setup(args) => block_on(org::cmd_setup(ctx, &args)),
+        Command::Stage(args) => block_on(stage::cmd_stage(ctx, &args)),
+        Command::Download(args) => block_on(stage::cmd_download(ctx, &args)),
+        Command::Info(args) => block_on(stage::cmd_info(ctx, &args)),
+        Command::List(args) => block_on(stage::cmd_list(ctx, &args)),
+        Command::Metadata(args) => block_on(stage::cmd_metadata(ctx, &args)),
+        Command::Presign(args) => block_on(stage::cmd_presign(ctx, &args)),
+        Command::Schema => {
+            ctx.ui.write_stdout(config::json_schema().as_bytes())?;
+            Ok(Exit::Success)
+        }
+        Command::Completions(args) => {
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut Cli::command(), "provision", &mut script);
+            ctx.ui.write_stdout(&script)?;
+            Ok(Exit::Success)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            // Rendering into memory cannot fail; writing it out can.
+            let _ = clap_mangen::Man::new(Cli::command()).render(&mut page);
+            ctx.ui.write_stdout(&page)?;
+            Ok(Exit::Success)
+        }
+    }
+}

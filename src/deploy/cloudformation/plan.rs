@@ -1,0 +1,322 @@
+//! Planning one region: a change set (CREATE for a new stack, UPDATE otherwise), waited for
+//! and described, with the security changes computed from the templates.
+
+use super::security;
+use super::stack::{self, StackError, StackInfo, describe_stack};
+use super::target::StackTarget;
+use super::wait::{self, ChangeSetOutcome, Polling};
+use crate::aws::SdkResultExt;
+use crate::deploy::model::{
+    Action, ChangeKind, ChangeSetPlan, EnginePlan, Principals, ResourceChange, SecurityChange,
+    StackFailure, TargetPlan,
+};
+use crate::render::PRINCIPALS_PARAMETER;
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
+use serde_json::Value;
+
+/// CloudFormation refuses a `TemplateBody` longer than this (bytes); larger templates must be
+/// uploaded to S3 first, which `provision` does not do.
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// What `plan` needs to know about one region beyond the target.
+pub struct PlanInput<'a> {
+    pub target: &'a StackTarget,
+    pub principals: Option<&'a Principals>,
+    pub polling: Polling,
+}
+
+/// A plan being made: what is known before the change set.
+struct Planning<'a> {
+    input: &'a PlanInput<'a>,
+    new_template: Value,
+    existing: Option<StackInfo>,
+}
+
+/// Plans one region: describes the stack, creates a change set and waits for it. The change
+/// set is left in place (the caller keeps or discards it); a change set without changes is
+/// deleted at once.
+pub async fn plan_region(cf: &Client, input: &PlanInput<'_>) -> Result<TargetPlan, StackFailure> {
+    let target = input.target;
+    let new_template = rendered_template(target)?;
+    let existing = describe_stack(cf, &target.stack_name)
+        .await
+        .map_err(|e| target.failure(StackError::from(e)))?;
+    let planning = Planning {
+        input,
+        new_template,
+        existing,
+    };
+    let change_set_type = match planning.existing.as_ref().map(|s| s.status.as_str()) {
+        None | Some("REVIEW_IN_PROGRESS") => ChangeSetType::Create,
+        Some("ROLLBACK_COMPLETE") => return Ok(planning.recreate()),
+        Some(s) if !wait::is_settled(s) => {
+            return Err(target
+                .failure(format!("the stack is busy ({s})"))
+                .with_hint("wait until the running operation ends, then plan again"));
+        }
+        Some(s @ ("ROLLBACK_FAILED" | "DELETE_FAILED" | "UPDATE_ROLLBACK_FAILED")) => {
+            return Err(target
+                .failure(format!("the stack is in {s} and cannot be updated"))
+                .with_hint(unrecoverable_hint(s)));
+        }
+        Some(_) => ChangeSetType::Update,
+    };
+    planning.with_change_set(cf, change_set_type).await
+}
+
+/// The rendered template, parsed, and within CloudFormation's inline limit.
+fn rendered_template(target: &StackTarget) -> Result<Value, StackFailure> {
+    let template = security::parse_template(&target.template)
+        .map_err(|m| target.failure(format!("rendered template: {m}")))?;
+    if target.template.len() > MAX_TEMPLATE_BODY {
+        return Err(target.failure(format!(
+            "the template is {} bytes; CloudFormation accepts at most {} inline",
+            target.template.len(),
+            MAX_TEMPLATE_BODY
+        )));
+    }
+    Ok(template)
+}
+
+impl Planning<'_> {
+    fn plan(&self, action: Action, engine: ChangeSetPlan) -> TargetPlan {
+        TargetPlan {
+            stack_name: self.input.target.stack_name.clone(),
+            action,
+            engine: EnginePlan::CloudFormation(engine),
+            changes: Vec::new(),
+            security: Vec::new(),
+        }
+    }
+
+    /// The stack as it is, before any change set.
+    fn stack(&self) -> ChangeSetPlan {
+        let existing = self.existing.as_ref();
+        ChangeSetPlan {
+            stack_status: existing.map(|s| s.status.clone()),
+            change_set_arn: None,
+            stack_id: existing.map(|s| s.stack_id.clone()),
+            stack_changed_at: existing.and_then(|s| s.changed_at().map(str::to_string)),
+            created_review_stack: false,
+        }
+    }
+
+    /// A stack whose first creation failed: every resource is created again.
+    fn recreate(&self) -> TargetPlan {
+        let mut plan = self.plan(Action::Recreate, self.stack());
+        plan.changes = template_resources(&self.new_template);
+        plan.security = security_changes(&Value::Null, &self.new_template, None, self.input);
+        plan
+    }
+
+    /// Creates the change set, waits for it and describes it.
+    async fn with_change_set(
+        self,
+        cf: &Client,
+        change_set_type: ChangeSetType,
+    ) -> Result<TargetPlan, StackFailure> {
+        let target = self.input.target;
+        let old_template = match (&change_set_type, &self.existing) {
+            (ChangeSetType::Update, Some(_)) => deployed_template(cf, target).await?,
+            _ => Value::Null,
+        };
+        let old_info = self
+            .existing
+            .as_ref()
+            .filter(|_| change_set_type == ChangeSetType::Update);
+        let mut engine = self.stack();
+        let created = create_change_set(cf, target, &change_set_type).await?;
+        engine.change_set_arn = created.id().map(str::to_string);
+        engine.created_review_stack = self.existing.is_none();
+        if let Some(id) = created.stack_id() {
+            engine.stack_id = Some(id.to_string());
+        }
+        let arn = engine.change_set_arn.clone().unwrap_or_default();
+        let outcome = match wait::wait_change_set(cf, &arn, &self.input.polling).await {
+            Ok(o) => o,
+            Err(e) => {
+                let _ = discard(cf, &engine).await;
+                return Err(target.failure(e));
+            }
+        };
+        let action = if change_set_type == ChangeSetType::Create {
+            Action::Create
+        } else {
+            Action::Update
+        };
+        match outcome {
+            ChangeSetOutcome::Ready { changes, .. } => {
+                let security =
+                    security_changes(&old_template, &self.new_template, old_info, self.input);
+                let mut plan = self.plan(action, engine);
+                plan.changes = changes;
+                plan.security = security;
+                Ok(plan)
+            }
+            ChangeSetOutcome::NoChanges => {
+                // Nothing to keep: a failed change set only clutters the stack.
+                let _ = discard(cf, &engine).await;
+                engine.change_set_arn = None;
+                Ok(self.plan(Action::NoChanges, engine))
+            }
+            ChangeSetOutcome::Failed(reason) => {
+                let _ = discard(cf, &engine).await;
+                Err(target.failure(format!("the change set failed: {reason}")))
+            }
+        }
+    }
+}
+
+async fn create_change_set(
+    cf: &Client,
+    target: &StackTarget,
+    change_set_type: &ChangeSetType,
+) -> Result<aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput, StackFailure>
+{
+    cf.create_change_set()
+        .stack_name(&target.stack_name)
+        .change_set_name(stack::change_set_name())
+        .change_set_type(change_set_type.clone())
+        .description("provision plan")
+        .template_body(&target.template)
+        .set_parameters(Some(
+            target
+                .parameters
+                .iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .parameter_value(v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_tags(Some(
+            target
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .classify("cloudformation:CreateChangeSet", cf)
+        .map_err(|e| target.failure(StackError::from(e)))
+}
+
+fn unrecoverable_hint(status: &str) -> String {
+    match status {
+        "UPDATE_ROLLBACK_FAILED" => "continue the rollback first (`aws cloudformation continue-update-rollback`), then plan again".into(),
+        _ => "inspect the stack's events in the CloudFormation console; delete the stack (resources are retained) and apply again".into(),
+    }
+}
+
+/// The deployed template, parsed (the original, as submitted).
+async fn deployed_template(cf: &Client, target: &StackTarget) -> Result<Value, StackFailure> {
+    let out = cf
+        .get_template()
+        .stack_name(&target.stack_name)
+        .template_stage(TemplateStage::Original)
+        .send()
+        .await
+        .classify("cloudformation:GetTemplate", cf)
+        .map_err(|e| target.failure(StackError::from(e)))?;
+    security::parse_template(out.template_body().unwrap_or_default())
+        .map_err(|m| target.failure(format!("deployed template: {m}")))
+}
+
+fn security_changes(
+    old: &Value,
+    new: &Value,
+    old_info: Option<&StackInfo>,
+    input: &PlanInput<'_>,
+) -> Vec<SecurityChange> {
+    let old_ids = old_info
+        .and_then(|i| i.parameters.get(PRINCIPALS_PARAMETER))
+        .map(|v| stack::split_list_parameter(v))
+        .unwrap_or_default();
+    let new_ids = input
+        .target
+        .parameters
+        .get(PRINCIPALS_PARAMETER)
+        .map(|v| stack::split_list_parameter(v))
+        .unwrap_or_default();
+    let principals = (!old_ids.is_empty() || !new_ids.is_empty()).then_some((
+        PRINCIPALS_PARAMETER,
+        old_ids.as_slice(),
+        new_ids.as_slice(),
+    ));
+    security::diff(old, new, principals, &|id| {
+        input.principals.and_then(|p| p.describe(id))
+    })
+}
+
+/// The security changes of a change set made earlier (a plan file): the deployed template
+/// against the target's.
+pub async fn security_for_loaded(
+    cf: &Client,
+    input: &PlanInput<'_>,
+    stack: Option<&StackInfo>,
+) -> Result<Vec<SecurityChange>, StackFailure> {
+    let target = input.target;
+    let new_template = security::parse_template(&target.template)
+        .map_err(|m| target.failure(format!("rendered template: {m}")))?;
+    let deployed = stack.filter(|s| s.status != "REVIEW_IN_PROGRESS");
+    let old_template = match deployed {
+        Some(_) => deployed_template(cf, target).await?,
+        None => Value::Null,
+    };
+    Ok(security_changes(
+        &old_template,
+        &new_template,
+        deployed,
+        input,
+    ))
+}
+
+/// Every resource of a template as an addition (a stack created from scratch).
+pub fn template_resources(template: &Value) -> Vec<ResourceChange> {
+    template
+        .get("Resources")
+        .and_then(|r| r.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(logical, r)| ResourceChange {
+                    action: ChangeKind::Add,
+                    resource_type: r
+                        .get("Type")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    logical_id: logical.clone(),
+                    physical_id: None,
+                    cause: None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Deletes a plan's change set, and the empty stack a CREATE change set made.
+pub async fn discard(cf: &Client, plan: &ChangeSetPlan) -> Result<(), StackError> {
+    if let Some(arn) = &plan.change_set_arn {
+        cf.delete_change_set()
+            .change_set_name(arn)
+            .send()
+            .await
+            .classify("cloudformation:DeleteChangeSet", cf)?;
+    }
+    if plan.created_review_stack
+        && let Some(id) = &plan.stack_id
+    {
+        cf.delete_stack()
+            .stack_name(id)
+            .send()
+            .await
+            .classify("cloudformation:DeleteStack", cf)?;
+    }
+    Ok(())
+}

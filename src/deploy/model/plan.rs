@@ -1,0 +1,438 @@
+//! What a plan is, engine-neutral: per target an action, the resource changes and the
+//! security changes, what the engine needs to apply it (its payload), and the summary over all
+//! targets; the data-loss guard reads it. The engines produce it, the display prints it and
+//! the plan file records it.
+
+use super::results::StackFailure;
+use crate::runner::{Reports, Target, TargetOutcome};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+/// What deploys the storage. One engine for now; Terraform and StackSets come next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// One CloudFormation stack per region, through change sets.
+    #[default]
+    CloudFormation,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::CloudFormation => "cloudformation",
+        }
+    }
+}
+
+/// What a target's deployment needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    NoChanges,
+    /// The first creation failed (CloudFormation: ROLLBACK_COMPLETE): delete, create again.
+    Recreate,
+}
+
+impl Action {
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Create => "create stack",
+            Action::Update => "update stack",
+            Action::NoChanges => "no changes",
+            Action::Recreate => "recreate stack (its first creation failed: ROLLBACK_COMPLETE)",
+        }
+    }
+}
+
+/// One resource change, as `plan` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceChange {
+    pub action: ChangeKind,
+    pub resource_type: String,
+    pub logical_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// Why it is replaced (the property that forces it), when the engine says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeKind {
+    Add,
+    Modify,
+    /// Modified, and may be replaced depending on a value known only when applied.
+    MayReplace,
+    Replace,
+    Remove,
+    /// Import, Dynamic, SyncWithActual: shown as modifications.
+    Other,
+}
+
+impl ChangeKind {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ChangeKind::Add => "+",
+            ChangeKind::Modify | ChangeKind::Other => "~",
+            ChangeKind::MayReplace => "±?",
+            ChangeKind::Replace => "±",
+            ChangeKind::Remove => "-",
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            ChangeKind::Add => "add",
+            ChangeKind::Modify | ChangeKind::Other => "modify",
+            ChangeKind::MayReplace => "may replace",
+            ChangeKind::Replace => "replace",
+            ChangeKind::Remove => "remove",
+        }
+    }
+
+    pub fn replaces(self) -> bool {
+        matches!(self, ChangeKind::Replace | ChangeKind::MayReplace)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sign {
+    Added,
+    Removed,
+}
+
+impl Sign {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Sign::Added => "+",
+            Sign::Removed => "-",
+        }
+    }
+}
+
+/// One security-relevant difference: a policy statement or an allowed principal.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SecurityChange {
+    pub change: Sign,
+    /// Logical id of the policy resource, or the principals parameter.
+    pub resource: String,
+    pub resource_type: String,
+    /// A statement in one line, or a principal pattern.
+    pub detail: String,
+}
+
+/// One allowed `aws:userId` pattern and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// `AROA…:*` (any session of a role), `AROA…:session`, `AIDA…` (a user), or the account ID.
+    pub pattern: String,
+    /// What it is: `account root`, `deploying identity arn:…`, `role ci-runner (access.roles)`.
+    pub source: String,
+}
+
+/// The resolved allow list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principals {
+    pub account: String,
+    pub deployer_arn: String,
+    pub entries: Vec<Principal>,
+}
+
+impl Principals {
+    /// The stack parameter's value: the patterns, comma-joined, in a stable order.
+    pub fn parameter_value(&self) -> String {
+        self.patterns().join(",")
+    }
+
+    pub fn patterns(&self) -> Vec<String> {
+        self.entries.iter().map(|e| e.pattern.clone()).collect()
+    }
+
+    /// What a pattern stands for, when it is one of ours.
+    pub fn describe(&self, pattern: &str) -> Option<String> {
+        self.entries
+            .iter()
+            .find(|e| e.pattern == pattern)
+            .map(|e| e.source.clone())
+    }
+
+    /// Adds a pattern once (the first source wins).
+    pub fn push(&mut self, pattern: String, source: String) {
+        if !self.entries.iter().any(|e| e.pattern == pattern) {
+            self.entries.push(Principal { pattern, source });
+        }
+    }
+}
+
+/// What the CloudFormation engine needs to apply a plan: the change set and the stack.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeSetPlan {
+    /// The stack's status before the plan (absent: no stack).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_set_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_id: Option<String>,
+    /// When the stack last changed at plan time (a plan file is stale when it moved).
+    #[serde(skip)]
+    pub stack_changed_at: Option<String>,
+    /// The plan created an empty stack (REVIEW_IN_PROGRESS) to hold a CREATE change set.
+    #[serde(skip)]
+    pub created_review_stack: bool,
+}
+
+/// The engine's part of a target's plan: what it needs to apply or discard it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum EnginePlan {
+    CloudFormation(ChangeSetPlan),
+}
+
+/// One target's plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetPlan {
+    pub stack_name: String,
+    pub action: Action,
+    #[serde(flatten)]
+    pub engine: EnginePlan,
+    pub changes: Vec<ResourceChange>,
+    pub security: Vec<SecurityChange>,
+}
+
+/// Resource types whose replacement or removal loses data (or breaks what refers to them).
+pub fn holds_data(resource_type: &str) -> bool {
+    matches!(resource_type, "AWS::S3::Bucket" | "AWS::KMS::Key")
+}
+
+impl TargetPlan {
+    pub fn has_changes(&self) -> bool {
+        self.action != Action::NoChanges
+    }
+
+    /// The data-loss guard: replacements of resources that hold data, as
+    /// `AWS::S3::Bucket Bucket (replace) in eu-west-1`.
+    pub fn data_loss(&self, target: &Target) -> Vec<String> {
+        self.changes
+            .iter()
+            .filter(|c| c.action.replaces() && holds_data(&c.resource_type))
+            .map(|c| {
+                format!(
+                    "{} {} ({}) in {target}",
+                    c.resource_type,
+                    c.logical_id,
+                    c.action.word(),
+                )
+            })
+            .collect()
+    }
+
+    /// The CloudFormation engine's part.
+    pub fn change_set(&self) -> &ChangeSetPlan {
+        match &self.engine {
+            EnginePlan::CloudFormation(c) => c,
+        }
+    }
+}
+
+impl TargetOutcome for TargetPlan {
+    type Error = StackFailure;
+
+    fn summary(&self) -> String {
+        self.action.word().to_string()
+    }
+
+    fn failed_entry(target: &Target, error: &StackFailure, _: Duration) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("error".into(), error.json(target));
+        m
+    }
+}
+
+/// The plan of every target, as `plan` prints it and `apply` shows it before asking.
+#[derive(Debug, Serialize)]
+pub struct PlanReport {
+    pub stack_name: String,
+    pub engine: EngineKind,
+    pub regions: Reports<TargetPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principals: Option<Principals>,
+    pub summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<String>,
+}
+
+impl PlanReport {
+    pub fn new(
+        stack_name: &str,
+        engine: EngineKind,
+        regions: Reports<TargetPlan>,
+        principals: Option<Principals>,
+    ) -> Self {
+        PlanReport {
+            stack_name: stack_name.to_string(),
+            engine,
+            summary: Summary::of(&regions),
+            regions,
+            principals,
+            plan_file: None,
+        }
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.regions.succeeded().any(|(_, p)| p.has_changes())
+    }
+
+    /// What the plan would lose (the data-loss guard), over every target.
+    pub fn data_loss(&self) -> Vec<String> {
+        self.regions
+            .succeeded()
+            .flat_map(|(t, p)| p.data_loss(t))
+            .collect()
+    }
+}
+
+/// Counts over all targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub regions: usize,
+    pub create: usize,
+    pub update: usize,
+    pub recreate: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub add: usize,
+    pub modify: usize,
+    pub remove: usize,
+    pub replace: usize,
+    pub security_changes: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &Reports<TargetPlan>) -> Self {
+        let mut s = Summary {
+            regions: reports.0.len(),
+            failed: reports.failures().count(),
+            ..Default::default()
+        };
+        for (_, p) in reports.succeeded() {
+            match p.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Recreate => s.recreate += 1,
+                Action::NoChanges => s.unchanged += 1,
+            }
+            for c in &p.changes {
+                match c.action {
+                    ChangeKind::Add => s.add += 1,
+                    ChangeKind::Modify | ChangeKind::Other => s.modify += 1,
+                    ChangeKind::Replace | ChangeKind::MayReplace => s.replace += 1,
+                    ChangeKind::Remove => s.remove += 1,
+                }
+            }
+            s.security_changes += p.security.len();
+        }
+        s
+    }
+
+    pub fn line(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let mut stacks = vec![];
+        for (n, what) in [
+            (self.create, "to create"),
+            (self.update, "to update"),
+            (self.recreate, "to recreate"),
+            (self.unchanged, "unchanged"),
+            (self.failed, "failed"),
+        ] {
+            if n > 0 {
+                stacks.push(format!("{n} {what}"));
+            }
+        }
+        format!(
+            "Plan: {} region{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
+            self.regions,
+            plural(self.regions),
+            stacks.join(", "),
+            self.add,
+            self.modify,
+            self.replace,
+            self.remove,
+            self.security_changes,
+            plural(self.security_changes)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::TargetReport;
+    use serde_json::json;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        v.as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// `provision.plan/v1` keeps its fields and their order; `engine` is new.
+    #[test]
+    fn the_plan_document_keeps_its_shape_with_the_engine_added() {
+        let plan = TargetPlan {
+            stack_name: "artifact-storage".into(),
+            action: Action::Update,
+            engine: EnginePlan::CloudFormation(ChangeSetPlan {
+                stack_status: Some("UPDATE_COMPLETE".into()),
+                change_set_arn: Some("arn:cs".into()),
+                stack_id: Some("arn:stack".into()),
+                stack_changed_at: Some("2026-01-01T00:00:00Z".into()),
+                created_review_stack: false,
+            }),
+            changes: vec![],
+            security: vec![],
+        };
+        let failed = StackFailure::new("artifact-storage", "cannot connect").with_hint("retry");
+        let report = PlanReport::new(
+            "artifact-storage",
+            EngineKind::CloudFormation,
+            Reports(vec![
+                TargetReport::new(Target::region("eu-west-1"), Ok(plan)),
+                TargetReport::new(Target::region("us-east-1"), Err(failed)),
+            ]),
+            None,
+        );
+        let doc = serde_json::to_value(&report).expect("JSON");
+        assert_eq!(keys(&doc), ["stack_name", "engine", "regions", "summary"]);
+        assert_eq!(doc["engine"], "cloudformation");
+        assert_eq!(
+            keys(&doc["regions"][0]),
+            [
+                "region",
+                "stack_name",
+                "action",
+                "stack_status",
+                "change_set_arn",
+                "stack_id",
+                "changes",
+                "security"
+            ]
+        );
+        assert_eq!(
+            doc["regions"][1],
+            json!({"region": "us-east-1", "error": {
+                "region": "us-east-1", "stack": "artifact-storage",
+                "message": "cannot connect", "hint": "retry"
+            }})
+        );
+        assert_eq!(doc["summary"]["failed"], 1);
+    }
+}

@@ -1,0 +1,319 @@
+//! Whole staging commands against a fake AWS whose regions fail on demand: the claim order of
+//! `stage` when the claim write fails, regions that throttle or do not answer, and the
+//! failover of `download`.
+
+use super::digest::digest_file;
+use crate::cli::Command;
+use crate::context::Environment;
+use crate::exit::Exit;
+use crate::testing::{FakeAws, context, json_error, s3_error};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+use aws_sdk_s3::operation::put_object::PutObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_ssm::operation::get_parameter::GetParameterOutput;
+use aws_sdk_ssm::operation::put_parameter::PutParameterOutput;
+use aws_sdk_ssm::types::Parameter;
+use aws_smithy_mocks::{Rule, mock};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+const KEY: &str = "app@1.0.0";
+const BYTES: &[u8] = b"artifact bytes";
+
+fn org_config(regions: &[&str]) -> String {
+    format!(
+        r#"{{"bucket_key_prefix": "", "bucket_name_param": "/buckets/staging", "parameter_name_prefix": "/artifacts", "regions": "{}", "save_ok": "y"}}"#,
+        regions.join(",")
+    )
+}
+
+fn parameter(name: &'static str, value: String) -> Rule {
+    mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(move |r| r.name() == Some(name))
+        .then_output(move || {
+            GetParameterOutput::builder()
+                .parameter(Parameter::builder().name(name).value(&value).build())
+                .build()
+        })
+}
+
+fn no_parameter(name: &'static str) -> Rule {
+    mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(move |r| r.name() == Some(name))
+        .then_http_response(|| json_error(400, "ParameterNotFound", "not found"))
+}
+
+fn sha256() -> String {
+    digest_file(
+        artifact().path(),
+        BYTES.len() as u64,
+        &AtomicBool::new(false),
+    )
+    .expect("digest")
+    .hex()
+}
+
+fn artifact() -> tempfile::NamedTempFile {
+    let f = tempfile::NamedTempFile::new().expect("temporary file");
+    std::fs::write(f.path(), BYTES).expect("write the artifact");
+    f
+}
+
+/// One region's answers to a stage that goes well; `writes` records the order of the
+/// artifact's conditional writes across regions.
+struct StagingRegion {
+    name: &'static str,
+    put: Rule,
+    metadata: Rule,
+    latest: Rule,
+    rest: Vec<Rule>,
+}
+
+impl StagingRegion {
+    fn new(name: &'static str, all: &[&str], writes: &Arc<Mutex<Vec<&'static str>>>) -> Self {
+        let log = writes.clone();
+        let put = mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |r| {
+                let ours = r.key() == Some(KEY) && r.if_none_match() == Some("*");
+                if ours {
+                    log.lock().expect("log").push(name);
+                }
+                ours
+            })
+            .then_output(|| PutObjectOutput::builder().build());
+        let sha = sha256();
+        // Absent when checked; ours when the claim reads it back.
+        let head = mock!(aws_sdk_s3::Client::head_object)
+            .match_requests(|r| r.key() == Some(KEY))
+            .sequence()
+            .http_status(404, None)
+            .output(move || {
+                HeadObjectOutput::builder()
+                    .metadata("sha256", &sha)
+                    .content_length(BYTES.len() as i64)
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        StagingRegion {
+            name,
+            put,
+            metadata: mock!(aws_sdk_s3::Client::put_object)
+                .match_requests(|r| r.key() == Some("app@1.0.0/metadata"))
+                .then_output(|| PutObjectOutput::builder().build()),
+            latest: mock!(aws_sdk_ssm::Client::put_parameter)
+                .match_requests(|r| r.name() == Some("/artifacts/app/latest"))
+                .then_output(|| PutParameterOutput::builder().build()),
+            rest: vec![
+                parameter("/startifact", org_config(all)),
+                parameter("/buckets/staging", format!("bucket-{name}")),
+                head,
+                no_parameter("/artifacts/app/latest"),
+            ],
+        }
+    }
+
+    /// The answers, `first` before the healthy ones (the first matching rule answers).
+    fn answers(&self, first: &[&Rule]) -> Vec<Rule> {
+        let mut all: Vec<Rule> = first.iter().map(|r| (*r).clone()).collect();
+        all.extend([self.put.clone(), self.metadata.clone(), self.latest.clone()]);
+        all.extend(self.rest.iter().cloned());
+        all
+    }
+}
+
+fn fake(regions: &[(&StagingRegion, Vec<Rule>)]) -> FakeAws {
+    regions.iter().fold(FakeAws::new(), |fake, (r, rules)| {
+        fake.answers(r.name, &rules.iter().collect::<Vec<_>>())
+    })
+}
+
+async fn stage(aws: FakeAws, bootstrap: &str) -> Exit {
+    let file = artifact();
+    let path = file.path().to_str().expect("UTF-8 path").to_string();
+    let Command::Stage(args) =
+        crate::testing::command(&["stage", "app", "1.0.0", &path, "--region", bootstrap])
+    else {
+        unreachable!("a stage command")
+    };
+    // The default configuration file, absent from the crate's directory: none is needed.
+    let ctx = context(Path::new("provision.yaml"), aws, Environment::default());
+    super::cmd_stage(&ctx, &args).await.expect("the stage runs")
+}
+
+#[tokio::test]
+async fn a_claim_write_answered_with_500_moves_the_claim_to_the_next_region() {
+    let all = ["eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let log = writes.clone();
+    let refused = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |r| {
+            let ours = r.key() == Some(KEY);
+            if ours {
+                log.lock().expect("log").push("eu-north-1: 500");
+            }
+            ours
+        })
+        .then_http_response(|| s3_error(500, "InternalError"));
+    let aws = fake(&[
+        (&north, north.answers(&[&refused])),
+        (&west, west.answers(&[])),
+        (&east, east.answers(&[])),
+    ]);
+    assert_eq!(stage(aws, "eu-west-1").await, Exit::Failure);
+    // Sorted claim order: eu-north-1 fails, eu-west-1 claims, then the rest.
+    assert_eq!(
+        *writes.lock().unwrap(),
+        ["eu-north-1: 500", "eu-west-1", "us-east-1"]
+    );
+    assert_eq!(
+        north.metadata.num_calls(),
+        0,
+        "no metadata where the write failed"
+    );
+    assert_eq!(north.latest.num_calls(), 0);
+    for staged in [&west, &east] {
+        assert_eq!(staged.metadata.num_calls(), 1, "{}", staged.name);
+        assert_eq!(staged.latest.num_calls(), 1, "{}", staged.name);
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_and_a_throttling_region_fail_alone_and_the_others_are_staged() {
+    let all = ["ap-south-1", "eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [_, north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let throttled = mock!(aws_sdk_ssm::Client::get_parameter)
+        .match_requests(|r| r.name() == Some("/buckets/staging"))
+        .then_http_response(|| json_error(400, "ThrottlingException", "Rate exceeded"));
+    let aws = fake(&[
+        (&north, north.answers(&[&throttled])),
+        (&west, west.answers(&[])),
+        (&east, east.answers(&[])),
+    ])
+    .unreachable("ap-south-1");
+    assert_eq!(stage(aws, "eu-west-1").await, Exit::Failure);
+    assert_eq!(throttled.num_calls(), 1);
+    // The claim goes to the first region that was checked: eu-west-1.
+    assert_eq!(*writes.lock().unwrap(), ["eu-west-1", "us-east-1"]);
+    assert_eq!(north.put.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn every_region_answering_stages_everywhere_in_claim_order() {
+    let all = ["eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let aws = fake(&[
+        (&north, north.answers(&[])),
+        (&west, west.answers(&[])),
+        (&east, east.answers(&[])),
+    ]);
+    assert_eq!(stage(aws, "us-east-1").await, Exit::Success);
+    let writes = writes.lock().unwrap().clone();
+    assert_eq!(
+        writes[0], "eu-north-1",
+        "the first region in sorted order claims"
+    );
+    assert_eq!(writes.len(), 3);
+}
+
+/// One region's answers to a download of `KEY`.
+fn download_region(name: &str, all: &[&str]) -> Vec<Rule> {
+    let sha = sha256();
+    let doc = format!(r#"{{"provision:sha256": "{sha}"}}"#);
+    vec![
+        parameter("/startifact", org_config(all)),
+        parameter("/buckets/staging", format!("bucket-{name}")),
+        mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.key() == Some("app@1.0.0/metadata"))
+            .then_output(move || {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from(doc.clone().into_bytes()))
+                    .e_tag("\"m1\"")
+                    .build()
+            }),
+        mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.key() == Some(KEY))
+            .then_output(|| {
+                GetObjectOutput::builder()
+                    .body(ByteStream::from_static(BYTES))
+                    .content_length(BYTES.len() as i64)
+                    .build()
+            }),
+    ]
+}
+
+async fn download(aws: FakeAws, preferred: &str, regions: &str) -> super::download::Downloaded {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let out = dir.path().join("app.tgz");
+    let Command::Download(args) = crate::testing::command(&[
+        "download",
+        "app",
+        "1.0.0",
+        out.to_str().expect("UTF-8 path"),
+        "--region",
+        preferred,
+    ]) else {
+        unreachable!("a download command")
+    };
+    let env = Environment {
+        startifact_regions: Some(regions.to_string()),
+        ..Environment::default()
+    };
+    let ctx = context(Path::new("provision.yaml"), aws, env);
+    let done = super::download::download(&ctx, &args)
+        .await
+        .expect("downloaded from a region that answers");
+    assert_eq!(std::fs::read(&out).expect("the download"), BYTES);
+    done
+}
+
+#[tokio::test]
+async fn download_fails_over_from_an_unreachable_preferred_region() {
+    let all = ["eu-west-1", "us-east-1"];
+    let aws = FakeAws::new().unreachable("eu-west-1").answers(
+        "us-east-1",
+        &download_region("us-east-1", &all)
+            .iter()
+            .collect::<Vec<_>>(),
+    );
+    let done = download(aws, "eu-west-1", "eu-west-1,us-east-1").await;
+    assert_eq!(done.region, "us-east-1");
+    assert_eq!(done.skipped.len(), 1);
+    assert_eq!(done.skipped[0].region, "eu-west-1");
+    assert!(
+        done.skipped[0].error.contains("cannot connect"),
+        "{}",
+        done.skipped[0].error
+    );
+}
+
+#[tokio::test]
+async fn download_fails_over_from_a_region_that_throttles_the_read() {
+    let all = ["eu-west-1", "us-east-1"];
+    let slow_down = mock!(aws_sdk_s3::Client::get_object)
+        .match_requests(|r| r.key() == Some(KEY))
+        .then_http_response(|| s3_error(503, "SlowDown"));
+    let mut west = vec![slow_down.clone()];
+    west.extend(download_region("eu-west-1", &all));
+    let aws = FakeAws::new()
+        .answers("eu-west-1", &west.iter().collect::<Vec<_>>())
+        .answers(
+            "us-east-1",
+            &download_region("us-east-1", &all)
+                .iter()
+                .collect::<Vec<_>>(),
+        );
+    let done = download(aws, "eu-west-1", "eu-west-1,us-east-1").await;
+    assert_eq!(slow_down.num_calls(), 1);
+    assert_eq!(done.region, "us-east-1");
+    assert!(
+        done.skipped[0].error.contains("SlowDown"),
+        "{}",
+        done.skipped[0].error
+    );
+}
