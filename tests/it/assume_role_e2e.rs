@@ -43,7 +43,7 @@ impl Intercept for InAccount {
 #[tokio::test]
 async fn a_client_for_another_account_writes_there_through_an_assumed_role() {
     let moto = support::shared();
-    let base = support::sdk_config(&moto.url(), REGION).await;
+    let base = support::sdk_config(&moto.url(), REGION);
     let settings = AwsSettings::new(None, Some(moto.url()), BTreeMap::new());
     let clients = Clients::fixed(base.clone(), settings, REGION, None);
     let name = format!("/{}", support::unique("assumed"));
