@@ -1,6 +1,6 @@
 //! `provision status`: each target's stack status, last change and outputs.
 
-use super::engine::Engine;
+use super::engine::{Engine, Operation};
 use super::error::DeployError;
 use super::model::StackStatus;
 use super::session::{PLAN_CONCURRENCY, Session};
@@ -78,8 +78,9 @@ fn row(ui: &Ui, r: &TargetReport<StackStatus>) -> String {
 
 pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions).await?;
-    let engine = Engine::open(&session);
-    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &session.targets, |t, _| {
+    let mut engine = Engine::open(&session);
+    let targets = engine.targets(&session, Operation::Status).await?;
+    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &targets, |t, _| {
         let engine = &engine;
         async move { engine.status(&t).await }
     })
