@@ -29,7 +29,7 @@ pub struct ApplyReport {
 impl ApplyReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self.results.region_width().unwrap_or(6);
+        let w = self.results.label_width().unwrap_or(6);
         let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Results:"));
         for r in self.results.iter() {
             let (tone, word, detail) = match &r.outcome {
@@ -48,7 +48,7 @@ impl ApplyReport {
             let _ = writeln!(
                 out,
                 "  {:<w$}  {}  {detail}  ({:.1} s)",
-                r.region(),
+                r.label(),
                 ui.paint(tone, format!("{word:<9}")),
                 r.elapsed.as_secs_f64()
             );

@@ -22,7 +22,7 @@ pub struct DestroyReport {
 impl DestroyReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self.regions.region_width().unwrap_or(6);
+        let w = self.regions.label_width().unwrap_or(6);
         let _ = writeln!(
             out,
             "{}",
@@ -34,7 +34,7 @@ impl DestroyReport {
                 Ok(_) => ui.paint(Tone::Dim, "not deployed"),
                 Err(e) => ui.paint(Tone::Bad, format!("failed: {}", e.message())),
             };
-            let _ = writeln!(out, "  {:<w$}  {text}", r.region());
+            let _ = writeln!(out, "  {:<w$}  {text}", r.label());
         }
         let retained: Vec<_> = self
             .regions

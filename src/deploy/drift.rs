@@ -36,7 +36,7 @@ impl DriftReport {
                 Ok(d) => d,
                 Err(e) => {
                     let failed = ui.paint(Tone::Bad, format!("failed: {}", e.message()));
-                    let _ = writeln!(out, "{}: {failed}", r.region());
+                    let _ = writeln!(out, "{}: {failed}", r.label());
                     continue;
                 }
             };
@@ -45,7 +45,7 @@ impl DriftReport {
                 DriftState::Drifted => Tone::Bad,
                 DriftState::NotDeployed => Tone::Dim,
             };
-            let _ = writeln!(out, "{}: {}", r.region(), ui.paint(tone, d.summary()));
+            let _ = writeln!(out, "{}: {}", r.label(), ui.paint(tone, d.summary()));
             write_drift(&mut out, d);
         }
         out
