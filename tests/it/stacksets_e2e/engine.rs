@@ -299,3 +299,56 @@ async fn the_binary_plans_a_service_managed_set_over_two_ous_once_trusted_access
     let (code, _, err) = run(dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[tokio::test]
+async fn setup_all_accounts_writes_the_organisation_configuration_in_every_account_of_the_ous() {
+    let o = org();
+    let n = name("setup");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let targets = format!("  targets:\n    organizational_units: [{}]\n", o.prod);
+    write_config(dir.path(), &n, &targets);
+    let (code, out, err) = run(dir.path(), &["setup", "--all-accounts", "--output", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report = json(&out);
+    let rows = report["regions"].as_array().expect("regions");
+    assert_eq!(rows.len(), 6, "prod and prod-eu × 3 regions: {report}");
+    assert!(rows.iter().all(|r| r["status"] == "created"), "{report}");
+    let cfg = config(&n, &targets, "");
+    for account in [&o.prod_account, &o.prod_eu_account] {
+        for region in REGIONS {
+            let conf = member(account, &setup_role(&cfg, account), region).await;
+            let value = aws_sdk_ssm::Client::new(&conf)
+                .get_parameter()
+                .name(format!("/{n}/startifact"))
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("/{n}/startifact in {account} {region}: {e:?}"))
+                .parameter()
+                .and_then(|p| p.value())
+                .map(str::to_string)
+                .unwrap_or_default();
+            assert!(
+                value.contains(&format!("\"bucket_name_param\": \"/{n}/bucket\"")),
+                "{value}"
+            );
+        }
+    }
+    let dev = member(
+        &o.dev_account,
+        &setup_role(&cfg, &o.dev_account),
+        ADMIN_REGION,
+    )
+    .await;
+    assert!(
+        aws_sdk_ssm::Client::new(&dev)
+            .get_parameter()
+            .name(format!("/{n}/startifact"))
+            .send()
+            .await
+            .is_err(),
+        "an account outside the OU is left alone"
+    );
+    // Again: nothing to write; --check agrees.
+    let (code, _, err) = run(dir.path(), &["setup", "--all-accounts", "--check"]);
+    assert_eq!(code, 0, "{err}");
+}
