@@ -27,7 +27,7 @@ pub mod roles;
 pub mod spec;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use apply::{ApplyOptions, ApplyReport, apply, check_administration_role};
 pub use describe::{InstanceSummary, StackSetInfo, describe_stack_set, list_instances};
