@@ -6,6 +6,7 @@
 //! command layer (`commands`) that dispatches and owns the aggregate error.
 
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod config;
