@@ -1,0 +1,63 @@
+//! What a hostile or careless user meets (issue 13), end to end on the emulator: file modes
+//! of downloads, failures said on stderr, JSON documents on every path, signals, remote text
+//! that could drive a terminal, destinations checked before any request, files that change
+//! while they are staged.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use support::output;
+use support::storage::{MIB, random_file, set_up};
+
+/// Runs `cmd` with this umask (set in the child only).
+fn with_umask(cmd: &mut Command, mask: u32) -> &mut Command {
+    // SAFETY: umask is async-signal-safe and touches only the child's own state.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(mask as libc::mode_t);
+            Ok(())
+        })
+    }
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn downloads_respect_the_umask_and_a_replaced_file_keeps_its_mode() {
+    let (st, work) = set_up("");
+    let f = random_file(work.path(), "f.bin", MIB, 7);
+    let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&f));
+    assert_eq!(code, 0, "{err}");
+
+    let back = tempfile::tempdir().unwrap();
+    for (mask, expected) in [(0o077, 0o600), (0o022, 0o644), (0o027, 0o640)] {
+        let name = format!("new-{expected:o}");
+        let (code, _, err) = output(with_umask(
+            st.ci(back.path()).args(["download", "app", "1.0.0", &name]),
+            mask,
+        ));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            mode(&back.path().join(&name)),
+            expected,
+            "umask {mask:o}: a new file is 0666 & !umask"
+        );
+    }
+
+    let tool = back.path().join("tool");
+    std::fs::write(&tool, b"#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o750)).unwrap();
+    let (code, _, err) = output(with_umask(
+        st.ci(back.path())
+            .args(["download", "app", "1.0.0", "tool"]),
+        0o022,
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(mode(&tool), 0o750, "a replaced executable keeps its mode");
+    assert_eq!(std::fs::metadata(&tool).unwrap().len(), MIB as u64);
+}
