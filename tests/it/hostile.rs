@@ -3,14 +3,12 @@
 //! that could drive a terminal, destinations checked before any request, files that change
 //! while they are staged.
 
-mod support;
-
+use crate::support::output;
+use crate::support::storage::{MIB, random_file, set_up};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
-use support::output;
-use support::storage::{MIB, random_file, set_up};
 
 /// Runs `cmd` with this umask (set in the child only).
 fn with_umask(cmd: &mut Command, mask: u32) -> &mut Command {
