@@ -93,6 +93,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, St
         set,
         regions,
     };
+    report.regions.report_failures(&ctx.ui, Some(&key));
     ctx.ui
         .emit_report("metadata", &report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())

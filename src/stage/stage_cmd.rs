@@ -114,6 +114,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
     ));
     let states = run(&job, args, &req).await?;
     let report = report(args, &req, &target, &job, &digest, states);
+    report.regions.report_failures(&ctx.ui, Some(&key));
     ctx.ui
         .emit_report("stage", &report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())

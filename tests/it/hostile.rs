@@ -59,3 +59,42 @@ fn downloads_respect_the_umask_and_a_replaced_file_keeps_its_mode() {
     assert_eq!(mode(&tool), 0o750, "a replaced executable keeps its mode");
     assert_eq!(std::fs::metadata(&tool).unwrap().len(), MIB as u64);
 }
+
+/// A loopback URL nothing listens on: every request to it fails to connect at once.
+fn dead_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_region_failure_is_said_on_stderr_also_under_quiet() {
+    let (st, work) = set_up("");
+    let f = random_file(work.path(), "f.bin", 1024, 3);
+    let (code, _, err) = output(st.provision().args(["stage", "app", "1.0.0"]).arg(&f));
+    assert_eq!(code, 0, "{err}");
+    // us-east-1 is not the home region: the configuration is still read in eu-north-1.
+    let down = "us-east-1";
+    let yaml = st.config_yaml().replace(
+        &format!("  {down}: {}", st.endpoints[down]),
+        &format!("  {down}: {}", dead_endpoint()),
+    );
+    std::fs::write(st.config_path(), yaml).unwrap();
+
+    let runs: [&[&str]; 3] = [
+        &["-q", "setup"],
+        &["-q", "stage", "app", "1.1.0", f.to_str().unwrap()],
+        &["-q", "metadata", "app", "1.0.0", "--set", "k=v"],
+    ];
+    for args in runs {
+        let (code, out, err) = output(st.provision().args(args));
+        assert_eq!(code, 1, "{args:?}\n{out}\n{err}");
+        assert!(out.is_empty(), "{args:?}: -q prints no report: {out}");
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("error: ") && l.contains(down)),
+            "{args:?}: the failed region is named on stderr: {err}"
+        );
+    }
+}
