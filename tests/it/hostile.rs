@@ -98,3 +98,33 @@ fn a_region_failure_is_said_on_stderr_also_under_quiet() {
         );
     }
 }
+
+/// `provision` set up as a CI job whose every region is unreachable: any request it makes
+/// fails with exit 1, so an exit 3 proves the input was refused before any request.
+fn offline(dir: &Path) -> Command {
+    let mut cmd = crate::support::provision(dir);
+    cmd.env("AWS_ENDPOINT_URL", dead_endpoint())
+        .env("AWS_REGION", "eu-west-1")
+        .env("STARTIFACT_PARAMETER", "/acme/startifact");
+    cmd
+}
+
+#[test]
+fn a_destination_that_cannot_be_written_is_exit_3_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, expected) in [
+        ("newdir/", "names a directory"),
+        ("", "PATH is empty"),
+        ("missing/x", "does not exist"),
+    ] {
+        let (code, out, err) =
+            output(offline(dir.path()).args(["download", "big", "latest", path]));
+        assert_eq!(code, 3, "{path:?}\n{out}\n{err}");
+        assert!(err.contains(expected), "{path:?}: {err}");
+        assert!(!err.contains("127.0.0.1"), "no request was made: {err}");
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    // The same job with a writable destination does make requests (and fails with exit 1).
+    let (code, _, err) = output(offline(dir.path()).args(["download", "big", "latest", "ok"]));
+    assert_eq!(code, 1, "{err}");
+}
