@@ -24,6 +24,7 @@ pub mod stacksets;
 pub mod stage;
 pub mod startifact;
 pub mod terraform;
+pub mod text;
 pub mod ui;
 
 #[cfg(test)]

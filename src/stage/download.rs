@@ -119,7 +119,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, St
             done.project,
             done.version,
             done.region,
-            done.path,
+            crate::text::escape(&done.path),
             super::stage_cmd::human_size(done.size),
             done.verified.text()
         )

@@ -104,7 +104,11 @@ fn render(ui: &Ui, report: &Report) -> String {
     for r in report.regions.iter() {
         let (tone, text, error) = match &r.outcome {
             Ok(u) => (Tone::Good, u.summary(), String::new()),
-            Err(e) => (Tone::Bad, "failed".into(), format!("  {}", e.message)),
+            Err(e) => (
+                Tone::Bad,
+                "failed".into(),
+                format!("  {}", crate::text::escape(&e.message)),
+            ),
         };
         out.push_str(&format!(
             "  {}  {}{error}\n",

@@ -387,7 +387,7 @@ fn render(ui: &Ui, r: &StageReport) -> String {
                 if let Some(u) = e.upload.filter(|u| *u != Upload::Present) {
                     line.push_str(&format!("  {}", upload_text(u)));
                 }
-                line.push_str(&format!("  {}", e.failure.message));
+                line.push_str(&format!("  {}", crate::text::escape(&e.failure.message)));
                 line
             }
         };

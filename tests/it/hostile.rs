@@ -128,3 +128,77 @@ fn a_destination_that_cannot_be_written_is_exit_3_before_any_request() {
     let (code, _, err) = output(offline(dir.path()).args(["download", "big", "latest", "ok"]));
     assert_eq!(code, 1, "{err}");
 }
+
+#[test]
+fn remote_text_cannot_drive_the_terminal() {
+    use crate::support::storage::{REGIONS, sha256_file};
+    let (st, work) = set_up("");
+    let f = random_file(work.path(), "f.bin", 100, 5);
+    let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&f));
+    assert_eq!(code, 0, "{err}");
+    let sha = sha256_file(&f);
+    // Someone who may append metadata writes terminal sequences into it.
+    let doc = serde_json::json!({
+        "provision:sha256": sha,
+        "note": "\u{1b}[2J\u{1b}]0;verified OK\u{7}",
+        "two\nlines": "x\r\u{1b}[32mverified OK",
+        "bidi": "abc\u{202E}exe.txt",
+    });
+    for region in REGIONS {
+        st.put_object(region, "app@1.0.0/metadata", doc.to_string().as_bytes());
+    }
+    let (code, out, err) = output(st.ci(work.path()).args(["info", "app", "1.0.0"]));
+    assert_eq!(code, 0, "{err}");
+    for c in ['\u{1b}', '\u{7}', '\r', '\u{202E}'] {
+        assert!(!out.contains(c), "{c:?} reached the terminal:\n{out}");
+    }
+    assert!(
+        out.contains("\\u{1b}[2J\\u{1b}]0;verified OK\\u{7}"),
+        "{out}"
+    );
+    assert!(out.contains("two\\nlines"), "one line per key: {out}");
+    assert!(out.contains("x\\r\\u{1b}[32mverified OK"), "{out}");
+    assert!(out.contains("abc\\u{202e}exe.txt"), "{out}");
+    // JSON keeps the values exact (its encoder escapes them).
+    let (code, out, _) = output(
+        st.ci(work.path())
+            .args(["--output", "json", "info", "app", "1.0.0"]),
+    );
+    assert_eq!(code, 0);
+    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(info["metadata"]["two\nlines"], "x\r\u{1b}[32mverified OK");
+
+    // `--filename` refuses bidirectional controls and whitespace-only names: when staging...
+    for name in ["x\u{202E}gpj.exe", "a\u{2066}b", "  ", "\u{3000}"] {
+        let (code, _, err) = output(
+            st.ci(work.path())
+                .args(["stage", "app", "2.0.0"])
+                .arg(&f)
+                .arg(format!("--filename={name}")),
+        );
+        assert_eq!(code, 3, "{name:?}: {err}");
+        assert!(err.contains("--filename"), "{err}");
+        assert!(
+            !err.contains(['\u{202E}', '\u{2066}']),
+            "the name is shown escaped: {err}"
+        );
+    }
+    // ... and when downloading a name someone recorded.
+    let into = tempfile::tempdir().unwrap();
+    for name in ["x\u{202E}gpj.exe", " "] {
+        let doc = serde_json::json!({"provision:sha256": sha, "startifact:filename": name});
+        for region in REGIONS {
+            st.put_object(region, "app@1.0.0/metadata", doc.to_string().as_bytes());
+        }
+        let (code, out, err) = output(
+            st.ci(work.path())
+                .args(["download", "app", "1.0.0"])
+                .arg(into.path())
+                .arg("--filename"),
+        );
+        assert_eq!(code, 1, "{name:?}\n{out}\n{err}");
+        assert!(err.contains("refusing the staged file name"), "{err}");
+        assert!(!err.contains('\u{202E}'), "{err}");
+        assert!(std::fs::read_dir(into.path()).unwrap().next().is_none());
+    }
+}
