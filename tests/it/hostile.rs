@@ -202,3 +202,67 @@ fn remote_text_cannot_drive_the_terminal() {
         assert!(std::fs::read_dir(into.path()).unwrap().next().is_none());
     }
 }
+
+/// Spawns `cmd` and waits until one of the regions holds a multipart upload.
+fn spawn_until_multipart(
+    st: &crate::support::storage::Storage,
+    cmd: &mut Command,
+) -> std::process::Child {
+    use crate::support::storage::REGIONS;
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn provision");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the stage ended before its multipart upload was seen"
+        );
+        if REGIONS.iter().any(|r| st.multipart_uploads(r) > 0) {
+            return child;
+        }
+        assert!(Instant::now() < deadline, "no multipart upload started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_file_overwritten_while_it_is_staged_is_refused_before_the_commit() {
+    use crate::support::storage::{REGIONS, sha256_file, sha256_hex};
+    use std::io::{Seek, SeekFrom, Write};
+    let (st, work) = set_up("");
+    let big = random_file(work.path(), "big.bin", 96 * MIB, 9);
+    let hashed = sha256_file(&big);
+    let child = spawn_until_multipart(
+        &st,
+        st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&big),
+    );
+    // Overwrite the last part in place (same size, same inode) while the first parts go up.
+    let mut f = std::fs::OpenOptions::new().write(true).open(&big).unwrap();
+    f.seek(SeekFrom::End(-(MIB as i64))).unwrap();
+    f.write_all(&vec![0xAB; MIB]).unwrap();
+    f.sync_all().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("changed while it was being staged"), "{err}");
+    for region in REGIONS {
+        if let Some(object) = st.object(region, "app@1.0.0") {
+            assert_eq!(
+                sha256_hex(&object),
+                hashed,
+                "{region}: a visible object is what was hashed"
+            );
+        } else {
+            assert_eq!(
+                st.parameter_value(region, &st.latest_param("app")),
+                None,
+                "{region}: latest untouched"
+            );
+        }
+        assert_eq!(st.multipart_uploads(region), 0, "{region}: upload aborted");
+    }
+}
