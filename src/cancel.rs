@@ -16,9 +16,21 @@
 //! process killed by those signals. Offline commands install no listener: the default
 //! action of the signal ends them.
 
+use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::watch;
+
+/// A clean-up to run if the command is dropped at a signal (an abort of a multipart upload).
+pub type CleanupFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+#[derive(Default)]
+struct Cleanups {
+    next: u64,
+    registered: BTreeMap<u64, CleanupFuture>,
+}
 
 /// A signal that cancels the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +69,43 @@ struct State {
 }
 
 /// The cancellation token: cheap to clone, every clone is the same token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Cancel {
     state: Arc<watch::Sender<State>>,
+    cleanups: Arc<Mutex<Cleanups>>,
+}
+
+impl std::fmt::Debug for Cancel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cancel")
+            .field("state", &*self.state.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A clean-up registered with [`Cancel::defer`]; [`Deferred::done`] withdraws it once what it
+/// would clean up is settled. Dropping it leaves the clean-up registered: a command dropped
+/// at a signal drops its `Deferred`s, and their clean-ups must still run.
+pub struct Deferred {
+    cleanups: Arc<Mutex<Cleanups>>,
+    id: u64,
+}
+
+impl Deferred {
+    /// What the clean-up was for is settled (completed, or cleaned up already).
+    pub fn done(&self) {
+        lock(&self.cleanups).registered.remove(&self.id);
+    }
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Deferred({})", self.id)
+    }
+}
+
+fn lock(cleanups: &Mutex<Cleanups>) -> std::sync::MutexGuard<'_, Cleanups> {
+    cleanups.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Default for Cancel {
@@ -72,7 +118,39 @@ impl Cancel {
     pub fn new() -> Self {
         Cancel {
             state: Arc::new(watch::Sender::new(State::default())),
+            cleanups: Arc::default(),
         }
+    }
+
+    /// Registers a clean-up that runs if the command is dropped at a signal, until
+    /// [`Deferred::done`] withdraws it. The future is not polled before then.
+    pub fn defer(&self, cleanup: CleanupFuture) -> Deferred {
+        let mut c = lock(&self.cleanups);
+        let id = c.next;
+        c.next += 1;
+        c.registered.insert(id, cleanup);
+        Deferred {
+            cleanups: self.cleanups.clone(),
+            id,
+        }
+    }
+
+    /// Runs every clean-up still registered, concurrently, for at most `deadline` (best
+    /// effort: what does not finish in time is left, e.g. to a bucket's lifecycle rule).
+    /// Returns how many there were.
+    pub async fn clean_up(&self, deadline: Duration) -> usize {
+        let pending: Vec<CleanupFuture> = std::mem::take(&mut lock(&self.cleanups).registered)
+            .into_values()
+            .collect();
+        let count = pending.len();
+        if count > 0
+            && tokio::time::timeout(deadline, futures_util::future::join_all(pending))
+                .await
+                .is_err()
+        {
+            tracing::warn!("clean-up after the signal did not finish within {deadline:?}");
+        }
+        count
     }
 
     /// Records a signal: the first one decides the exit code; a second one drops the
@@ -270,6 +348,34 @@ mod tests {
             .await;
         // The first signal decides the exit code.
         assert_eq!(out, Err(Signal::Interrupt));
+    }
+
+    #[tokio::test]
+    async fn deferred_clean_ups_run_after_the_drop_unless_withdrawn() {
+        let cancel = Cancel::new();
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let c = cancel.clone();
+        let r = ran.clone();
+        let out = cancel
+            .run(async move {
+                let record = |name: &'static str| {
+                    let r = r.clone();
+                    Box::pin(async move { r.lock().unwrap().push(name) }) as CleanupFuture
+                };
+                let settled = c.defer(record("settled"));
+                let _in_flight = c.defer(record("in flight"));
+                settled.done();
+                c.cancel(Signal::Terminate);
+                std::future::pending::<()>().await
+            })
+            .await;
+        assert_eq!(out, Err(Signal::Terminate));
+        assert!(ran.lock().unwrap().is_empty(), "not before the clean-up");
+        assert_eq!(cancel.clean_up(Duration::from_secs(1)).await, 1);
+        assert_eq!(*ran.lock().unwrap(), vec!["in flight"]);
+        // A clean-up that hangs is cut off at the deadline.
+        let _hung = cancel.defer(Box::pin(std::future::pending()));
+        assert_eq!(cancel.clean_up(Duration::from_millis(10)).await, 1);
     }
 
     #[tokio::test]

@@ -96,8 +96,13 @@ where
         // The reader of stdout has seen enough (`| head`): not an error.
         return ExitCode::SUCCESS;
     }
-    // A signal decides the exit code, whatever the command made of it.
+    // A signal decides the exit code, whatever the command made of it (an error it ended
+    // with is said too).
     let result = match (ctx.cancel.signal(), result) {
+        (Some(signal), Err(e)) if !matches!(e, Error::Cancelled(_)) => {
+            ctx.ui.error(&e);
+            Err(Error::Cancelled(Cancelled(signal)))
+        }
         (Some(signal), Ok(_)) => Err(Error::Cancelled(Cancelled(signal))),
         (_, result) => result,
     };
@@ -109,6 +114,9 @@ where
         }
     }
 }
+
+/// How long the clean-up after SIGINT or SIGTERM may take.
+const CLEANUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs an async command on a runtime built only for it, so offline commands start instantly.
 /// SIGINT and SIGTERM cancel it through `ctx.cancel` (see [`crate::cancel`]).
@@ -128,6 +136,10 @@ where
     match outcome {
         Ok(result) => Ok(result?),
         Err(signal) => {
+            // What the dropped command left registered (multipart uploads in flight) is
+            // cleaned up, best effort, briefly: a CI runner sends SIGKILL soon after SIGTERM.
+            let cleaned = rt.block_on(ctx.cancel.clean_up(CLEANUP_DEADLINE));
+            tracing::info!("{cleaned} clean-up(s) after {}", signal.name());
             // Blocking work of the dropped command (hashing a file) is not waited for.
             rt.shutdown_background();
             Err(Error::Cancelled(Cancelled(signal)))

@@ -305,7 +305,10 @@ fn temp_file(dir: &Path, final_path: &Path) -> Result<tempfile::NamedTempFile, S
             .filter(|m| m.is_file())
             .map(|m| std::fs::Permissions::from_mode(m.permissions().mode() & 0o777))
     };
+    sweep_stale(dir);
     let temp = builder.tempfile_in(dir).map_err(creating)?;
+    // Held while the download lives: what `sweep_stale` tells a live download by.
+    temp.as_file().lock().map_err(creating)?;
     #[cfg(unix)]
     if let Some(mode) = kept {
         temp.as_file().set_permissions(mode).map_err(creating)?;
@@ -313,6 +316,29 @@ fn temp_file(dir: &Path, final_path: &Path) -> Result<tempfile::NamedTempFile, S
     #[cfg(not(unix))]
     let _ = final_path;
     Ok(temp)
+}
+
+/// Removes the temporary files that downloads killed before they could clean up (SIGKILL, a
+/// power cut) left in `dir`. A live download holds a lock on its file; a file nobody holds
+/// is stale. Best effort: what cannot be removed stays.
+fn sweep_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            tracing::info!(
+                "removed {}, left by an earlier download",
+                entry.path().display()
+            );
+        }
+    }
 }
 
 /// Streams the body into the temporary file, hashing it (and computing S3's checksum when

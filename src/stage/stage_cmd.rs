@@ -96,6 +96,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
         version: &req.version,
         force_latest: args.force_latest,
         copy: args.copy,
+        cancel: &ctx.cancel,
         lines: regions
             .iter()
             .map(|r| (r.clone(), progress.line(r)))

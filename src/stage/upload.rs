@@ -14,6 +14,7 @@ use super::digest::FileDigest;
 use super::meta;
 use super::sent::{self, Sent};
 use crate::aws::{AwsError, ErrorKind, SdkResultExt};
+use crate::cancel::{Cancel, Deferred};
 use crate::startifact::layout::{OBJECT_SHA256, is_sha256_hex};
 use crate::ui::ProgressLine;
 use aws_sdk_s3::primitives::ByteStream;
@@ -183,6 +184,9 @@ pub struct Pending {
     pub key: String,
     pub upload_id: String,
     pub parts: Vec<CompletedPart>,
+    /// Its abort, registered to run if a signal ends the command first (withdrawn once the
+    /// upload is completed or aborted).
+    pub on_signal: Option<Deferred>,
 }
 
 impl Pending {
@@ -196,7 +200,17 @@ impl Pending {
         sha256_hex: &str,
         checksum: Option<ChecksumAlgorithm>,
         activity: &str,
+        cancel: &Cancel,
     ) -> Result<Pending, RegionError> {
+        // From the request until its abort is registered, a signal must not drop us: the
+        // upload would exist with nobody to abort it.
+        let _shield = cancel.shield();
+        if let Some(signal) = cancel.signal() {
+            return Err(RegionError::File(format!(
+                "not starting the {activity} of {key}: interrupted by {}",
+                signal.name()
+            )));
+        }
         let created = s3
             .create_multipart_upload()
             .bucket(bucket)
@@ -214,13 +228,26 @@ impl Pending {
                 "S3 returned no upload ID for {key}"
             )));
         };
-        Ok(Pending {
+        let mut pending = Pending {
             s3: s3.clone(),
             bucket: bucket.to_string(),
             key: key.to_string(),
             upload_id,
             parts: Vec::new(),
-        })
+            on_signal: None,
+        };
+        let abort_later = Pending {
+            s3: s3.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: pending.upload_id.clone(),
+            parts: Vec::new(),
+            on_signal: None,
+        };
+        pending.on_signal = Some(cancel.defer(Box::pin(async move {
+            send_abort(&abort_later).await;
+        })));
+        Ok(pending)
     }
 }
 
@@ -248,6 +275,7 @@ pub async fn upload_parts(
     bucket: &str,
     artifact: Artifact<'_>,
     progress: &ProgressLine,
+    cancel: &Cancel,
 ) -> Result<Pending, RegionError> {
     let d = artifact.digest;
     let mut pending = Pending::start(
@@ -257,6 +285,7 @@ pub async fn upload_parts(
         &d.hex(),
         Some(ChecksumAlgorithm::Sha256),
         "upload",
+        cancel,
     )
     .await?;
     let total = d.parts.len();
@@ -348,12 +377,21 @@ pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, Re
     });
     if committed != Ok(Committed::Written) {
         abort(pending).await;
+    } else if let Some(d) = &pending.on_signal {
+        d.done();
     }
     committed
 }
 
 /// Aborts a multipart upload (best effort: the lifecycle rule is the safety net).
 pub async fn abort(pending: &Pending) {
+    send_abort(pending).await;
+    if let Some(d) = &pending.on_signal {
+        d.done();
+    }
+}
+
+async fn send_abort(pending: &Pending) {
     if let Err(e) = pending
         .s3
         .abort_multipart_upload()

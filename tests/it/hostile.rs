@@ -266,3 +266,95 @@ fn a_file_overwritten_while_it_is_staged_is_refused_before_the_commit() {
         assert_eq!(st.multipart_uploads(region), 0, "{region}: upload aborted");
     }
 }
+
+fn signal(child: &std::process::Child, sig: libc::c_int) {
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(".provision-download-"))
+        .collect()
+}
+
+#[test]
+fn signals_clean_up_and_the_next_download_sweeps_what_a_kill_left() {
+    use crate::support::storage::{REGIONS, sha256_file};
+    use std::time::{Duration, Instant};
+    let (st, work) = set_up("");
+    let small = random_file(work.path(), "small.bin", 1000, 1);
+    let (code, _, err) = output(
+        st.ci(work.path())
+            .args(["stage", "app", "1.0.0"])
+            .arg(&small),
+    );
+    assert_eq!(code, 0, "{err}");
+    let big = random_file(work.path(), "big.bin", 160 * MIB, 2);
+
+    // SIGINT during a multipart stage: the uploads in flight are aborted, latest untouched.
+    let child = spawn_until_multipart(
+        &st,
+        st.ci(work.path()).args(["stage", "app", "2.0.0"]).arg(&big),
+    );
+    signal(&child, libc::SIGINT);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    for region in REGIONS {
+        assert_eq!(st.multipart_uploads(region), 0, "{region}: aborted");
+        assert_eq!(st.object(region, "app@2.0.0"), None, "{region}");
+        assert_eq!(
+            st.parameter_value(region, &st.latest_param("app"))
+                .as_deref(),
+            Some("1.0.0"),
+            "{region}: latest untouched"
+        );
+    }
+    let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "2.0.0"]).arg(&big));
+    assert_eq!(code, 0, "a rerun stages it: {err}");
+
+    // SIGTERM during a download: the temporary file is removed, nothing is at PATH.
+    let back = tempfile::tempdir().unwrap();
+    let mut child = st
+        .ci(back.path())
+        .args(["download", "app", "2.0.0", "out.bin"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while temp_files(back.path()).is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before the signal"
+        );
+        assert!(Instant::now() < deadline, "no temporary file appeared");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{err}");
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    assert!(temp_files(back.path()).is_empty(), "temporary file removed");
+    assert!(!back.path().join("out.bin").exists());
+
+    // What a SIGKILL leaves is swept by the next download there; a live download's is not.
+    std::fs::write(back.path().join(".provision-download-killed"), b"partial").unwrap();
+    let live = std::fs::File::create(back.path().join(".provision-download-live")).unwrap();
+    live.lock().unwrap();
+    let (code, _, err) = output(
+        st.ci(back.path())
+            .args(["download", "app", "1.0.0", "small.out"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        sha256_file(&back.path().join("small.out")),
+        sha256_file(&small)
+    );
+    assert_eq!(temp_files(back.path()), vec![".provision-download-live"]);
+}
