@@ -4,6 +4,8 @@
 
 mod plan;
 mod results;
+mod stackset;
 
 pub use plan::*;
 pub use results::*;
+pub use stackset::*;
