@@ -18,6 +18,7 @@ use super::meta::{self, MetadataOutcome};
 use super::resolve::StagingTarget;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
 use crate::aws::ssm::put_parameter;
+use crate::cancel::Cancel;
 use crate::runner;
 use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
@@ -68,6 +69,8 @@ pub struct Job<'a> {
     pub version: &'a Version,
     pub force_latest: bool,
     pub copy: bool,
+    /// Multipart uploads in flight register their abort with it (see [`crate::cancel`]).
+    pub cancel: &'a Cancel,
     /// Regions in claim order.
     pub regions: Vec<String>,
     pub lines: HashMap<String, ProgressLine>,
@@ -154,7 +157,8 @@ impl Job<'_> {
                 async move {
                     self.line(&r).set("uploading parts");
                     let s3 = self.target.s3_write(&r);
-                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r)).await
+                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r), self.cancel)
+                        .await
                 }
             })
             .await;
@@ -221,7 +225,7 @@ impl Job<'_> {
         let copies = futures_util::future::join_all(rest.into_iter().map(|(r, b)| async move {
             self.line(&r).set(format!("copying from {source_region}"));
             let s3 = self.target.s3_write(&r);
-            let settled = match copy::copy_object(&s3, &b, src).await {
+            let settled = match copy::copy_object(&s3, &b, src, self.cancel).await {
                 Ok(Committed::Written) => Settled::Done(Upload::Copy),
                 Ok(Committed::Preempted) => self.settle(&r, &b).await,
                 Err(e) => {
@@ -269,7 +273,8 @@ impl Job<'_> {
                 .await;
         }
         let s3 = self.target.s3_write(region);
-        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region)).await {
+        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region), self.cancel).await
+        {
             Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
             Err(e) => Settled::Failed(e),
         }
