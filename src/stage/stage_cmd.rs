@@ -4,7 +4,7 @@ use super::StageError;
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
 use super::meta::MetadataOutcome;
 use super::resolve::{self, StagingTarget};
-use super::stage_flow::{Conflict, Job, LatestChange, RegionStaging, Upload};
+use super::stage_flow::{Conflict, Job, LatestChange, RegionStaging, Upload, claim_order};
 use super::upload::{Artifact, Existing};
 use crate::cli::StageArgs;
 use crate::context::Context;
@@ -81,8 +81,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
     let key = target.layout.artifact_key(&args.project, &req.version);
     let metadata =
         layout::staged_metadata(&req.user_metadata, req.filename.as_deref(), &digest.hex());
-    let mut regions = target.regions.clone();
-    regions.sort();
+    let regions = claim_order(&target.regions, &target.org.regions);
     let progress = ctx.ui.progress();
     let job = Job {
         target: &target,

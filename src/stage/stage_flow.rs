@@ -3,8 +3,9 @@
 //! 1. Check every region concurrently (bucket name, existing object). Other bytes already
 //!    staged anywhere: stop, nothing changed. The same bytes: that region is already staged
 //!    (a rerun completes the rest).
-//! 2. Upload. Regions are committed in a fixed (sorted) order until the first commit
-//!    succeeds — the claim — and then all the others at once. Two stagers of one version with
+//! 2. Upload. Regions are committed in a fixed order ([`claim_order`]: the organisation
+//!    configuration's `regions` in their order, then any others sorted) until the first
+//!    commit succeeds — the claim — and then all the others at once. Two stagers of one version with
 //!    different bytes therefore meet in the same region first: the loser stops before it
 //!    has written anything anywhere. Multipart parts are uploaded to every region
 //!    concurrently before that; only the commits are ordered. With `--copy` the claim region
@@ -377,6 +378,30 @@ impl Job<'_> {
     }
 }
 
+/// The order regions are committed in: the organisation configuration's `regions` list in its
+/// order (usually the home region, nearest to CI, first), then the regions it does not list,
+/// sorted. Every stager reads the same configuration, so two stagers of one version meet in
+/// the same region first whatever subset of regions each stages to, which is all the claim
+/// needs; the first configured region rather than the alphabetically first keeps the claim's
+/// round trips (commit, read-back) on the nearest link.
+pub fn claim_order(regions: &[String], configured: &[String]) -> Vec<String> {
+    let mut order: Vec<String> = configured
+        .iter()
+        .filter(|c| regions.contains(c))
+        .cloned()
+        .collect();
+    order.dedup();
+    let mut rest: Vec<String> = regions
+        .iter()
+        .filter(|r| !order.contains(r))
+        .cloned()
+        .collect();
+    rest.sort();
+    rest.dedup();
+    order.extend(rest);
+    order
+}
+
 fn into_result(s: Settled) -> Result<Upload, RegionError> {
     match s {
         Settled::Done(u) => Ok(u),
@@ -427,4 +452,38 @@ where
     .await;
     results.extend(rest);
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_order;
+
+    fn list(regions: &[&str]) -> Vec<String> {
+        regions.iter().map(|r| r.to_string()).collect()
+    }
+
+    #[test]
+    fn the_claim_goes_to_the_first_configured_region_then_the_unlisted_ones_sorted() {
+        let configured = list(&["eu-west-1", "us-east-1", "ap-southeast-2"]);
+        assert_eq!(
+            claim_order(
+                &list(&["ap-southeast-2", "us-east-1", "eu-west-1"]),
+                &configured
+            ),
+            configured
+        );
+        // A subset (STARTIFACT_REGIONS) keeps the configuration's order; regions the
+        // configuration does not list come last, sorted.
+        assert_eq!(
+            claim_order(
+                &list(&["us-west-2", "ap-southeast-2", "ca-central-1", "us-east-1"]),
+                &configured
+            ),
+            list(&["us-east-1", "ap-southeast-2", "ca-central-1", "us-west-2"])
+        );
+        assert_eq!(
+            claim_order(&list(&["b-1", "a-1"]), &[]),
+            list(&["a-1", "b-1"])
+        );
+    }
 }
