@@ -10,8 +10,9 @@
 //!    has written anything anywhere. Multipart parts are uploaded to every region
 //!    concurrently before that; only the commits are ordered. With `--copy` the claim region
 //!    gets the upload and the others a server-side copy, falling back to a direct upload.
-//! 3. Per region, once its artifact is in place: the metadata object, then `latest`, which
-//!    only moves forward in semantic-version order unless `--force-latest`.
+//! 3. Per region, once its artifact is in place: the metadata object (while `latest` is
+//!    read), then `latest`, which only moves forward in semantic-version order unless
+//!    `--force-latest`.
 
 use super::RegionError;
 use super::copy::{self, Source};
@@ -323,9 +324,20 @@ impl Job<'_> {
             async move {
                 self.line(&r).set("writing metadata");
                 let s3 = self.target.s3_write(&r);
-                let m = meta::stage(&s3, &bucket, self.artifact.key, self.metadata).await?;
+                // The metadata write and the read of `latest` are independent: one round
+                // trip for both. `latest` is still written only after the metadata is in.
+                let (m, previous) = futures_util::future::join(
+                    meta::stage(&s3, &bucket, self.artifact.key, self.metadata),
+                    self.read_latest(&r),
+                )
+                .await;
+                let m = m?;
                 self.line(&r).set("updating latest");
-                let latest = self.update_latest(&r).await.map_err(|e| (m.clone(), e));
+                let latest = match previous {
+                    Ok(previous) => self.update_latest(&r, previous).await,
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| (m.clone(), e));
                 Ok::<_, RegionError>((m, latest))
             }
         })
@@ -346,13 +358,22 @@ impl Job<'_> {
         }
     }
 
-    async fn update_latest(&self, region: &str) -> Result<LatestChange, RegionError> {
+    async fn read_latest(&self, region: &str) -> Result<Option<String>, RegionError> {
         let name = self.target.layout.latest_parameter(self.project);
-        let previous = self
-            .target
+        self.target
             .latest(region, self.project)
             .await
-            .map_err(RegionError::doing(format!("reading {name}")))?;
+            .map_err(RegionError::doing(format!("reading {name}")))
+    }
+
+    /// Moves `latest` to this version when that is forward from `previous` (read while the
+    /// metadata was written) or `--force-latest`.
+    async fn update_latest(
+        &self,
+        region: &str,
+        previous: Option<String>,
+    ) -> Result<LatestChange, RegionError> {
+        let name = self.target.layout.latest_parameter(self.project);
         let ours = self.version.to_string();
         let moved = match previous.as_deref().map(|p| (p, Version::parse(p))) {
             None => true,
