@@ -4,7 +4,9 @@ use super::StageError;
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
 use super::meta::MetadataOutcome;
 use super::resolve::{self, StagingTarget};
-use super::stage_flow::{Conflict, Job, LatestChange, RegionStaging, Upload, claim_order};
+use super::stage_flow::{
+    Conflict, Job, LatestChange, RegionStaging, Upload, claim_order, copy_pays,
+};
 use super::upload::{Artifact, Existing};
 use crate::cli::StageArgs;
 use crate::context::Context;
@@ -94,7 +96,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
         project: &args.project,
         version: &req.version,
         force_latest: args.force_latest,
-        copy: args.copy,
+        copy: args.copy || (!args.no_copy && copy_pays(digest.size, regions.len())),
         lines: regions
             .iter()
             .map(|r| (r.clone(), progress.line(r)))
@@ -355,7 +357,7 @@ fn report(
         sha256: digest.hex(),
         metadata: job.metadata.clone(),
         dry_run: args.dry_run,
-        copy: args.copy,
+        copy: job.copy,
         part_size: digest.part_size,
         regions_source: target.regions_source.clone(),
         staged: regions.succeeded().count(),

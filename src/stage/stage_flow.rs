@@ -8,8 +8,9 @@
 //!    commit succeeds — the claim — and then all the others at once. Two stagers of one version with
 //!    different bytes therefore meet in the same region first: the loser stops before it
 //!    has written anything anywhere. Multipart parts are uploaded to every region
-//!    concurrently before that; only the commits are ordered. With `--copy` the claim region
-//!    gets the upload and the others a server-side copy, falling back to a direct upload.
+//!    concurrently before that; only the commits are ordered. With `--copy` (the default
+//!    above [`COPY_ABOVE`] to several regions, see [`copy_pays`]) the claim region gets the
+//!    upload and the others a server-side copy, falling back to a direct upload.
 //! 3. Per region, once its artifact is in place: the metadata object (while `latest` is
 //!    read), then `latest`, which only moves forward in semantic-version order unless
 //!    `--force-latest`.
@@ -399,6 +400,21 @@ impl Job<'_> {
     }
 }
 
+/// Staging to several regions uploads once and copies server-side above this size (unless
+/// `--no-copy`): the multipart threshold.
+pub const COPY_ABOVE: u64 = super::digest::MULTIPART_THRESHOLD;
+
+/// Whether uploading once and copying server-side beats uploading to every region. Uploads
+/// to k regions share the runner's uplink B; a copy runs inside AWS at a rate C per request
+/// and costs a round trip to the copy's region plus one between regions. Copying wins above
+/// S = (RTT + RTT between regions) / ((k - 1) / B - 1 / C): with C = 100 MB/s and k = 3,
+/// 10.5 MB at B = 100 MB/s, 3.5 MB at 50 MB/s, 0.55 MB at 10 MB/s (docs/performance.md).
+/// Above the multipart threshold it wins for every uplink slower than (k - 1) × C; direct
+/// uploads stay the choice for small files, where the copy's round trips dominate.
+pub fn copy_pays(size: u64, regions: usize) -> bool {
+    regions > 1 && size > COPY_ABOVE
+}
+
 /// The order regions are committed in: the organisation configuration's `regions` list in its
 /// order (usually the home region, nearest to CI, first), then the regions it does not list,
 /// sorted. Every stager reads the same configuration, so two stagers of one version meet in
@@ -477,7 +493,15 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::claim_order;
+    use super::{COPY_ABOVE, claim_order, copy_pays};
+
+    #[test]
+    fn large_files_to_several_regions_are_uploaded_once_and_copied() {
+        assert!(copy_pays(COPY_ABOVE + 1, 2));
+        assert!(copy_pays(100 << 20, 3));
+        assert!(!copy_pays(COPY_ABOVE, 3), "a single PutObject: direct");
+        assert!(!copy_pays(1 << 30, 1), "nothing to copy to");
+    }
 
     fn list(regions: &[&str]) -> Vec<String> {
         regions.iter().map(|r| r.to_string()).collect()
