@@ -28,6 +28,7 @@ use semver::Version;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 /// How the artifact got into a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -56,6 +57,9 @@ pub struct LatestChange {
 pub struct RegionStaging {
     pub bucket: Option<String>,
     pub existing: Option<Existing>,
+    /// The round trip of the check's `HeadObject` when it found nothing (one exchange on a
+    /// connection already open): it sets the parts in flight.
+    pub rtt: Option<Duration>,
     pub upload: Option<Upload>,
     pub metadata: Option<MetadataOutcome>,
     pub latest: Option<LatestChange>,
@@ -109,8 +113,14 @@ impl Job<'_> {
                     Err(e) => out.error = Some(e),
                     Ok(bucket) => {
                         let s3 = self.target.s3_read(&region);
+                        let started = std::time::Instant::now();
                         match upload::inspect(&s3, &bucket, self.artifact).await {
-                            Ok(existing) => out.existing = Some(existing),
+                            Ok(existing) => {
+                                if existing == Existing::Absent {
+                                    out.rtt = Some(started.elapsed());
+                                }
+                                out.existing = Some(existing);
+                            }
                             Err(e) => out.error = Some(e),
                         }
                         out.bucket = Some(bucket);
@@ -148,8 +158,12 @@ impl Job<'_> {
         if absent.is_empty() {
             return Ok(());
         }
+        let rtts: HashMap<String, Duration> = states
+            .iter()
+            .filter_map(|(r, s)| s.rtt.map(|rtt| (r.clone(), rtt)))
+            .collect();
         let results = if self.copy {
-            self.upload_copying(absent, claimed).await?
+            self.upload_copying(absent, claimed, &rtts).await?
         } else if self.artifact.digest.part_size.is_none() {
             claim_then_rest(
                 absent,
@@ -163,10 +177,12 @@ impl Job<'_> {
             let buckets: HashMap<String, String> = absent.into_iter().collect();
             let uploaded = runner::for_each_region(&regions, regions.len(), |r| {
                 let bucket = buckets[&r].clone();
+                let in_flight = self.parts_in_flight(&rtts, &r);
                 async move {
                     self.line(&r).set("uploading parts");
                     let s3 = self.target.s3_write(&r);
-                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r)).await
+                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r), in_flight)
+                        .await
                 }
             })
             .await;
@@ -202,6 +218,7 @@ impl Job<'_> {
         &self,
         absent: Vec<(String, String)>,
         claimed: Option<(String, String)>,
+        rtts: &HashMap<String, Duration>,
     ) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict> {
         let mut results = Vec::new();
         let mut rest = absent.into_iter();
@@ -211,7 +228,10 @@ impl Job<'_> {
                 let Some((r, b)) = rest.next() else {
                     return Ok(results);
                 };
-                match self.direct(&r, &b, true).await {
+                match self
+                    .direct(&r, &b, true, self.parts_in_flight(rtts, &r))
+                    .await
+                {
                     Settled::Done(u) => {
                         results.push((r.clone(), Ok(u)));
                         break (r, b);
@@ -239,7 +259,8 @@ impl Job<'_> {
                 Err(e) => {
                     tracing::warn!("{r}: server-side copy failed ({e}); uploading directly");
                     self.line(&r).set("copy failed; uploading directly");
-                    self.direct(&r, &b, false).await
+                    self.direct(&r, &b, false, self.parts_in_flight(rtts, &r))
+                        .await
                 }
             };
             (r, into_result(settled))
@@ -273,15 +294,27 @@ impl Job<'_> {
         }
     }
 
-    /// A direct upload to one region, single or multipart.
-    async fn direct(&self, region: &str, bucket: &str, claiming: bool) -> Settled {
+    /// Parts in flight to `region`, from its measured round trip.
+    fn parts_in_flight(&self, rtts: &HashMap<String, Duration>, region: &str) -> usize {
+        let part_size = self.artifact.digest.part_size.unwrap_or(1);
+        upload::parts_in_flight(rtts.get(region).copied(), part_size)
+    }
+
+    /// A direct upload to one region, single or multipart, `in_flight` parts at once.
+    async fn direct(
+        &self,
+        region: &str,
+        bucket: &str,
+        claiming: bool,
+        in_flight: usize,
+    ) -> Settled {
         if self.artifact.digest.part_size.is_none() {
             return self
                 .direct_single(region.to_string(), bucket.to_string(), claiming)
                 .await;
         }
         let s3 = self.target.s3_write(region);
-        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region)).await {
+        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region), in_flight).await {
             Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
             Err(e) => Settled::Failed(e),
         }
@@ -503,6 +536,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::{COPY_ABOVE, claim_order, copy_pays};
+    use crate::stage::upload::parts_in_flight;
+    use std::time::Duration;
+
+    #[test]
+    fn parts_in_flight_grow_with_the_round_trip() {
+        let part = 8 << 20;
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(parts_in_flight(None, part), 4);
+        assert_eq!(parts_in_flight(ms(5), part), 4);
+        assert_eq!(parts_in_flight(ms(80), part), 5);
+        assert_eq!(parts_in_flight(ms(250), part), 14);
+        assert_eq!(parts_in_flight(ms(2000), part), 16);
+    }
 
     #[test]
     fn large_files_to_several_regions_are_uploaded_once_and_copied() {
