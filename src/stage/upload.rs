@@ -22,9 +22,27 @@ use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUploa
 use futures_util::{Stream, StreamExt};
 use std::path::Path;
 
-/// Parts in flight per region. Bodies stream from the file, so this bounds connections,
-/// not memory.
+/// Parts in flight per region on a near link. Bodies stream from the file, so this bounds
+/// connections, not memory.
 pub const PART_CONCURRENCY: usize = 4;
+/// Most parts in flight per region, on a far link.
+pub const MAX_PART_CONCURRENCY: usize = 16;
+/// The uplink a CI runner is assumed to have (the shaped bed's `ci` profile) when choosing
+/// the parts in flight; the round trip is measured.
+const ASSUMED_UPLINK_BYTES_PER_SEC: f64 = 50e6;
+
+/// Parts in flight for a region whose round trip is `rtt`. With k parts of P bytes in flight,
+/// uplink B and round trip R, the link is busy about kP / (kP + B·R) of the time (the parts
+/// share it, finish together, and the next ones start a round trip later): 90 % takes about
+/// 9·B·R bytes in flight. At 5 ms that is under one part (4 stay); at 250 ms, 14 parts of
+/// 8 MiB. Unknown round trip: 4.
+pub fn parts_in_flight(rtt: Option<std::time::Duration>, part_size: u64) -> usize {
+    let Some(rtt) = rtt else {
+        return PART_CONCURRENCY;
+    };
+    let wanted = 9.0 * ASSUMED_UPLINK_BYTES_PER_SEC * rtt.as_secs_f64() / part_size.max(1) as f64;
+    (wanted.ceil() as usize).clamp(PART_CONCURRENCY, MAX_PART_CONCURRENCY)
+}
 
 /// The file being staged.
 #[derive(Clone, Copy)]
@@ -268,13 +286,14 @@ pub async fn collect_parts(
     Ok(done)
 }
 
-/// Starts a multipart upload and uploads every part (at most [`PART_CONCURRENCY`] at once).
-/// On failure the upload is aborted.
+/// Starts a multipart upload and uploads every part (at most `in_flight` at once, see
+/// [`parts_in_flight`]). On failure the upload is aborted.
 pub async fn upload_parts(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     artifact: Artifact<'_>,
     progress: &ProgressLine,
+    in_flight: usize,
     cancel: &Cancel,
 ) -> Result<Pending, RegionError> {
     let d = artifact.digest;
@@ -291,7 +310,7 @@ pub async fn upload_parts(
     let total = d.parts.len();
     let uploads = futures_util::stream::iter(0..total)
         .map(|i| upload_part(&pending, artifact, i))
-        .buffer_unordered(PART_CONCURRENCY);
+        .buffer_unordered(in_flight.max(1));
     let uploaded = collect_parts(uploads, |n| {
         // About ten updates per upload: plain (CI) output gets a line per update.
         if n == total || n * 10 / total != (n - 1) * 10 / total {
