@@ -5,7 +5,9 @@
 mod plan;
 mod results;
 mod stackset;
+mod work;
 
 pub use plan::*;
 pub use results::*;
 pub use stackset::*;
+pub use work::*;

@@ -4,8 +4,8 @@
 //! target's result read from its report.
 
 use super::diff;
-use super::engine::{OpenLine, StackSets};
-use super::prepare;
+use super::plan;
+use super::set::{OpenLine, StackSets};
 use crate::deploy::cloudformation::security;
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{
@@ -28,7 +28,7 @@ pub async fn inventory(
     let Some(info) = &state.info else {
         return Ok(None);
     };
-    let Some(instance) = prepare::instance(&state.instances, target) else {
+    let Some(instance) = plan::instance(&state.instances, target) else {
         return Ok(None);
     };
     let retain_stacks = retain_stacks(engine);

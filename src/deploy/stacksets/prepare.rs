@@ -14,8 +14,7 @@ use crate::org_accounts::{self, AccountsCheck};
 use crate::render::{self, Templates};
 use crate::runner::Target;
 use crate::stacksets::{
-    self, InstanceSummary, OperationSummary, Preview, RoleCheck, StackSetError, StackSetSpec,
-    Targets,
+    self, OperationSummary, Preview, RoleCheck, StackSetError, StackSetSpec, Targets,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -290,21 +289,4 @@ fn overview(
         last_operation: operations.last().cloned(),
         notes: reach.notes,
     }
-}
-
-/// Every target's instance, sorted as the display wants it: by account, then in the
-/// configuration's order of regions (regions no longer configured last).
-pub fn order(keys: &mut [(String, String)], regions: &[String]) {
-    let index = |r: &str| regions.iter().position(|x| x == r).unwrap_or(usize::MAX);
-    keys.sort_by(|a, b| (&a.0, index(&a.1), &a.1).cmp(&(&b.0, index(&b.1), &b.1)));
-}
-
-/// The instance of a target, if there is one.
-pub fn instance<'a>(
-    instances: &'a [InstanceSummary],
-    target: &Target,
-) -> Option<&'a InstanceSummary> {
-    instances
-        .iter()
-        .find(|i| Some(&i.key.account) == target.account.as_ref() && i.key.region == target.region)
 }

@@ -1,0 +1,28 @@
+//! What a command asks of an engine beyond one target: which targets it has
+//! ([`Operation`]), and the work an engine does once for every target ([`AllTargets`]; see
+//! `deploy::engine::Engine::run_all`).
+
+use super::plan::TargetPlan;
+use super::results::{Inventory, StackFailure};
+use crate::runner::{Reports, Target};
+
+/// The command an engine works for (which targets it has).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Plan,
+    Apply,
+    Destroy,
+    Status,
+    Drift,
+}
+
+/// The work an engine does once for every target (see [`Engine::run_all`]).
+pub enum AllTargets<'a> {
+    Apply {
+        plans: &'a Reports<TargetPlan>,
+    },
+    Destroy {
+        found: &'a [(Target, Result<Option<Inventory>, StackFailure>)],
+    },
+    Drift,
+}
