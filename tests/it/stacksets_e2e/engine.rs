@@ -140,8 +140,10 @@ async fn the_binary_deploys_a_self_managed_set_to_two_accounts_in_three_regions_
     assert_eq!(report["summary"]["create"], 6);
     let (code, text, err) = run(dir.path(), &["plan"]);
     assert_eq!(code, 0, "{err}");
+    let mut sorted = accounts.clone();
+    sorted.sort();
     assert!(
-        text.contains(&format!("{} × eu-west-1", accounts.join(", "))),
+        text.contains(&format!("{} × eu-west-1", sorted.join(", "))),
         "accounts with the same plan grouped:\n{text}"
     );
 
