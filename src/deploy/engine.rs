@@ -15,10 +15,9 @@
 
 use super::cloudformation::CloudFormation;
 use super::error::DeployError;
-pub use super::model::{AllTargets, Operation};
 use super::model::{
-    Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Principals, StackDrift,
-    StackFailure, StackSetOverview, StackStatus, TargetPlan,
+    AllTargets, Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Operation,
+    Principals, StackDrift, StackFailure, StackSetOverview, StackStatus, TargetPlan,
 };
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::Session;

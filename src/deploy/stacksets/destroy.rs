@@ -4,7 +4,7 @@
 //! target's result read from its report.
 
 use super::diff;
-use super::plan;
+use super::prepare;
 use super::set::{OpenLine, StackSets};
 use crate::deploy::cloudformation::security;
 use crate::deploy::error::DeployError;
@@ -28,7 +28,7 @@ pub async fn inventory(
     let Some(info) = &state.info else {
         return Ok(None);
     };
-    let Some(instance) = plan::instance(&state.instances, target) else {
+    let Some(instance) = prepare::instance(&state.instances, target) else {
         return Ok(None);
     };
     let retain_stacks = retain_stacks(engine);

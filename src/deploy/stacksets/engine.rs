@@ -2,14 +2,14 @@
 //! The set's work happens once ([`StackSets::prepare`], [`StackSets::run_all`]); the
 //! per-target methods read each instance's part of it.
 
-use super::plan;
 use super::prepare;
 use super::set::{SetState, StackSets};
 use super::{apply, destroy, drift, saved, status};
 use crate::deploy::error::DeployError;
+use crate::deploy::model::{AllTargets, Operation};
 use crate::deploy::model::{
-    AllTargets, Applied, Destroyed, Inventory, LoadError, Operation, StackDrift, StackFailure,
-    StackSetOverview, StackStatus, TargetPlan,
+    Applied, Destroyed, Inventory, LoadError, StackDrift, StackFailure, StackSetOverview,
+    StackStatus, TargetPlan,
 };
 use crate::deploy::planfile::{PlanFile, SavedTarget};
 use crate::deploy::session::Session;
@@ -67,7 +67,7 @@ impl StackSets {
             .filter(|i| operation == Operation::Destroy || wanted(&i.key.region))
             .map(|i| (i.key.account.clone(), i.key.region.clone()))
             .collect();
-        plan::order(&mut keys, &self.cfg.regions);
+        super::plan::order(&mut keys, &self.cfg.regions);
         let targets = if state.info.is_none() {
             session.targets.clone()
         } else {

@@ -5,11 +5,11 @@
 //! A target is a stack instance (account × region). What StackSets does once for the whole
 //! set — resolving the OUs, the preview, the operation that creates or updates every
 //! instance, the deletion, drift detection — happens once per command ([`prepare`],
-//! [`StackSets::run_all`]); each target's result is then read from it, so that the
+//! [`engine::StackSets::run_all`]); each target's result is then read from it, so that the
 //! shared commands report every instance through the runner like any other target.
 //!
+//! - [`set`]: the stack set the engine drives (clients, what was prepared, what ran).
 //! - [`engine`]: what the shared commands ask of an engine, done with StackSets.
-//! - [`set`]: the engine's state (clients, what was prepared and what the operation reported).
 //! - [`prepare`]: the organisation's checks, the targets, the preview (`plan`, `apply`).
 //! - [`plan`]: each instance's plan: action, template diff, security changes, notes.
 //! - [`diff`]: the template diff of one instance (conditions evaluated for its region).

@@ -131,13 +131,3 @@ pub fn order(keys: &mut [(String, String)], regions: &[String]) {
     let index = |r: &str| regions.iter().position(|x| x == r).unwrap_or(usize::MAX);
     keys.sort_by(|a, b| (&a.0, index(&a.1), &a.1).cmp(&(&b.0, index(&b.1), &b.1)));
 }
-
-/// The instance of a target, if there is one.
-pub fn instance<'a>(
-    instances: &'a [InstanceSummary],
-    target: &Target,
-) -> Option<&'a InstanceSummary> {
-    instances
-        .iter()
-        .find(|i| Some(&i.key.account) == target.account.as_ref() && i.key.region == target.region)
-}

@@ -14,7 +14,8 @@ use crate::org_accounts::{self, AccountsCheck};
 use crate::render::{self, Templates};
 use crate::runner::Target;
 use crate::stacksets::{
-    self, OperationSummary, Preview, RoleCheck, StackSetError, StackSetSpec, Targets,
+    self, InstanceSummary, OperationSummary, Preview, RoleCheck, StackSetError, StackSetSpec,
+    Targets,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -289,4 +290,14 @@ fn overview(
         last_operation: operations.last().cloned(),
         notes: reach.notes,
     }
+}
+
+/// The instance of a target, if there is one.
+pub fn instance<'a>(
+    instances: &'a [InstanceSummary],
+    target: &Target,
+) -> Option<&'a InstanceSummary> {
+    instances
+        .iter()
+        .find(|i| Some(&i.key.account) == target.account.as_ref() && i.key.region == target.region)
 }

@@ -1,5 +1,6 @@
-//! The StackSets engine's state: its clients, the configuration, what `prepare` found and
-//! what the set's one operation reported; the accessors every part of the engine reads.
+//! The stack set the engine drives: its configuration, clients, what `prepare` computed and
+//! what the set's operations reported. The engine (`engine`) and the per-target readers
+//! (`apply`, `destroy`, `drift`, `status`) all work on this one value.
 
 use super::prepare::Prepared;
 use crate::aws::Clients;

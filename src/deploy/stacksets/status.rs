@@ -1,7 +1,7 @@
 //! Each instance as it is: its status and reason, detailed status, drift status, and the
 //! set's operation that last touched it.
 
-use super::plan;
+use super::prepare;
 use super::set::StackSets;
 use crate::deploy::model::{LastOperation, StackStatus};
 use crate::runner::Target;
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 pub fn instance_status(engine: &StackSets, target: &Target) -> StackStatus {
     let state = engine.state();
-    let Some(i) = plan::instance(&state.instances, target) else {
+    let Some(i) = prepare::instance(&state.instances, target) else {
         return StackStatus::not_deployed(engine.name());
     };
     let last_operation = i.last_operation_id.as_ref().map(|id| {

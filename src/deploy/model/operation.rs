@@ -1,9 +1,7 @@
-//! What a command asks of an engine beyond one target: which targets it has
-//! ([`Operation`]), and the work an engine does once for every target ([`AllTargets`]; see
-//! `deploy::engine::Engine::run_all`).
+//! What the shared commands ask an engine to do: which command ([`Operation`]) and the work
+//! an engine does once for every target ([`AllTargets`]).
 
-use super::plan::TargetPlan;
-use super::results::{Inventory, StackFailure};
+use super::{Inventory, StackFailure, TargetPlan};
 use crate::runner::{Reports, Target};
 
 /// The command an engine works for (which targets it has).
@@ -16,7 +14,7 @@ pub enum Operation {
     Drift,
 }
 
-/// The work an engine does once for every target (see [`Engine::run_all`]).
+/// The work an engine does once for every target (see `Engine::run_all`).
 pub enum AllTargets<'a> {
     Apply {
         plans: &'a Reports<TargetPlan>,
