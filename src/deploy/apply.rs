@@ -40,11 +40,7 @@ impl ApplyReport {
                     a.result.word(),
                     a.status.clone().unwrap_or_default(),
                 ),
-                Ok(a) => (
-                    Tone::Good,
-                    a.result.word(),
-                    a.status.clone().unwrap_or_default(),
-                ),
+                Ok(a) => (Tone::Good, a.result.word(), detail(a)),
             };
             let _ = writeln!(
                 out,
@@ -60,9 +56,13 @@ impl ApplyReport {
                 .filter(|(_, a)| a.result == o)
                 .count()
         };
+        let deleted = match count(Outcome::Deleted) {
+            0 => String::new(),
+            n => format!("{n} deleted, "),
+        };
         let _ = writeln!(
             out,
-            "Apply: {} created, {} updated, {} recreated, {} unchanged, {} failed.",
+            "Apply: {} created, {} updated, {} recreated, {deleted}{} unchanged, {} failed.",
             count(Outcome::Created),
             count(Outcome::Updated),
             count(Outcome::Recreated),
@@ -71,6 +71,18 @@ impl ApplyReport {
         );
         out
     }
+}
+
+/// A target's status, with its reason and the engine's operation when there are (StackSets).
+fn detail(a: &Applied) -> String {
+    let mut text = a.status.clone().unwrap_or_default();
+    if let Some(reason) = &a.status_reason {
+        text.push_str(&format!(" ({reason})"));
+    }
+    if let Some(op) = &a.operation_id {
+        text.push_str(&format!(", operation {op}"));
+    }
+    text
 }
 
 pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Exit, DeployError> {

@@ -30,7 +30,7 @@ pub enum DeployError {
     #[error("{path}: the plan is stale: {reason}")]
     StalePlan { path: PathBuf, reason: String },
     /// A change that replaces a bucket or a key, without `--allow-replace`.
-    #[error("refusing to replace {}: replacing a bucket or key loses its data", .items.join(", "))]
+    #[error("refusing to replace or remove {}: that loses a bucket or key with its data, or orphans it", .items.join(", "))]
     ReplacementRefused { items: Vec<String> },
     /// The user answered no.
     #[error("{0} cancelled; nothing was changed")]

@@ -117,51 +117,20 @@ pub async fn destroy(
         return Ok(report);
     };
     report.existed = true;
-    let service_managed = info.permission_model == "SERVICE_MANAGED";
     let instances = list_instances(cf, name).await?;
-    let kept = retained_logical_ids(&info.template);
-    let mut ous: BTreeSet<String> = instances
-        .iter()
-        .filter_map(|i| i.organizational_unit.clone())
-        .collect();
-    if ous.is_empty() {
-        ous.extend(info.organizational_unit_ids.iter().cloned());
-    }
-    if ous.is_empty() {
-        ous.extend(fallback_ous.iter().cloned());
-    }
-    let ous: Vec<String> = ous.into_iter().collect();
-    for (accounts, regions) in deletion_groups(&instances, service_managed) {
-        progress(format!(
-            "deleting instances{}: {} × {}",
-            if retain_stacks {
-                " (stacks retained)"
-            } else {
-                ""
-            },
-            if service_managed { &ous } else { &accounts }.join(", "),
-            regions.join(", ")
-        ));
-        // Every account of the OUs: no account filter.
-        let narrowed: &[String] = if service_managed { &[] } else { &accounts };
-        let id = delete_instances(
-            cf,
-            service_managed,
-            name,
-            narrowed,
-            &regions,
-            &ous,
-            retain_stacks,
-            None,
-        )
+    let deletion = Deletion {
+        cf,
+        name,
+        service_managed: info.permission_model == "SERVICE_MANAGED",
+        ous: organizational_units(&instances, &info, fallback_ous),
+        retain_stacks,
+    };
+    report.operations = deletion
+        .delete_instances(&instances, polling, progress)
         .await?;
-        let expected = operation::keys(&accounts, &regions);
-        report
-            .operations
-            .push(operation::run(cf, name, &id, &expected, polling, progress).await?);
-    }
     let after = list_instances(cf, name).await?;
     report.remaining = after.iter().map(|i| i.key.clone()).collect();
+    let kept = retained_logical_ids(&info.template);
     report.retained = instances
         .iter()
         .filter(|i| !report.remaining.contains(&i.key))
@@ -183,6 +152,82 @@ pub async fn destroy(
         report.deleted = true;
     }
     Ok(report)
+}
+
+/// The OUs a service-managed deletion names: the instances', else the set's, else the
+/// configuration's.
+fn organizational_units(
+    instances: &[super::InstanceSummary],
+    info: &super::StackSetInfo,
+    fallback_ous: &[String],
+) -> Vec<String> {
+    let mut ous: BTreeSet<String> = instances
+        .iter()
+        .filter_map(|i| i.organizational_unit.clone())
+        .collect();
+    if ous.is_empty() {
+        ous.extend(info.organizational_unit_ids.iter().cloned());
+    }
+    if ous.is_empty() {
+        ous.extend(fallback_ous.iter().cloned());
+    }
+    ous.into_iter().collect()
+}
+
+/// How the set's instances are deleted.
+struct Deletion<'a> {
+    cf: &'a Client,
+    name: &'a str,
+    service_managed: bool,
+    ous: Vec<String>,
+    retain_stacks: bool,
+}
+
+impl Deletion<'_> {
+    /// DeleteStackInstances per group of accounts with the same regions (one over every OU
+    /// and region when service-managed), each operation waited for.
+    async fn delete_instances(
+        &self,
+        instances: &[super::InstanceSummary],
+        polling: &Polling,
+        progress: &dyn Fn(String),
+    ) -> Result<Vec<OperationOutcome>, StackSetError> {
+        let (cf, name) = (self.cf, self.name);
+        let mut operations = Vec::new();
+        for (accounts, regions) in deletion_groups(instances, self.service_managed) {
+            progress(format!(
+                "deleting instances{}: {} × {}",
+                if self.retain_stacks {
+                    " (stacks retained)"
+                } else {
+                    ""
+                },
+                if self.service_managed {
+                    &self.ous
+                } else {
+                    &accounts
+                }
+                .join(", "),
+                regions.join(", ")
+            ));
+            // Every account of the OUs: no account filter.
+            let narrowed: &[String] = if self.service_managed { &[] } else { &accounts };
+            let id = delete_instances(
+                cf,
+                self.service_managed,
+                name,
+                narrowed,
+                &regions,
+                &self.ous,
+                self.retain_stacks,
+                None,
+            )
+            .await?;
+            let expected = operation::keys(&accounts, &regions);
+            operations.push(operation::run(cf, name, &id, &expected, polling, progress).await?);
+        }
+        Ok(operations)
+    }
 }
 
 /// The deletions: accounts with the same regions together (self-managed), or one

@@ -140,8 +140,10 @@ async fn the_binary_deploys_a_self_managed_set_to_two_accounts_in_three_regions_
     assert_eq!(report["summary"]["create"], 6);
     let (code, text, err) = run(dir.path(), &["plan"]);
     assert_eq!(code, 0, "{err}");
+    let mut sorted = accounts.clone();
+    sorted.sort();
     assert!(
-        text.contains(&format!("{} × eu-west-1", accounts.join(", "))),
+        text.contains(&format!("{} × eu-west-1", sorted.join(", "))),
         "accounts with the same plan grouped:\n{text}"
     );
 
@@ -183,6 +185,63 @@ async fn the_binary_deploys_a_self_managed_set_to_two_accounts_in_three_regions_
     let rows = status["regions"].as_array().expect("regions");
     assert_eq!(rows.len(), 6, "{status}");
     assert!(rows.iter().all(|r| r["status"] == "CURRENT"), "{status}");
+
+    // One account fewer: its three instances are deleted only with --allow-replace (their
+    // bucket-name parameters and policies go; the buckets and keys stay, orphaned).
+    let only_dev = targets.replace(&format!(", \"{}\"", accounts[1]), "");
+    assert_ne!(only_dev, targets);
+    write_config(dir.path(), &n, &only_dev);
+    let (code, out, err) = run(
+        dir.path(),
+        &["plan", "--detailed-exitcode", "--output", "json"],
+    );
+    assert_eq!(code, 2, "{err}");
+    let deletions: Vec<(String, String)> = planned(&json(&out))
+        .into_iter()
+        .filter(|(_, action)| action == "delete")
+        .collect();
+    assert_eq!(deletions.len(), 3, "{out}");
+    assert!(deletions.iter().all(|(t, _)| t.starts_with(&accounts[1])));
+    let (code, _, err) = run(dir.path(), &["apply", "--yes"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("AWS::S3::Bucket")
+            && err.contains(&accounts[1])
+            && err.contains("--allow-replace"),
+        "{err}"
+    );
+    let (code, out, err) = run(dir.path(), &["status", "--output", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let rows = json(&out)["regions"].as_array().map(Vec::len);
+    assert_eq!(rows, Some(6), "nothing removed: {out}");
+    let (code, out, err) = run(
+        dir.path(),
+        &["apply", "--yes", "--allow-replace", "--output", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let results = json(&out)["results"].clone();
+    let deleted = results
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["result"] == "deleted")
+        .count();
+    assert_eq!(deleted, 3, "{results}");
+    let (code, out, err) = run(dir.path(), &["status", "--output", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        json(&out)["regions"].as_array().map(Vec::len),
+        Some(3),
+        "{out}"
+    );
+    let prod = member(&accounts[1], &setup_role(&cfg, &accounts[1]), ADMIN_REGION).await;
+    assert!(
+        buckets(&prod)
+            .await
+            .contains(&format!("{n}-{}-eu-west-1", accounts[1])),
+        "the removed instance's bucket stays"
+    );
+    let accounts = [accounts[0].clone()];
 
     // Destroy: the instances and the set go; the buckets stay, listed.
     let (code, out, err) = run(dir.path(), &["destroy", "--yes", "--output", "json"]);

@@ -25,6 +25,8 @@ use aws_sdk_cloudformation::types::{
 use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::DateTime;
 
+mod drift;
+
 const ORDER: [&str; 3] = ["eu-west-1", "us-east-1", "eu-north-1"];
 const RETRY: &str = "22222222-aaaa-4bbb-8ccc-000000000001";
 const REASON: &str = "Account 444455556666 should have 'AWSCloudFormationStackSetExecutionRole' role with trust relationship to Role 'AWSCloudFormationStackSetAdministrationRole'.";
