@@ -177,6 +177,10 @@ pub struct PlanArgs {
     /// Exit 0 when nothing changes, 2 when something does, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Accept a plan that removes or replaces a bucket, key, bucket-name parameter or managed
+    /// policy (refused otherwise, exit 1).
+    #[arg(long)]
+    pub allow_replace: bool,
     /// Directory of templates overriding the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
@@ -201,7 +205,8 @@ pub struct ApplyArgs {
     /// Delete and recreate a stack whose first creation failed (ROLLBACK_COMPLETE).
     #[arg(long)]
     pub recreate_failed: bool,
-    /// Allow a change that replaces a bucket or key (data loss).
+    /// Allow a change that removes or replaces a bucket, key, bucket-name parameter or managed
+    /// policy (data loss, or a new policy ARN).
     #[arg(long)]
     pub allow_replace: bool,
     /// Leave termination protection off on stacks this run creates (by default it is turned

@@ -9,6 +9,7 @@ mod apply_mocks;
 mod discard_mocks;
 mod ops_mocks;
 mod plan_mocks;
+mod predict_mocks;
 mod wait_mocks;
 
 use crate::deploy::cloudformation::StackTarget;
