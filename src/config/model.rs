@@ -133,7 +133,9 @@ pub struct Parameters {
     /// The parameter holding the bucket's name.
     #[serde(default = "default_bucket_name_parameter")]
     pub bucket_name: String,
-    /// Prefix of the per-project `latest` version parameters.
+    /// Prefix of the per-project `latest` version parameters. Empty (`""`) is Startifact's "no
+    /// name prefix": `/<project>/latest`, and the policies cover every parameter, as the
+    /// guide's (a warning says so).
     #[serde(default = "default_artifact_prefix")]
     pub artifact_prefix: String,
 }
