@@ -5,6 +5,7 @@
 //! Errors are sent as HTTP responses with the body AWS sends (query-protocol XML), so that
 //! they go through the SDK's real deserializer and error classification.
 
+mod adopted;
 mod apply_mocks;
 mod discard_mocks;
 mod ops_mocks;
