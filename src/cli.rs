@@ -125,6 +125,15 @@ pub enum Command {
     Metadata(MetadataArgs),
     /// Print a presigned download URL.
     Presign(PresignArgs),
+    /// Write the configuration of what already exists (Startifact's guide stacks, hand-made
+    /// buckets); changes nothing in AWS.
+    ///
+    /// Reads, in each region, the organisation configuration parameter, the bucket-name
+    /// parameter, the bucket, the stack that owns it and the guide's managed policies, and
+    /// writes the file named by -f with the stack's logical IDs and policy descriptions, so
+    /// that `plan` updates the stacks in place. Regions: --regions, STARTIFACT_REGIONS, or the
+    /// configuration parameter's (read in AWS_REGION).
+    Adopt(AdoptArgs),
     /// Print the configuration file's JSON Schema.
     Schema,
     /// Print a shell completion script.
@@ -158,6 +167,23 @@ pub struct RenderArgs {
     /// matching no template is refused.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Regions to look in, comma-separated (default: STARTIFACT_REGIONS, else the
+    /// configuration parameter's).
+    #[arg(long, value_name = "REGIONS")]
+    pub regions: Option<String>,
+    /// The bucket-name parameter, when no configuration parameter names it.
+    #[arg(long, value_name = "NAME", default_value = "/buckets/staging")]
+    pub bucket_parameter: String,
+    /// The organisation's short name in the written configuration.
+    #[arg(long, value_name = "NAME", default_value = "startifact")]
+    pub organisation: String,
+    /// Overwrite an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
