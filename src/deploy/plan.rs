@@ -3,7 +3,7 @@
 //! `apply`. Without `--out`, what the plan kept (change sets) is discarded.
 
 use super::display;
-use super::engine::Engine;
+use super::engine::{Engine, Operation};
 use super::error::DeployError;
 use super::model::{PlanReport, TargetPlan};
 use super::planfile::{PlanFile, SavedTarget};
@@ -56,13 +56,15 @@ pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit
     let session = Session::open(ctx, &args.regions.regions).await?;
     let mut engine = Engine::open(&session);
     engine.prepare(&session, args.templates.as_deref()).await?;
-    let plans = plan_all(&engine, &session.targets, PLAN_CONCURRENCY).await;
+    let targets = engine.targets(&session, Operation::Plan).await?;
+    let plans = plan_all(&engine, &targets, PLAN_CONCURRENCY).await;
     let mut report = PlanReport::new(
         &session.cfg.stack_name,
         engine.kind(),
         plans,
         engine.principals().cloned(),
     );
+    report.stack_set = engine.overview().map(Box::new);
     // The data-loss guard refuses here too, before anything is kept for `apply`.
     let refused = !report.data_loss.is_empty() && !args.allow_replace;
     let saved = match &args.out {

@@ -9,8 +9,10 @@ pub mod guard;
 mod plan;
 pub mod predicted;
 mod results;
+mod stackset;
 
 pub use change::{ChangeKind, ResourceChange};
 pub use guard::{DataLoss, Guarded};
 pub use plan::*;
 pub use results::*;
+pub use stackset::*;

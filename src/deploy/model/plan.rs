@@ -6,24 +6,36 @@
 use super::change::{ChangeKind, ResourceChange};
 use super::guard::DataLoss;
 use super::results::StackFailure;
+use super::stackset::{StackSetOverview, StackSetPlan};
 use crate::runner::{Reports, Target, TargetOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// What deploys the storage. One engine for now; Terraform and StackSets come next.
+/// What deploys the storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// One CloudFormation stack per region, through change sets.
     #[default]
     CloudFormation,
+    /// One stack set: a stack instance per target account and region.
+    StackSets,
 }
 
 impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::CloudFormation => "cloudformation",
+            EngineKind::StackSets => "stacksets",
+        }
+    }
+
+    /// What one target is, in words (`3 regions`, `6 stack instances`).
+    pub fn target_noun(self) -> &'static str {
+        match self {
+            EngineKind::StackSets => "stack instance",
+            _ => "region",
         }
     }
 }
@@ -37,6 +49,11 @@ pub enum Action {
     NoChanges,
     /// The first creation failed (CloudFormation: ROLLBACK_COMPLETE): delete, create again.
     Recreate,
+    /// The target is no longer wanted: its stack is deleted (StackSets: an instance removed).
+    Delete,
+    /// The last operation did not bring the target up to date (StackSets: OUTDATED): it is
+    /// tried again with what is deployed elsewhere.
+    Retry,
 }
 
 impl Action {
@@ -46,6 +63,8 @@ impl Action {
             Action::Update => "update stack",
             Action::NoChanges => "no changes",
             Action::Recreate => "recreate stack (its first creation failed: ROLLBACK_COMPLETE)",
+            Action::Delete => "delete stack",
+            Action::Retry => "retry stack (OUTDATED: the last operation did not complete here)",
         }
     }
 }
@@ -143,6 +162,7 @@ pub struct ChangeSetPlan {
 #[serde(untagged)]
 pub enum EnginePlan {
     CloudFormation(ChangeSetPlan),
+    StackSets(StackSetPlan),
 }
 
 /// One target's plan.
@@ -156,6 +176,31 @@ pub struct TargetPlan {
     pub security: Vec<SecurityChange>,
 }
 
+/// Resource types whose replacement or removal loses data (or breaks what refers to them).
+pub fn holds_data(resource_type: &str) -> bool {
+    matches!(resource_type, "AWS::S3::Bucket" | "AWS::KMS::Key")
+}
+
+/// Resource types whose removal loses something users rely on: the data (bucket, key), the
+/// bucket-name parameter clients find the bucket by, the managed policies whose ARNs others
+/// attach. (Buckets and keys outlive their stack by DeletionPolicy, but are orphaned.)
+pub fn removal_loses(resource_type: &str) -> bool {
+    holds_data(resource_type)
+        || matches!(
+            resource_type,
+            "AWS::SSM::Parameter" | "AWS::IAM::ManagedPolicy"
+        )
+}
+
+/// The CloudFormation payload of a plan of another engine: nothing kept.
+const NO_CHANGE_SET: &ChangeSetPlan = &ChangeSetPlan {
+    stack_status: None,
+    change_set_arn: None,
+    stack_id: None,
+    stack_changed_at: None,
+    created_review_stack: false,
+};
+
 impl TargetPlan {
     pub fn has_changes(&self) -> bool {
         self.action != Action::NoChanges
@@ -167,10 +212,19 @@ impl TargetPlan {
         super::guard::data_loss(target, &self.changes)
     }
 
-    /// The CloudFormation engine's part.
+    /// The CloudFormation engine's part (nothing for another engine's plan).
     pub fn change_set(&self) -> &ChangeSetPlan {
         match &self.engine {
             EnginePlan::CloudFormation(c) => c,
+            EnginePlan::StackSets(_) => NO_CHANGE_SET,
+        }
+    }
+
+    /// The StackSets engine's part.
+    pub fn stack_set(&self) -> Option<&StackSetPlan> {
+        match &self.engine {
+            EnginePlan::StackSets(s) => Some(s),
+            EnginePlan::CloudFormation(_) => None,
         }
     }
 }
@@ -197,6 +251,9 @@ pub struct PlanReport {
     pub regions: Reports<TargetPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principals: Option<Principals>,
+    /// The stack set as a whole (StackSets): its targets resolved, what changes set-wide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<Box<StackSetOverview>>,
     pub summary: Summary,
     /// What the data-loss guard refuses (shown by `plan`, refused by `plan` and `apply`
     /// without `--allow-replace`).
@@ -224,6 +281,7 @@ impl PlanReport {
             regions,
             principals,
             data_loss,
+            stack_set: None,
             plan_file: None,
         }
     }
@@ -238,6 +296,10 @@ impl PlanReport {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Counts over all targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -245,6 +307,10 @@ pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub recreate: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delete: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retry: usize,
     pub unchanged: usize,
     pub failed: usize,
     pub add: usize,
@@ -268,6 +334,8 @@ impl Summary {
                 Action::Create => s.create += 1,
                 Action::Update => s.update += 1,
                 Action::Recreate => s.recreate += 1,
+                Action::Delete => s.delete += 1,
+                Action::Retry => s.retry += 1,
                 Action::NoChanges => s.unchanged += 1,
             }
             for c in &p.changes {
@@ -284,13 +352,16 @@ impl Summary {
         s
     }
 
-    pub fn line(&self) -> String {
+    /// The summary line; `noun` is what a target is (`region`, `stack instance`).
+    pub fn line(&self, noun: &str) -> String {
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         let mut stacks = vec![];
         for (n, what) in [
             (self.create, "to create"),
             (self.update, "to update"),
             (self.recreate, "to recreate"),
+            (self.retry, "to retry"),
+            (self.delete, "to delete"),
             (self.unchanged, "unchanged"),
             (self.failed, "failed"),
         ] {
@@ -304,7 +375,7 @@ impl Summary {
             String::new()
         };
         format!(
-            "Plan: {} region{} ({}); resources: {imports}{} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
+            "Plan: {} {noun}{} ({}); resources: {imports}{} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
             self.regions,
             plural(self.regions),
             stacks.join(", "),
@@ -316,10 +387,6 @@ impl Summary {
             plural(self.security_changes)
         )
     }
-}
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 #[cfg(test)]
