@@ -7,6 +7,7 @@
 
 pub mod adopt;
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod stacksets;
 pub mod stage;
 pub mod startifact;
 pub mod terraform;
+pub mod text;
 pub mod ui;
 
 #[cfg(test)]

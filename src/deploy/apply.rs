@@ -3,8 +3,9 @@
 //! target that fails never stops the others; the exit code says whether any failed.
 
 use super::display;
-use super::engine::{AllTargets, Engine, Operation};
+use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{
     Applied, ApplyOptions, LoadError, Outcome, PlanReport, StackFailure, TargetPlan,
 };

@@ -2,8 +2,9 @@
 //! protection off first) and lists what it keeps: buckets and keys with `DeletionPolicy:
 //! Retain` stay, with their data.
 
-use super::engine::{AllTargets, Engine, Operation};
+use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{DestroyResult, Destroyed, Inventory, StackFailure};
 use super::session::{PLAN_CONCURRENCY, Session};
 use crate::context::Context;

@@ -1,8 +1,9 @@
 //! `provision drift`: drift detection in every target; exit 2 when any resource was changed
 //! or deleted outside the engine.
 
-use super::engine::{AllTargets, Engine, Operation};
+use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{DriftState, StackDrift};
 use super::session::{PLAN_CONCURRENCY, Session};
 use crate::context::Context;

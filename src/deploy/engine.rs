@@ -16,13 +16,13 @@
 use super::cloudformation::CloudFormation;
 use super::error::DeployError;
 use super::model::{
-    Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Principals, StackDrift,
-    StackFailure, StackSetOverview, StackStatus, TargetPlan,
+    AllTargets, Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Operation,
+    Principals, StackDrift, StackFailure, StackSetOverview, StackStatus, TargetPlan,
 };
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::Session;
 use super::stacksets::StackSets;
-use crate::runner::{Reports, Target};
+use crate::runner::Target;
 use crate::ui::{Progress, ProgressLine};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -30,27 +30,6 @@ use std::path::Path;
 pub enum Engine {
     CloudFormation(CloudFormation),
     StackSets(Box<StackSets>),
-}
-
-/// The command an engine works for (which targets it has).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    Plan,
-    Apply,
-    Destroy,
-    Status,
-    Drift,
-}
-
-/// The work an engine does once for every target (see [`Engine::run_all`]).
-pub enum AllTargets<'a> {
-    Apply {
-        plans: &'a Reports<TargetPlan>,
-    },
-    Destroy {
-        found: &'a [(Target, Result<Option<Inventory>, StackFailure>)],
-    },
-    Drift,
 }
 
 impl Engine {

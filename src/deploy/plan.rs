@@ -3,8 +3,9 @@
 //! `apply`. Without `--out`, what the plan kept (change sets) is discarded.
 
 use super::display;
-use super::engine::{Engine, Operation};
+use super::engine::Engine;
 use super::error::DeployError;
+use super::model::Operation;
 use super::model::{PlanReport, TargetPlan};
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::{PLAN_CONCURRENCY, Session};

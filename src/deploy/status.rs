@@ -1,7 +1,8 @@
 //! `provision status`: each target's stack status, last change and outputs.
 
-use super::engine::{Engine, Operation};
+use super::engine::Engine;
 use super::error::DeployError;
+use super::model::Operation;
 use super::model::StackStatus;
 use super::session::{PLAN_CONCURRENCY, Session};
 use crate::context::Context;

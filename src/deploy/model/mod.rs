@@ -6,6 +6,7 @@
 
 mod change;
 pub mod guard;
+mod operation;
 mod plan;
 pub mod predicted;
 mod results;
@@ -13,6 +14,7 @@ mod stackset;
 
 pub use change::{ChangeKind, ResourceChange};
 pub use guard::{DataLoss, Guarded};
+pub use operation::*;
 pub use plan::*;
 pub use results::*;
 pub use stackset::*;

@@ -2,8 +2,8 @@
 //! set with the configured preferences, create, retry and delete instances, each operation
 //! polled to its end), then each target's outcome read from its report.
 
-use super::engine::{OpenLine, StackSets};
 use super::prepare::Prepared;
+use super::set::{OpenLine, StackSets};
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{Action, Applied, Outcome, StackFailure, TargetPlan};
 use crate::runner::{Failure, Target};

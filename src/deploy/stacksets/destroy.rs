@@ -4,8 +4,8 @@
 //! target's result read from its report.
 
 use super::diff;
-use super::engine::{OpenLine, StackSets};
 use super::prepare;
+use super::set::{OpenLine, StackSets};
 use crate::deploy::cloudformation::security;
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{

@@ -1,7 +1,7 @@
 //! Drift of the set: DetectStackSetDrift once for every instance, then each target's drift
 //! status and its drifted resources.
 
-use super::engine::{OpenLine, StackSets};
+use super::set::{OpenLine, StackSets};
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{DriftState, PropertyDiff, ResourceDrift, StackDrift, StackFailure};
 use crate::runner::{Failure, Target};

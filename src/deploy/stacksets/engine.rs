@@ -2,12 +2,11 @@
 //! The set's work happens once ([`StackSets::prepare`], [`StackSets::run_all`]); the
 //! per-target methods read each instance's part of it.
 
-use super::prepare::{self, Prepared};
+use super::prepare;
+use super::set::{SetState, StackSets};
 use super::{apply, destroy, drift, saved, status};
-use crate::aws::Clients;
-use crate::config::Config;
-use crate::deploy::engine::{AllTargets, Operation};
 use crate::deploy::error::DeployError;
+use crate::deploy::model::{AllTargets, Operation};
 use crate::deploy::model::{
     Applied, Destroyed, Inventory, LoadError, StackDrift, StackFailure, StackSetOverview,
     StackStatus, TargetPlan,
@@ -16,98 +15,11 @@ use crate::deploy::planfile::{PlanFile, SavedTarget};
 use crate::deploy::session::Session;
 use crate::exit::UsageError;
 use crate::runner::Target;
-use crate::stacksets::{
-    self, ApplyReport, DestroyReport, DriftReport, InstanceSummary, OperationSummary, Polling,
-    StackSetError, StackSetInfo,
-};
-use crate::ui::{Progress, ProgressLine};
+use crate::ui::Progress;
 use serde_json::{Map, Value};
 use std::path::Path;
-use std::sync::OnceLock;
-
-pub struct StackSets {
-    pub(super) clients: Clients,
-    /// Clients in the target accounts: the setup role assumed there.
-    pub(super) member: Clients,
-    pub(super) cfg: Config,
-    pub(super) prepared: Option<Prepared>,
-    /// The set as it is (status, drift, destroy).
-    pub(super) state: Option<SetState>,
-    /// What the set's operations did (`None`: nothing to do), once run.
-    pub(super) applied: OnceLock<Option<ApplyReport>>,
-    pub(super) destroyed: OnceLock<Option<DestroyReport>>,
-    pub(super) drifted: OnceLock<Option<DriftReport>>,
-}
-
-/// The set and its instances as they are.
-#[derive(Debug, Clone, Default)]
-pub struct SetState {
-    pub info: Option<StackSetInfo>,
-    pub instances: Vec<InstanceSummary>,
-    /// Oldest first.
-    pub operations: Vec<OperationSummary>,
-}
-
-impl SetState {
-    pub async fn read(
-        cf: &aws_sdk_cloudformation::Client,
-        name: &str,
-    ) -> Result<Self, StackSetError> {
-        let Some(info) = stacksets::describe_stack_set(cf, name).await? else {
-            return Ok(SetState::default());
-        };
-        Ok(SetState {
-            instances: stacksets::list_instances(cf, name).await?,
-            operations: stacksets::list_operations(cf, name).await?,
-            info: Some(info),
-        })
-    }
-}
 
 impl StackSets {
-    pub fn new(cfg: &Config, clients: &Clients) -> Self {
-        let setup_role = cfg
-            .stacksets
-            .as_ref()
-            .map(|s| s.setup_role_name.clone())
-            .unwrap_or_else(|| crate::config::stacksets::DEFAULT_SETUP_ROLE.into());
-        StackSets {
-            member: clients.with_member_role(&setup_role),
-            clients: clients.clone(),
-            cfg: cfg.clone(),
-            prepared: None,
-            state: None,
-            applied: OnceLock::new(),
-            destroyed: OnceLock::new(),
-            drifted: OnceLock::new(),
-        }
-    }
-
-    pub(super) fn name(&self) -> &str {
-        &self.cfg.stack_name
-    }
-
-    pub(super) fn home(&self) -> &str {
-        self.cfg.home_region()
-    }
-
-    pub(super) fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
-        self.clients.cloudformation(self.home())
-    }
-
-    /// Short polls against an emulator or canned answers, AWS's otherwise.
-    pub(super) fn polling(&self) -> Polling {
-        if self.clients.is_local(self.home()) {
-            Polling::emulator()
-        } else {
-            Polling::aws()
-        }
-    }
-
-    pub(super) fn failure(&self, message: impl Into<crate::runner::Failure>) -> StackFailure {
-        StackFailure::new(self.name(), message)
-    }
-
     /// A stack set is planned, applied and destroyed as a whole: `--region` would leave
     /// instances out of an operation that reaches them anyway.
     fn whole(&self, session: &Session, what: &str) -> Result<(), UsageError> {
@@ -155,7 +67,7 @@ impl StackSets {
             .filter(|i| operation == Operation::Destroy || wanted(&i.key.region))
             .map(|i| (i.key.account.clone(), i.key.region.clone()))
             .collect();
-        prepare::order(&mut keys, &self.cfg.regions);
+        super::plan::order(&mut keys, &self.cfg.regions);
         let targets = if state.info.is_none() {
             session.targets.clone()
         } else {
@@ -167,16 +79,6 @@ impl StackSets {
 
     pub fn overview(&self) -> Option<StackSetOverview> {
         self.prepared.as_ref().map(|p| p.overview.clone())
-    }
-
-    pub(super) fn prepared(&self) -> Result<&Prepared, StackFailure> {
-        self.prepared
-            .as_ref()
-            .ok_or_else(|| self.failure("the stack set was not planned"))
-    }
-
-    pub(super) fn state(&self) -> SetState {
-        self.state.clone().unwrap_or_default()
     }
 
     pub async fn plan(&self, target: &Target) -> Result<TargetPlan, StackFailure> {
@@ -266,6 +168,3 @@ impl StackSets {
         Ok(())
     }
 }
-
-/// Opens the progress line of the set's operation when there is one to run.
-pub type OpenLine<'a> = dyn Fn() -> ProgressLine + 'a;

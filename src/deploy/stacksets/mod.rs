@@ -8,6 +8,7 @@
 //! [`engine::StackSets::run_all`]); each target's result is then read from it, so that the
 //! shared commands report every instance through the runner like any other target.
 //!
+//! - [`set`]: the stack set the engine drives (clients, what was prepared, what ran).
 //! - [`engine`]: what the shared commands ask of an engine, done with StackSets.
 //! - [`prepare`]: the organisation's checks, the targets, the preview (`plan`, `apply`).
 //! - [`plan`]: each instance's plan: action, template diff, security changes, notes.
@@ -25,9 +26,10 @@ pub mod overview;
 pub mod plan;
 pub mod prepare;
 pub mod saved;
+pub mod set;
 pub mod status;
 
 #[cfg(test)]
 mod tests;
 
-pub use engine::StackSets;
+pub use set::StackSets;

@@ -3,7 +3,6 @@
 //! its security changes, and what the display says beyond them.
 
 use super::diff;
-use super::prepare;
 use crate::deploy::model::{Action, EnginePlan, StackSetPlan, TargetPlan};
 use crate::runner::Target;
 use crate::stacksets::{InstanceKey, InstanceSummary, Preview, StackSetSpec};
@@ -36,7 +35,7 @@ pub fn target_plans(
         .collect();
     keys.sort();
     keys.dedup();
-    prepare::order(&mut keys, regions);
+    order(&mut keys, regions);
     keys.into_iter()
         .map(|(account, region)| {
             let target = Target::in_account(&account, &region);
@@ -124,4 +123,11 @@ fn outdated_note(instance: Option<&InstanceSummary>, then: &str) -> String {
         .map(|r| format!(": {r}"))
         .unwrap_or_default();
     format!("OUTDATED{reason}; {then}")
+}
+
+/// Every target's instance, sorted as the display wants it: by account, then in the
+/// configuration's order of regions (regions no longer configured last).
+pub fn order(keys: &mut [(String, String)], regions: &[String]) {
+    let index = |r: &str| regions.iter().position(|x| x == r).unwrap_or(usize::MAX);
+    keys.sort_by(|a, b| (&a.0, index(&a.1), &a.1).cmp(&(&b.0, index(&b.1), &b.1)));
 }

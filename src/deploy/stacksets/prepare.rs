@@ -292,13 +292,6 @@ fn overview(
     }
 }
 
-/// Every target's instance, sorted as the display wants it: by account, then in the
-/// configuration's order of regions (regions no longer configured last).
-pub fn order(keys: &mut [(String, String)], regions: &[String]) {
-    let index = |r: &str| regions.iter().position(|x| x == r).unwrap_or(usize::MAX);
-    keys.sort_by(|a, b| (&a.0, index(&a.1), &a.1).cmp(&(&b.0, index(&b.1), &b.1)));
-}
-
 /// The instance of a target, if there is one.
 pub fn instance<'a>(
     instances: &'a [InstanceSummary],

@@ -1,8 +1,8 @@
 //! Each instance as it is: its status and reason, detailed status, drift status, and the
 //! set's operation that last touched it.
 
-use super::engine::StackSets;
 use super::prepare;
+use super::set::StackSets;
 use crate::deploy::model::{LastOperation, StackStatus};
 use crate::runner::Target;
 use std::collections::BTreeMap;

@@ -3,9 +3,10 @@
 //! every instance reported, the failed one with its reason and operation), and an operation
 //! already running on the set (refused with its ID before anything is started).
 
-use crate::deploy::engine::{AllTargets, Engine, Operation};
+use crate::deploy::engine::Engine;
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{Action, Outcome, TargetPlan};
+use crate::deploy::model::{AllTargets, Operation};
 use crate::deploy::plan::plan_all;
 use crate::deploy::session::Session;
 use crate::exit::{Classify, Exit};
