@@ -125,6 +125,15 @@ pub enum Command {
     Metadata(MetadataArgs),
     /// Print a presigned download URL.
     Presign(PresignArgs),
+    /// Write the configuration of what already exists (Startifact's guide stacks, hand-made
+    /// buckets); changes nothing in AWS.
+    ///
+    /// Reads, in each region, the organisation configuration parameter, the bucket-name
+    /// parameter, the bucket, the stack that owns it and the guide's managed policies, and
+    /// writes the file named by -f with the stack's logical IDs and policy descriptions, so
+    /// that `plan` updates the stacks in place. Regions: --regions, STARTIFACT_REGIONS, or the
+    /// configuration parameter's (read in AWS_REGION).
+    Adopt(AdoptArgs),
     /// Print the configuration file's JSON Schema.
     Schema,
     /// Print a shell completion script.
@@ -161,6 +170,23 @@ pub struct RenderArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Regions to look in, comma-separated (default: STARTIFACT_REGIONS, else the
+    /// configuration parameter's).
+    #[arg(long, value_name = "REGIONS")]
+    pub regions: Option<String>,
+    /// The bucket-name parameter, when no configuration parameter names it.
+    #[arg(long, value_name = "NAME", default_value = "/buckets/staging")]
+    pub bucket_parameter: String,
+    /// The organisation's short name in the written configuration.
+    #[arg(long, value_name = "NAME", default_value = "startifact")]
+    pub organisation: String,
+    /// Overwrite an existing configuration file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RegionArgs {
     /// Only these regions (repeatable); default: every region of the configuration.
     #[arg(long = "region", value_name = "REGION")]
@@ -177,6 +203,10 @@ pub struct PlanArgs {
     /// Exit 0 when nothing changes, 2 when something does, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Accept a plan that removes or replaces a bucket, key, bucket-name parameter or managed
+    /// policy (refused otherwise, exit 1).
+    #[arg(long)]
+    pub allow_replace: bool,
     /// Directory of templates overriding the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
@@ -201,7 +231,8 @@ pub struct ApplyArgs {
     /// Delete and recreate a stack whose first creation failed (ROLLBACK_COMPLETE).
     #[arg(long)]
     pub recreate_failed: bool,
-    /// Allow a change that replaces a bucket or key (data loss).
+    /// Allow a change that removes or replaces a bucket, key, bucket-name parameter or managed
+    /// policy (data loss, or a new policy ARN).
     #[arg(long)]
     pub allow_replace: bool,
     /// Leave termination protection off on stacks this run creates (by default it is turned

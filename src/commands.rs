@@ -9,7 +9,7 @@ use crate::config::{self, ConfigError};
 use crate::context::{Context, Environment};
 use crate::exit::{Classify, Exit};
 use crate::ui::{OutputError, Ui};
-use crate::{deploy, org, render, stage, ui};
+use crate::{adopt, deploy, org, render, stage, ui};
 use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
@@ -28,6 +28,8 @@ pub enum Error {
     Stage(#[from] stage::StageError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Adopt(#[from] adopt::AdoptError),
     #[error("starting the async runtime")]
     Runtime(#[source] std::io::Error),
     /// A signal ended the command before it finished.
@@ -44,6 +46,7 @@ impl Error {
             Error::Org(e) => Some(e),
             Error::Stage(e) => Some(e),
             Error::Output(e) => Some(e),
+            Error::Adopt(e) => Some(e),
             Error::Runtime(_) => None,
             Error::Cancelled(e) => Some(e),
         }
@@ -172,6 +175,7 @@ fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
         Command::List(args) => block_on(ctx, stage::cmd_list(ctx, &args)),
         Command::Metadata(args) => block_on(ctx, stage::cmd_metadata(ctx, &args)),
         Command::Presign(args) => block_on(ctx, stage::cmd_presign(ctx, &args)),
+        Command::Adopt(args) => block_on(ctx, adopt::cmd_adopt(ctx, &args)),
         Command::Schema => {
             ctx.ui.write_stdout(config::json_schema().as_bytes())?;
             Ok(Exit::Success)

@@ -5,6 +5,7 @@
 //! `context` every command gets, the domains (`render`, `deploy`, `org`, `stage`), and the
 //! command layer (`commands`) that dispatches and owns the aggregate error.
 
+pub mod adopt;
 pub mod aws;
 pub mod cancel;
 pub mod cli;

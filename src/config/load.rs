@@ -359,6 +359,28 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_artifact_prefix_is_accepted_with_a_positioned_warning() {
+        let text = format!("{MINIMAL}parameters:\n  artifact_prefix: \"\"\n");
+        let (c, notes) = parse_noting(Path::new("p.yaml"), &text).expect("valid");
+        assert_eq!(c.parameters.artifact_prefix, "");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert_eq!(
+            notes[0].position,
+            Some(Position {
+                line: 5,
+                column: 20
+            })
+        );
+        assert!(
+            notes[0].message.contains("`/<project>/latest`"),
+            "{notes:?}"
+        );
+        // A prefix given but not starting with `/` is still refused.
+        let text = format!("{MINIMAL}parameters:\n  artifact_prefix: artifacts\n");
+        assert!(parse(Path::new("p.yaml"), &text).is_err());
+    }
+
+    #[test]
     fn an_alias_bomb_is_refused_by_the_budget_not_expanded() {
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..20 {

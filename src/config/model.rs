@@ -66,6 +66,54 @@ pub struct Config {
     /// Settings of the Terraform engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terraform: Option<TerraformSettings>,
+    /// What an existing stack calls its resources, so that an update keeps them (written by
+    /// `provision adopt` for a stack deployed from Startifact's guide). CloudFormation engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted: Option<Adopted>,
+}
+
+/// The logical IDs and policy descriptions of an adopted stack: CloudFormation replaces a
+/// resource whose logical ID changes (a new bucket, new policy ARNs) and a managed policy whose
+/// description changes (create-only), so both stay as the stack has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Adopted {
+    /// Logical IDs of the stack's resources (the guide's: `Staging`, `StagingParameter`,
+    /// `AllowRead`, `AllowWrite`, `AllowConfigure`).
+    #[serde(default)]
+    pub logical_ids: LogicalIds,
+    /// The managed policies' descriptions, exactly as deployed (the guide's have no region).
+    #[serde(default)]
+    pub policy_descriptions: PolicyDescriptions,
+}
+
+/// CloudFormation logical IDs of the resources an adopted stack already has. Absent: the
+/// names `provision` renders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LogicalIds {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_name_parameter: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configure_policy: Option<String>,
+}
+
+/// Descriptions of the managed policies as deployed. Absent: `provision`'s, with the region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDescriptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configure: Option<String>,
 }
 
 /// How the storage is deployed.
@@ -133,7 +181,9 @@ pub struct Parameters {
     /// The parameter holding the bucket's name.
     #[serde(default = "default_bucket_name_parameter")]
     pub bucket_name: String,
-    /// Prefix of the per-project `latest` version parameters.
+    /// Prefix of the per-project `latest` version parameters. Empty (`""`) is Startifact's "no
+    /// name prefix": `/<project>/latest`, and the policies cover every parameter, as the
+    /// guide's (a warning says so).
     #[serde(default = "default_artifact_prefix")]
     pub artifact_prefix: String,
 }

@@ -9,15 +9,26 @@ type Problems = Vec<(String, String)>;
 /// What is accepted but worth a warning: a region this build does not know (a typo, or a
 /// region launched since).
 pub fn notes(c: &Config) -> Problems {
-    c.regions
+    let mut notes: Problems = c
+        .regions
         .iter()
         .enumerate()
         .filter_map(|(i, r)| {
             let warning = crate::region::check(r).ok()?.warning(r)?;
             Some((format!("regions[{i}]"), warning))
         })
-        .collect()
+        .collect();
+    if c.parameters.artifact_prefix.is_empty() {
+        notes.push((
+            "parameters.artifact_prefix".into(),
+            NO_PREFIX_WARNING.into(),
+        ));
+    }
+    notes
 }
+
+/// What an empty artifact prefix implies (docs/security.md, "No parameter name prefix").
+pub const NO_PREFIX_WARNING: &str = "empty: the latest-version parameters are `/<project>/latest`, and, as in Startifact's guide, the read policy may read and the write policy may write every parameter of the account in each region (`parameter*`), the configuration and bucket-name parameters included: a writer can point clients at another bucket. Keep other parameters out of these accounts, or set a prefix such as `/artifacts`";
 
 pub fn check(c: &Config) -> Problems {
     let mut p = Problems::new();
@@ -101,6 +112,10 @@ pub fn check(c: &Config) -> Problems {
         ("parameters.artifact_prefix", &c.parameters.artifact_prefix),
     ];
     for (field, value) in params {
+        // An empty artifact prefix is Startifact's "no name prefix": `/<project>/latest`.
+        if field == "parameters.artifact_prefix" && value.is_empty() {
+            continue;
+        }
         if let Err(e) = rules::parameter_name(value) {
             push(
                 field.into(),
@@ -116,9 +131,11 @@ pub fn check(c: &Config) -> Problems {
     }
     // The policies grant writers `ssm:PutParameter` on `<artifact_prefix>*`: every name that
     // starts with the prefix (`/artifactsX` too, not only `/artifacts/...`) is theirs.
+    // With no prefix every name matches: that is the guide's "all parameters", a warning
+    // (`notes`), not an error.
     let prefix = &c.parameters.artifact_prefix;
     for (field, value) in &params[..2] {
-        if value.starts_with(prefix.as_str()) {
+        if !prefix.is_empty() && value.starts_with(prefix.as_str()) {
             push(
                 (*field).into(),
                 format!(
@@ -198,6 +215,7 @@ pub fn check(c: &Config) -> Problems {
             );
         }
     }
+    check_adopted(c, &mut p);
     p
 }
 
@@ -377,5 +395,59 @@ fn check_backend(c: &Config, b: &super::Backend, push: &mut impl FnMut(String, S
             "terraform.backend.kms_key_id".into(),
             "is empty; give a key ARN, ID or alias, or leave the field out".into(),
         );
+    }
+}
+
+/// The logical IDs of an adopted stack: CloudFormation's rule (letters and digits, at most
+/// 255), distinct, and none of the IDs provision gives its other resources.
+fn check_adopted(c: &Config, p: &mut Problems) {
+    let Some(a) = &c.adopted else { return };
+    const RESERVED: [&str; 8] = [
+        "BucketPolicy",
+        "Key",
+        "KeyAlias",
+        "LogBucket",
+        "LogBucketPolicy",
+        "ManagePolicy",
+        "IdentityGroup",
+        "AllowedUserIds",
+    ];
+    let ids = &a.logical_ids;
+    let given = [
+        ("bucket", &ids.bucket),
+        ("bucket_name_parameter", &ids.bucket_name_parameter),
+        ("read_policy", &ids.read_policy),
+        ("write_policy", &ids.write_policy),
+        ("configure_policy", &ids.configure_policy),
+    ];
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, id) in given {
+        let Some(id) = id else { continue };
+        let field = format!("adopted.logical_ids.{name}");
+        if id.is_empty() || id.len() > 255 || !id.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+            p.push((
+                field,
+                format!("`{id}` is not a CloudFormation logical ID: 1 to 255 letters and digits"),
+            ));
+        } else if RESERVED.contains(&id.as_str()) || seen.contains(&id.as_str()) {
+            p.push((
+                field,
+                format!("`{id}` is already the logical ID of another resource of the stack"),
+            ));
+        }
+        seen.push(id);
+    }
+    let d = &a.policy_descriptions;
+    for (name, text) in [
+        ("read", &d.read),
+        ("write", &d.write),
+        ("configure", &d.configure),
+    ] {
+        if text.as_ref().is_some_and(|t| t.chars().count() > 1000) {
+            p.push((
+                format!("adopted.policy_descriptions.{name}"),
+                "a managed policy's description has at most 1000 characters".into(),
+            ));
+        }
     }
 }

@@ -1,8 +1,10 @@
 //! The plan as text, whatever the engine: per target (identical targets collapsed) what is
-//! added, modified, removed and replaced (with the cause, when the engine gives one), the
-//! allowed principals, a table of security changes, and a summary.
+//! added, imported, modified, removed and replaced (with the predicted cause and the engine's
+//! own answer), the allowed principals, a table of security changes, and a summary.
 
-use super::model::{ChangeKind, EngineKind, PlanReport, SecurityChange, Sign, TargetPlan};
+use super::model::{
+    ChangeKind, EngineKind, PlanReport, ResourceChange, SecurityChange, Sign, TargetPlan,
+};
 use crate::runner::Target;
 use crate::ui::{Tone, Ui};
 use std::fmt::Write;
@@ -39,7 +41,7 @@ pub fn targets_text<'a>(targets: impl IntoIterator<Item = &'a Target>) -> String
 
 fn tone_of(kind: ChangeKind) -> Tone {
     match kind {
-        ChangeKind::Add => Tone::Add,
+        ChangeKind::Add | ChangeKind::Import => Tone::Add,
         ChangeKind::Modify | ChangeKind::Other => Tone::Modify,
         ChangeKind::Replace | ChangeKind::MayReplace | ChangeKind::Remove => Tone::Remove,
     }
@@ -50,7 +52,15 @@ fn group_key(p: &TargetPlan) -> String {
     let changes: Vec<_> = p
         .changes
         .iter()
-        .map(|c| (c.action, &c.resource_type, &c.logical_id, &c.cause))
+        .map(|c| {
+            (
+                c.action,
+                &c.resource_type,
+                &c.logical_id,
+                &c.cause,
+                &c.engine_replacement,
+            )
+        })
         .collect();
     serde_json::to_string(&(p.action, changes, &p.security, notes(p))).unwrap_or_default()
 }
@@ -152,11 +162,7 @@ fn write_changes(out: &mut String, report: &PlanReport, ui: &Ui) {
                 c.resource_type,
                 c.logical_id
             );
-            if c.action.replaces() {
-                let why = match &c.cause {
-                    Some(cause) => format!("{}: {cause}", c.action.word()),
-                    None => c.action.word().to_string(),
-                };
+            if let Some(why) = replacement_note(c) {
                 line.push_str(&format!("  ({})", ui.paint(Tone::Bad, why)));
             } else if let Some(cause) = &c.cause {
                 line.push_str(&format!("  ({})", ui.paint(Tone::Dim, cause)));
@@ -164,6 +170,32 @@ fn write_changes(out: &mut String, report: &PlanReport, ui: &Ui) {
             let _ = writeln!(out, "{line}");
         }
     }
+}
+
+/// Why a resource is replaced, as the plan says it: `replaces Staging: BucketName changed`
+/// (provision's prediction), with CloudFormation's own answer beside it when it gave one
+/// (`; CloudFormation: Replacement False` where the two disagree).
+fn replacement_note(c: &ResourceChange) -> Option<String> {
+    if !c.action.replaces() {
+        return None;
+    }
+    let engine = c
+        .engine_replacement
+        .as_deref()
+        .map(|r| format!("CloudFormation: Replacement {r}"));
+    let verb = if c.action == ChangeKind::Replace {
+        "replaces"
+    } else {
+        "may replace"
+    };
+    let mut note = match &c.cause {
+        Some(cause) => format!("{verb} {}: {cause}", c.logical_id),
+        None => format!("{verb} {}", c.logical_id),
+    };
+    if let Some(e) = engine {
+        note.push_str(&format!("; {e}"));
+    }
+    Some(note)
 }
 
 fn write_principals(out: &mut String, report: &PlanReport, ui: &Ui) {
@@ -242,9 +274,7 @@ fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deploy::model::{
-        Action, ChangeSetPlan, EngineKind, EnginePlan, ResourceChange, StackFailure,
-    };
+    use crate::deploy::model::{Action, ChangeSetPlan, EngineKind, EnginePlan, StackFailure};
     use crate::runner::{Reports, Target, TargetReport};
 
     fn plan(
@@ -258,12 +288,10 @@ mod tests {
             engine: EnginePlan::CloudFormation(ChangeSetPlan::default()),
             changes: changes
                 .iter()
-                .map(|(a, t, l)| ResourceChange {
-                    action: *a,
-                    resource_type: t.to_string(),
-                    logical_id: l.to_string(),
-                    physical_id: Some(format!("{l}-in-{region}")),
-                    cause: None,
+                .map(|(a, t, l)| {
+                    let mut c = ResourceChange::new(*a, t, l);
+                    c.physical_id = Some(format!("{l}-in-{region}"));
+                    c
                 })
                 .collect(),
             security: vec![SecurityChange {
@@ -286,7 +314,8 @@ mod tests {
         );
         let mut west = plan("eu-west-1", Action::Create, &[bucket]);
         if let (Ok(k), Ok(w)) = (&mut key.outcome, &mut west.outcome) {
-            k.changes[0].cause = Some("KeySpec".into());
+            k.changes[0].cause = Some("KeySpec changed".into());
+            k.changes[0].engine_replacement = Some("True".into());
             w.changes[0].physical_id = None;
         }
         let results = Reports(vec![
@@ -316,7 +345,7 @@ eu-west-1, us-east-1: create stack
   +  AWS::S3::Bucket              Bucket
 
 eu-north-1: update stack
-  ±  AWS::KMS::Key                Key  (replace: KeySpec)
+  ±  AWS::KMS::Key                Key  (replaces Key: KeySpec changed; CloudFormation: Replacement True)
 
 ap-south-1: failed: cloudformation:DescribeStacks: cannot connect
 
@@ -329,7 +358,7 @@ Plan: 4 regions (2 to create, 1 to update, 1 failed); resources: 2 to add, 0 to 
         );
         assert_eq!(
             report.data_loss(),
-            ["AWS::KMS::Key Key (replace) in eu-north-1"]
+            ["AWS::KMS::Key Key (replace: KeySpec changed) in eu-north-1"]
         );
     }
 }

@@ -29,8 +29,9 @@ pub enum DeployError {
     /// The plan file no longer describes what `apply` would do.
     #[error("{path}: the plan is stale: {reason}")]
     StalePlan { path: PathBuf, reason: String },
-    /// A change that replaces a bucket or a key, without `--allow-replace`.
-    #[error("refusing to replace or remove {}: that loses a bucket or key with its data, or orphans it", .items.join(", "))]
+    /// A change that removes or replaces a bucket, a key, the bucket-name parameter or a
+    /// managed policy, without `--allow-replace` (the data-loss guard).
+    #[error("refusing to remove or replace {}: a removed or replaced bucket or key loses its data (or is orphaned), the bucket-name parameter is what every client reads, and a replaced managed policy gets a new ARN that nothing is attached to", .items.join(", "))]
     ReplacementRefused { items: Vec<String> },
     /// The user answered no.
     #[error("{0} cancelled; nothing was changed")]
@@ -79,7 +80,7 @@ impl Classify for DeployError {
                     .into(),
             ),
             DeployError::ReplacementRefused { .. } => Some(
-                "export the data first, or pass --allow-replace if losing it is intended".into(),
+                "keep the logical IDs and create-only properties of what exists (`provision adopt` writes a configuration that does), or pass --allow-replace if the loss is intended".into(),
             ),
             DeployError::IncompletePlan { .. } => Some(
                 "fix the failed regions (or leave them out with --region) and plan again".into(),

@@ -66,9 +66,11 @@ pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit
         engine.principals().cloned(),
     );
     report.stack_set = engine.overview().map(Box::new);
+    // The data-loss guard refuses here too, before anything is kept for `apply`.
+    let refused = !report.data_loss.is_empty() && !args.allow_replace;
     let saved = match &args.out {
-        Some(path) => save(ctx, &engine, &mut report, path).await,
-        None => {
+        Some(path) if !refused => save(ctx, &engine, &mut report, path).await,
+        _ => {
             discard_all(ctx, &engine, &report.regions).await;
             Ok(())
         }
@@ -78,6 +80,11 @@ pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit
     report
         .regions
         .report_failures(&ctx.ui, Some(&session.subject()));
+    if refused {
+        return Err(DeployError::ReplacementRefused {
+            items: report.data_loss(),
+        });
+    }
     saved?;
     Ok(if report.regions.any_failed() {
         Exit::Failure

@@ -29,7 +29,8 @@ pub fn render(cfg: &Config, templates: &Templates) -> Result<Vec<StackTemplate>,
     let policies = PolicySet::render(cfg, templates)?;
     let registry = templates.registry("cloudformation/", Language::Yaml)?;
     let common = Common::new(cfg);
-    let documents = policies.resolved_map(&Dialect::CloudFormation);
+    let mut documents = policies.resolved_map(&Dialect::CloudFormation);
+    rename_bucket(&mut documents, &common.ids.bucket);
     let mut stacks = Vec::with_capacity(cfg.regions.len());
     for region in &cfg.regions {
         let region_ctx = region_context(cfg, region);
@@ -249,5 +250,31 @@ mod quoting_tests {
         );
         assert_eq!(bucket["Tags"][0]["Key"], "team: x");
         assert_eq!(bucket["Tags"][0]["Value"], "a: b @=+- /x");
+    }
+}
+
+/// The policy documents name the bucket `Bucket` (`!Ref Bucket`, `${Bucket}` in `!Sub`); an
+/// adopted stack calls it otherwise (`logical_ids.bucket`).
+fn rename_bucket(documents: &mut Value, id: &str) {
+    if id == "Bucket" {
+        return;
+    }
+    match documents {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), value) {
+                    ("Ref", Value::String(s)) if s == "Bucket" => *s = id.to_string(),
+                    ("Fn::Sub", Value::String(s)) => {
+                        *s = s.replace("${Bucket}", &format!("${{{id}}}"))
+                    }
+                    ("Fn::GetAtt", Value::Array(a)) if a.first().is_some_and(|f| f == "Bucket") => {
+                        a[0] = Value::String(id.to_string())
+                    }
+                    (_, v) => rename_bucket(v, id),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_bucket(v, id)),
+        _ => {}
     }
 }

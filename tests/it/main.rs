@@ -8,6 +8,7 @@
 
 mod support;
 
+mod adopt_e2e;
 mod assume_role_e2e;
 mod ci_examples;
 mod cli_surface;

@@ -292,3 +292,85 @@ fn metadata_json_is_what_python_writes() {
         assert_eq!(pyjson::dumps(&value), python, "{doc}");
     }
 }
+
+/// An organisation set up with no parameter name prefix and no key prefix (Startifact's setup
+/// allows it; the guide's "or all parameters if you have no name prefix"): both tools agree on
+/// the configuration, on `/<project>/latest` and on the keys, and each downloads what the
+/// other staged; `info` and `list` read them.
+#[test]
+fn an_organisation_without_prefixes_works_both_ways_with_startifact() {
+    let st = Storage::shared_without_prefixes();
+    st.setup();
+    let work = tempfile::tempdir().unwrap();
+    // Startifact's own setup with both prefixes empty writes the same configuration.
+    let theirs_param = format!("{}-by-startifact", st.parameter);
+    run_ok(
+        driver(&st, work.path())
+            .env("STARTIFACT_PARAMETER", &theirs_param)
+            .args(["setup", &REGIONS.join(","), &st.bucket_param, "", ""]),
+        "Startifact setup without prefixes",
+    );
+    for region in REGIONS {
+        let ours = st.parameter_value(region, &st.parameter).unwrap();
+        let theirs = st.parameter_value(region, &theirs_param).unwrap();
+        assert_eq!(ours, theirs, "{region}");
+    }
+
+    // provision stages, Startifact downloads.
+    let ours = format!("{}-ours", st.id);
+    let f = random_file(work.path(), "ours.bin", 1024 * 1024, 81);
+    run_ok(
+        st.ci(work.path())
+            .args(["stage", &ours, "1.0.0"])
+            .arg(&f)
+            .arg("--filename"),
+        "provision stage without prefixes",
+    );
+    for region in REGIONS {
+        assert_eq!(
+            st.parameter_value(region, &format!("/{ours}/latest"))
+                .as_deref(),
+            Some("1.0.0"),
+            "{region}"
+        );
+        assert!(st.object(region, &format!("{ours}@1.0.0")).is_some());
+    }
+    let down = tempfile::tempdir().unwrap();
+    run_ok(
+        startifact(&st, down.path()).args([ours.as_str(), "--download", "got.bin"]),
+        "startifact download latest",
+    );
+    assert_eq!(sha256_file(&down.path().join("got.bin")), sha256_file(&f));
+
+    // Startifact stages, provision downloads, reads and lists.
+    let theirs = format!("{}-theirs", st.id);
+    let g = random_file(work.path(), "theirs.bin", 1024 * 1024, 82);
+    run_ok(
+        startifact(&st, work.path())
+            .args([theirs.as_str(), "2.1.0", "--stage"])
+            .arg(&g)
+            .args(["--metadata", "lang=go"]),
+        "startifact stage without prefixes",
+    );
+    run_ok(
+        st.ci(down.path()).args(["download", &theirs, "out.bin"]),
+        "provision download latest",
+    );
+    assert_eq!(sha256_file(&down.path().join("out.bin")), sha256_file(&g));
+    let info: Value = serde_json::from_str(&run_ok(
+        st.ci(down.path())
+            .args(["--output", "json", "info", &theirs]),
+        "provision info",
+    ))
+    .unwrap();
+    assert_eq!(info["version"], "2.1.0", "{info}");
+    assert_eq!(info["metadata"]["lang"], "go", "{info}");
+    let list: Value = serde_json::from_str(&run_ok(
+        st.ci(down.path())
+            .args(["--output", "json", "list", &theirs]),
+        "provision list",
+    ))
+    .unwrap();
+    assert_eq!(list["latest"], "2.1.0", "{list}");
+    assert_eq!(list["versions"][0]["version"], "2.1.0", "{list}");
+}

@@ -6,14 +6,17 @@ use super::stack::{self, StackError, StackInfo, describe_stack};
 use super::target::StackTarget;
 use super::wait::{self, ChangeSetOutcome, Polling};
 use crate::aws::SdkResultExt;
+use crate::deploy::model::predicted::{self, Pseudo};
 use crate::deploy::model::{
     Action, ChangeKind, ChangeSetPlan, EnginePlan, Principals, ResourceChange, SecurityChange,
     StackFailure, TargetPlan,
 };
 use crate::render::PRINCIPALS_PARAMETER;
+use crate::replacement::Replacement;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// CloudFormation refuses a `TemplateBody` longer than this (bytes); larger templates must be
 /// uploaded to S3 first, which `provision` does not do.
@@ -146,9 +149,14 @@ impl Planning<'_> {
             Action::Update
         };
         match outcome {
-            ChangeSetOutcome::Ready { changes, .. } => {
+            ChangeSetOutcome::Ready { mut changes, .. } => {
                 let security =
                     security_changes(&old_template, &self.new_template, old_info, self.input);
+                if let Some(info) = old_info {
+                    let predictions =
+                        predict_replacements(&old_template, info, &self.new_template, self.input);
+                    predicted::merge(&mut changes, &predictions, &self.new_template);
+                }
                 let mut plan = self.plan(action, engine);
                 plan.changes = changes;
                 plan.security = security;
@@ -254,12 +262,36 @@ fn security_changes(
     })
 }
 
-/// The security changes of a change set made earlier (a plan file): the deployed template
-/// against the target's.
-pub async fn security_for_loaded(
+/// Which resources the new template replaces and why, predicted by `provision` from the
+/// deployed template (its parameters and the stack's pseudo parameters resolved) against the
+/// new one (the target's parameters resolved).
+pub fn predict_replacements(
+    old_template: &Value,
+    deployed: &StackInfo,
+    new_template: &Value,
+    input: &PlanInput<'_>,
+) -> BTreeMap<String, Replacement> {
+    let target = input.target;
+    let partition = crate::region::partition_of(&target.region);
+    let pseudo = Pseudo {
+        region: &target.region,
+        partition: partition.id,
+        url_suffix: partition.dns_suffix,
+        stack_name: &target.stack_name,
+        account_id: predicted::account_of_arn(&deployed.stack_id),
+    };
+    let old_known = predicted::known(old_template, &deployed.parameters, &pseudo);
+    let new_known = predicted::known(new_template, &target.parameters, &pseudo);
+    predicted::predict(old_template, &old_known, new_template, &new_known)
+}
+
+/// What a change set made earlier (a plan file) changes beyond its own list: the security
+/// changes and the predicted replacements, from the deployed template against the target's.
+pub async fn compare_loaded(
     cf: &Client,
     input: &PlanInput<'_>,
     stack: Option<&StackInfo>,
+    changes: &mut Vec<ResourceChange>,
 ) -> Result<Vec<SecurityChange>, StackFailure> {
     let target = input.target;
     let new_template = security::parse_template(&target.template)
@@ -269,6 +301,10 @@ pub async fn security_for_loaded(
         Some(_) => deployed_template(cf, target).await?,
         None => Value::Null,
     };
+    if let Some(info) = deployed {
+        let predictions = predict_replacements(&old_template, info, &new_template, input);
+        predicted::merge(changes, &predictions, &new_template);
+    }
     Ok(security_changes(
         &old_template,
         &new_template,
@@ -284,16 +320,9 @@ pub fn template_resources(template: &Value) -> Vec<ResourceChange> {
         .and_then(|r| r.as_object())
         .map(|m| {
             m.iter()
-                .map(|(logical, r)| ResourceChange {
-                    action: ChangeKind::Add,
-                    resource_type: r
-                        .get("Type")
-                        .and_then(|t| t.as_str())
-                        .unwrap_or_default()
-                        .to_string(),
-                    logical_id: logical.clone(),
-                    physical_id: None,
-                    cause: None,
+                .map(|(logical, r)| {
+                    let resource_type = r.get("Type").and_then(|t| t.as_str());
+                    ResourceChange::new(ChangeKind::Add, resource_type.unwrap_or_default(), logical)
                 })
                 .collect()
         })

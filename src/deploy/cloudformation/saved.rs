@@ -2,7 +2,7 @@
 //! and the parameters of each region; checked offline against the current templates and
 //! online against the change set and the stack.
 
-use super::plan::{PlanInput, plan_region, security_for_loaded};
+use super::plan::{PlanInput, compare_loaded, plan_region};
 use super::stack::{StackError, describe_stack};
 use super::target::StackTarget;
 use super::wait::{self, ChangeSetOutcome};
@@ -126,10 +126,11 @@ pub async fn load_region(
             )));
         }
     }
-    plan.changes = executable_changes(cf, region, record, target).await?;
-    plan.security = security_for_loaded(cf, input, stack.as_ref())
+    let mut changes = executable_changes(cf, region, record, target).await?;
+    plan.security = compare_loaded(cf, input, stack.as_ref(), &mut changes)
         .await
         .map_err(LoadError::Failed)?;
+    plan.changes = changes;
     Ok(plan)
 }
 

@@ -3,6 +3,8 @@
 //! targets; the data-loss guard reads it. The engines produce it, the display prints it and
 //! the plan file records it.
 
+use super::change::{ChangeKind, ResourceChange};
+use super::guard::DataLoss;
 use super::results::StackFailure;
 use super::stackset::{StackSetOverview, StackSetPlan};
 use crate::runner::{Reports, Target, TargetOutcome};
@@ -64,58 +66,6 @@ impl Action {
             Action::Delete => "delete stack",
             Action::Retry => "retry stack (OUTDATED: the last operation did not complete here)",
         }
-    }
-}
-
-/// One resource change, as `plan` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ResourceChange {
-    pub action: ChangeKind,
-    pub resource_type: String,
-    pub logical_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub physical_id: Option<String>,
-    /// Why it is replaced (the property that forces it), when the engine says.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChangeKind {
-    Add,
-    Modify,
-    /// Modified, and may be replaced depending on a value known only when applied.
-    MayReplace,
-    Replace,
-    Remove,
-    /// Import, Dynamic, SyncWithActual: shown as modifications.
-    Other,
-}
-
-impl ChangeKind {
-    pub fn symbol(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "+",
-            ChangeKind::Modify | ChangeKind::Other => "~",
-            ChangeKind::MayReplace => "±?",
-            ChangeKind::Replace => "±",
-            ChangeKind::Remove => "-",
-        }
-    }
-
-    pub fn word(self) -> &'static str {
-        match self {
-            ChangeKind::Add => "add",
-            ChangeKind::Modify | ChangeKind::Other => "modify",
-            ChangeKind::MayReplace => "may replace",
-            ChangeKind::Replace => "replace",
-            ChangeKind::Remove => "remove",
-        }
-    }
-
-    pub fn replaces(self) -> bool {
-        matches!(self, ChangeKind::Replace | ChangeKind::MayReplace)
     }
 }
 
@@ -256,29 +206,10 @@ impl TargetPlan {
         self.action != Action::NoChanges
     }
 
-    /// The data-loss guard: replacements of resources that hold data, as
-    /// `AWS::S3::Bucket Bucket (replace) in eu-west-1`; for a deleted stack instance, the
-    /// removal of its buckets, keys, bucket-name parameter and managed policies.
-    pub fn data_loss(&self, target: &Target) -> Vec<String> {
-        let instance_deleted =
-            self.action == Action::Delete && matches!(self.engine, EnginePlan::StackSets(_));
-        self.changes
-            .iter()
-            .filter(|c| {
-                (c.action.replaces() && holds_data(&c.resource_type))
-                    || (instance_deleted
-                        && c.action == ChangeKind::Remove
-                        && removal_loses(&c.resource_type))
-            })
-            .map(|c| {
-                format!(
-                    "{} {} ({}) in {target}",
-                    c.resource_type,
-                    c.logical_id,
-                    c.action.word(),
-                )
-            })
-            .collect()
+    /// The data-loss guard ([`super::guard`]): removals and replacements of buckets, keys,
+    /// the bucket-name parameter and managed policies.
+    pub fn data_loss(&self, target: &Target) -> Vec<DataLoss> {
+        super::guard::data_loss(target, &self.changes)
     }
 
     /// The CloudFormation engine's part (nothing for another engine's plan).
@@ -324,6 +255,10 @@ pub struct PlanReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_set: Option<Box<StackSetOverview>>,
     pub summary: Summary,
+    /// What the data-loss guard refuses (shown by `plan`, refused by `plan` and `apply`
+    /// without `--allow-replace`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_loss: Vec<DataLoss>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_file: Option<String>,
 }
@@ -335,12 +270,17 @@ impl PlanReport {
         regions: Reports<TargetPlan>,
         principals: Option<Principals>,
     ) -> Self {
+        let data_loss = regions
+            .succeeded()
+            .flat_map(|(t, p)| p.data_loss(t))
+            .collect();
         PlanReport {
             stack_name: stack_name.to_string(),
             engine,
             summary: Summary::of(&regions),
             regions,
             principals,
+            data_loss,
             stack_set: None,
             plan_file: None,
         }
@@ -350,12 +290,9 @@ impl PlanReport {
         self.regions.succeeded().any(|(_, p)| p.has_changes())
     }
 
-    /// What the plan would lose (the data-loss guard), over every target.
+    /// What the plan would lose (the data-loss guard), over every target, one line each.
     pub fn data_loss(&self) -> Vec<String> {
-        self.regions
-            .succeeded()
-            .flat_map(|(t, p)| p.data_loss(t))
-            .collect()
+        self.data_loss.iter().map(ToString::to_string).collect()
     }
 }
 
@@ -377,6 +314,8 @@ pub struct Summary {
     pub unchanged: usize,
     pub failed: usize,
     pub add: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub import: usize,
     pub modify: usize,
     pub remove: usize,
     pub replace: usize,
@@ -402,6 +341,7 @@ impl Summary {
             for c in &p.changes {
                 match c.action {
                     ChangeKind::Add => s.add += 1,
+                    ChangeKind::Import => s.import += 1,
                     ChangeKind::Modify | ChangeKind::Other => s.modify += 1,
                     ChangeKind::Replace | ChangeKind::MayReplace => s.replace += 1,
                     ChangeKind::Remove => s.remove += 1,
@@ -429,8 +369,13 @@ impl Summary {
                 stacks.push(format!("{n} {what}"));
             }
         }
+        let imports = if self.import > 0 {
+            format!("{} to import, ", self.import)
+        } else {
+            String::new()
+        };
         format!(
-            "Plan: {} {noun}{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
+            "Plan: {} {noun}{} ({}); resources: {imports}{} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
             self.regions,
             plural(self.regions),
             stacks.join(", "),

@@ -163,6 +163,7 @@ pub fn resource_changes(old: &Value, new: &Value, known: &Known) -> Vec<Resource
             logical_id: id.clone(),
             physical_id: None,
             cause,
+            engine_replacement: None,
         };
         match before.get(id) {
             None => out.push(change(ChangeKind::Add, None)),
@@ -188,6 +189,7 @@ pub fn resource_changes(old: &Value, new: &Value, known: &Known) -> Vec<Resource
                 logical_id: id.clone(),
                 physical_id: None,
                 cause: retention(entry),
+                engine_replacement: None,
             });
         }
     }
@@ -205,6 +207,7 @@ pub fn removals(template: &Value) -> Vec<ResourceChange> {
             logical_id: id.clone(),
             physical_id: None,
             cause: retention(entry),
+            engine_replacement: None,
         })
         .collect()
 }

@@ -32,6 +32,37 @@ pub struct Common {
     pub access: AccessContext,
     /// The CloudFormation parameter carrying the allowed `aws:userId` patterns.
     pub principals_parameter: &'static str,
+    /// The CloudFormation logical IDs (an adopted stack's, or provision's own).
+    pub ids: Ids,
+    /// The managed policies' descriptions of an adopted stack (null: provision's own).
+    pub policy_descriptions: crate::config::PolicyDescriptions,
+}
+
+/// CloudFormation logical IDs of the resources an adopted stack keeps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ids {
+    pub bucket: String,
+    pub bucket_name_parameter: String,
+    pub read_policy: String,
+    pub write_policy: String,
+    pub configure_policy: String,
+}
+
+impl Ids {
+    pub fn of(cfg: &Config) -> Ids {
+        let ids = cfg.adopted.as_ref().map(|a| &a.logical_ids);
+        let pick = |get: fn(&crate::config::LogicalIds) -> &Option<String>, default: &str| {
+            ids.and_then(|i| get(i).clone())
+                .unwrap_or_else(|| default.to_string())
+        };
+        Ids {
+            bucket: pick(|i| &i.bucket, "Bucket"),
+            bucket_name_parameter: pick(|i| &i.bucket_name_parameter, "BucketNameParameter"),
+            read_policy: pick(|i| &i.read_policy, "ReadPolicy"),
+            write_policy: pick(|i| &i.write_policy, "WritePolicy"),
+            configure_policy: pick(|i| &i.configure_policy, "ConfigurePolicy"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +228,12 @@ impl Common {
                 users: cfg.access.users.clone(),
             },
             principals_parameter: super::PRINCIPALS_PARAMETER,
+            ids: Ids::of(cfg),
+            policy_descriptions: cfg
+                .adopted
+                .as_ref()
+                .map(|a| a.policy_descriptions.clone())
+                .unwrap_or_default(),
         }
     }
 }

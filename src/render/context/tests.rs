@@ -110,3 +110,16 @@ fn tags_are_sorted_lists_and_maps() {
     assert!(none.cfn_tags.is_null() && none.tag_map.is_null());
     assert_eq!(none.tag_map_or_empty, json!({}));
 }
+
+#[test]
+fn without_prefixes_the_policies_cover_what_the_guide_covers() {
+    let cfg = config("parameters: {artifact_prefix: \"\"}\nbucket: {key_prefix: \"\"}\n");
+    let ctx = policy_context(&cfg);
+    // The guide's `parameter${ArtifactParameterNamePrefix}*` and `${Staging}/${BucketKeyPrefix}*`
+    // with both prefixes empty.
+    assert_eq!(
+        ctx.arn.artifact_parameters,
+        "arn:${Partition}:ssm:${Region}:${AccountId}:parameter*"
+    );
+    assert_eq!(ctx.arn.objects, "arn:${Partition}:s3:::${Bucket}/*");
+}

@@ -164,7 +164,24 @@ async fn a_kept_plan_applies_exactly_and_a_stale_plan_is_refused() {
     // Rename the bucket-name parameter, plan it into a file.
     let renamed = s.write(&[("eu-west-1", &url)], "");
     replace_in(&renamed, "/bucket\n", "/bucket-v2\n");
-    let (code, out, _) = s.run(&["plan", "--out", "plan.json"]);
+    // A new name replaces the bucket-name parameter: the data-loss guard refuses it, naming
+    // the cause provision predicted (the emulator's change set says nothing about it).
+    let (code, out, err) = s.run(&["plan", "--out", "plan.json"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        out.contains("(replaces BucketNameParameter: Name changed)"),
+        "{out}"
+    );
+    assert!(
+        err.contains("refusing to remove or replace AWS::SSM::Parameter BucketNameParameter (replace: Name changed) in eu-west-1"),
+        "{err}"
+    );
+    assert!(
+        !s.path().join("plan.json").exists(),
+        "a refused plan is not kept"
+    );
+    assert_eq!(change_sets(&url, "eu-west-1", &s.name).await, 0);
+    let (code, out, _) = s.run(&["plan", "--out", "plan.json", "--allow-replace"]);
     assert_eq!(code, 0);
     assert!(out.contains("Plan written to plan.json"));
     let plan_file = std::fs::read_to_string(s.path().join("plan.json")).unwrap();
@@ -177,7 +194,7 @@ async fn a_kept_plan_applies_exactly_and_a_stale_plan_is_refused() {
         "--out keeps the change set"
     );
 
-    let (code, _, _) = s.run(&["apply", "plan.json", "--yes"]);
+    let (code, _, _) = s.run(&["apply", "plan.json", "--yes", "--allow-replace"]);
     assert_eq!(code, 0);
     let bucket = physical_id(&url, "eu-west-1", &s.name, "Bucket").await;
     assert_eq!(
@@ -189,9 +206,12 @@ async fn a_kept_plan_applies_exactly_and_a_stale_plan_is_refused() {
 
     // A plan, then an edit: the plan no longer matches what would be deployed.
     replace_in(&renamed, "/bucket-v2\n", "/bucket-v3\n");
-    assert_eq!(s.run(&["plan", "--out", "stale.json"]).0, 0);
+    assert_eq!(
+        s.run(&["plan", "--out", "stale.json", "--allow-replace"]).0,
+        0
+    );
     replace_in(&renamed, "/bucket-v3\n", "/bucket-v4\n");
-    let (code, _, err) = s.run(&["apply", "stale.json", "--yes"]);
+    let (code, _, err) = s.run(&["apply", "stale.json", "--yes", "--allow-replace"]);
     assert_eq!(code, 1);
     assert!(
         err.contains(

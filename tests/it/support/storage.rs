@@ -102,6 +102,16 @@ impl Storage {
         Storage::on(&super::shared().url(), &REGIONS, key_prefix)
     }
 
+    /// [`REGIONS`] on the shared emulator for an organisation with no prefixes at all (no
+    /// parameter name prefix, no key prefix): latest versions are `/<project>/latest`, so the
+    /// test's project names must be unique.
+    pub fn shared_without_prefixes() -> Storage {
+        let mut st = Storage::shared("");
+        st.artifact_prefix = String::new();
+        std::fs::write(st.config_path(), st.config_yaml()).expect("write provision.yaml");
+        st
+    }
+
     pub fn bucket(&self, region: &str) -> String {
         format!("{}-{region}", self.id)
     }
@@ -112,7 +122,7 @@ impl Storage {
 
     pub fn config_yaml(&self) -> String {
         let mut y = format!(
-            "version: 1\norganisation: acme\nregions: [{}]\nparameters:\n  configuration: {}\n  bucket_name: {}\n  artifact_prefix: {}\nbucket:\n  key_prefix: \"{}\"\nendpoints:\n",
+            "version: 1\norganisation: acme\nregions: [{}]\nparameters:\n  configuration: {}\n  bucket_name: {}\n  artifact_prefix: \"{}\"\nbucket:\n  key_prefix: \"{}\"\nendpoints:\n",
             self.regions.join(", "),
             self.parameter,
             self.bucket_param,

@@ -34,13 +34,7 @@ fn plan(action: Action, changes: usize) -> TargetPlan {
             created_review_stack: false,
         }),
         changes: (0..changes)
-            .map(|i| ResourceChange {
-                action: ChangeKind::Modify,
-                resource_type: B.into(),
-                logical_id: format!("R{i}"),
-                physical_id: None,
-                cause: None,
-            })
+            .map(|i| ResourceChange::new(ChangeKind::Modify, B, &format!("R{i}")))
             .collect(),
         security: vec![],
     }

@@ -140,7 +140,10 @@ async fn a_refused_replacement_deletes_every_change_set_even_when_one_deletion_f
         items,
         &[
             "AWS::S3::Bucket Bucket (replace) in eu-west-1",
-            "AWS::S3::Bucket Bucket (replace) in us-east-1"
+            // The deployed policy has no Description, the rendered one has: predicted.
+            "AWS::IAM::ManagedPolicy ReadPolicy (replace: Description added) in eu-west-1",
+            "AWS::S3::Bucket Bucket (replace) in us-east-1",
+            "AWS::IAM::ManagedPolicy ReadPolicy (replace: Description added) in us-east-1"
         ]
     );
     assert_eq!(deleted.num_calls(), 1);

@@ -5,10 +5,12 @@
 //! Errors are sent as HTTP responses with the body AWS sends (query-protocol XML), so that
 //! they go through the SDK's real deserializer and error classification.
 
+mod adopted;
 mod apply_mocks;
 mod discard_mocks;
 mod ops_mocks;
 mod plan_mocks;
+mod predict_mocks;
 mod wait_mocks;
 
 use crate::deploy::cloudformation::StackTarget;

@@ -187,11 +187,17 @@ async fn replacement_of_the_bucket_and_key_is_reported_as_data_loss() {
             ChangeKind::Remove
         ]
     );
+    let refused: Vec<String> = p
+        .data_loss(&crate::runner::Target::region(REGION))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
-        p.data_loss(&crate::runner::Target::region(REGION)),
+        refused,
         [
             "AWS::S3::Bucket Bucket (replace) in eu-west-1",
-            "AWS::KMS::Key Key (may replace) in eu-west-1"
+            "AWS::KMS::Key Key (may replace) in eu-west-1",
+            "AWS::IAM::ManagedPolicy ManagePolicy (remove) in eu-west-1"
         ]
     );
     let security: Vec<String> = p

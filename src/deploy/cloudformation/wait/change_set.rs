@@ -81,6 +81,7 @@ fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> ResourceChan
     let action = match rc.action() {
         Some(ChangeAction::Add) => ChangeKind::Add,
         Some(ChangeAction::Remove) => ChangeKind::Remove,
+        Some(ChangeAction::Import) => ChangeKind::Import,
         Some(ChangeAction::Modify) => match rc.replacement() {
             Some(Replacement::True) => ChangeKind::Replace,
             Some(Replacement::Conditional) => ChangeKind::MayReplace,
@@ -88,13 +89,15 @@ fn change_of(rc: &aws_sdk_cloudformation::types::ResourceChange) -> ResourceChan
         },
         _ => ChangeKind::Other,
     };
-    ResourceChange {
+    let mut change = ResourceChange::new(
         action,
-        resource_type: rc.resource_type().unwrap_or_default().to_string(),
-        logical_id: rc.logical_resource_id().unwrap_or_default().to_string(),
-        physical_id: rc.physical_resource_id().map(str::to_string),
-        cause: None,
-    }
+        rc.resource_type().unwrap_or_default(),
+        rc.logical_resource_id().unwrap_or_default(),
+    );
+    change.physical_id = rc.physical_resource_id().map(str::to_string);
+    // CloudFormation's own answer, kept beside provision's prediction.
+    change.engine_replacement = rc.replacement().map(|r| r.as_str().to_string());
+    change
 }
 
 /// Polls a change set until CloudFormation has computed it.
