@@ -181,7 +181,7 @@ async fn attempt(
     );
     let object = object.classify("s3:GetObject", &s3).map_err(|e| {
         if e.is_not_found() {
-            RegionError::Missing(format!("s3://{}/{} does not exist", at.bucket, at.key))
+            RegionError::not_found(e, &at.bucket, &at.key)
         } else {
             RegionError::doing(format!("reading s3://{}/{}", at.bucket, at.key))(e)
         }

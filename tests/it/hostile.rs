@@ -358,3 +358,81 @@ fn signals_clean_up_and_the_next_download_sweeps_what_a_kill_left() {
     );
     assert_eq!(temp_files(back.path()), vec![".provision-download-live"]);
 }
+
+#[test]
+fn messages_say_what_happened() {
+    use crate::support::storage::REGIONS;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // No region answered: no hint to run `provision setup`, which would not help.
+    let (code, _, err) = output(offline(dir.path()).args(["download", "app", "latest", "ok"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("provision setup"), "{err}");
+    // A non-ASCII pre-release says which characters are allowed.
+    let f = random_file(dir.path(), "f.bin", 10, 1);
+    let (code, _, err) = output(
+        offline(dir.path())
+            .args(["stage", "app", "1.0.0-é"])
+            .arg(&f),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("only ASCII letters, digits and hyphens"),
+        "{err}"
+    );
+
+    let (st, work) = set_up("");
+    // `-f -` reads the configuration from standard input.
+    let mut child = crate::support::provision(work.path())
+        .args(["-f", "-", "validate"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(st.config_yaml().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A deleted bucket is NoSuchBucket, not a missing object.
+    let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&f));
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<Vec<String>> = REGIONS.iter().map(|r| st.keys(r)).collect();
+    crate::support::storage::block_on(async {
+        for (region, keys) in REGIONS.iter().zip(keys) {
+            let s3 = st.s3(region);
+            for key in keys {
+                s3.delete_object()
+                    .bucket(st.bucket(region))
+                    .key(key)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            s3.delete_bucket()
+                .bucket(st.bucket(region))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    for args in [
+        &["info", "app", "1.0.0"][..],
+        &["download", "app", "1.0.0", "out.bin"][..],
+    ] {
+        let (code, _, err) = output(st.ci(work.path()).args(args));
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("NoSuchBucket"), "{args:?}: {err}");
+        assert!(!err.contains("app@1.0.0 does not exist"), "{args:?}: {err}");
+    }
+}
