@@ -224,4 +224,18 @@ impl Classify for StageError {
             _ => None,
         }
     }
+
+    fn failures(&self) -> Vec<(String, String)> {
+        let text = |v: &[(String, RegionError)]| {
+            v.iter()
+                .map(|(r, e)| (r.clone(), e.to_string()))
+                .collect::<Vec<_>>()
+        };
+        match self {
+            StageError::Unavailable { failures, .. }
+            | StageError::NoConfiguration { failures, .. } => text(failures),
+            StageError::Conflict { regions, .. } => regions.clone(),
+            _ => Vec::new(),
+        }
+    }
 }
