@@ -94,8 +94,7 @@ pub(super) struct Downloaded {
     /// What the bytes were checked against: `sha256` (the metadata's), `s3-<algorithm>`
     /// (S3's full-object checksum), or `none`.
     verified: Verification,
-    /// Regions tried first that failed, and why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Regions tried first that failed, and why (`[]` when none did).
     pub(super) skipped: Vec<Skipped>,
 }
 
