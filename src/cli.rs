@@ -27,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// The configuration file.
+    /// The configuration file (`-`: read it from standard input).
     #[arg(
         short = 'f',
         long = "file",

@@ -7,7 +7,7 @@ use crate::cancel::{Cancel, Cancelled};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, ConfigError};
 use crate::context::{Context, Environment};
-use crate::exit::{Classify, Exit};
+use crate::exit::{Classify, Exit, UsageError};
 use crate::ui::{OutputError, Ui};
 use crate::{adopt, deploy, org, render, stage, ui};
 use clap::{CommandFactory, Parser};
@@ -61,6 +61,10 @@ impl Classify for Error {
     fn hint(&self) -> Option<String> {
         self.inner().and_then(Classify::hint)
     }
+
+    fn failures(&self) -> Vec<(String, String)> {
+        self.inner().map(Classify::failures).unwrap_or_default()
+    }
 }
 
 /// Parses `args` (the program's name first), builds the AWS client source with `clients`
@@ -72,7 +76,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -80,7 +85,30 @@ where
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     ExitCode::SUCCESS
                 }
-                _ => Exit::Invalid.into(),
+                _ => {
+                    if wants_json(&args) {
+                        // The message up to clap's usage lines, on one line.
+                        let text = e.to_string();
+                        let message: Vec<&str> = text
+                            .lines()
+                            .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+                            .map(str::trim)
+                            .collect();
+                        let usage =
+                            UsageError::new(message.join(" ").trim_start_matches("error: "))
+                                .with_hint("see `provision --help`");
+                        let ui = Ui::plain_json();
+                        let cli = Cli::command();
+                        let command = args
+                            .iter()
+                            .skip(1)
+                            .filter_map(|a| a.to_str())
+                            .find(|a| cli.find_subcommand(a).is_some())
+                            .unwrap_or_default();
+                        ui.emit_failure(command, Exit::Invalid as u8, &usage);
+                    }
+                    Exit::Invalid.into()
+                }
             };
         }
     };
@@ -94,6 +122,7 @@ where
         env: Environment::from_process(),
         cancel: Cancel::new(),
     };
+    let command = command_name(&cli.command);
     let result = dispatch(&ctx, cli.command);
     if ctx.ui.stdout_closed() {
         // The reader of stdout has seen enough (`| head`): not an error.
@@ -113,9 +142,28 @@ where
         Ok(exit) => exit.into(),
         Err(e) => {
             ctx.ui.error(&e);
+            ctx.ui.emit_failure(&command, e.exit() as u8, &e);
             e.exit().into()
         }
     }
+}
+
+/// The subcommand's name (`stage`), as the failure document names it.
+fn command_name(command: &Command) -> String {
+    let debug = format!("{command:?}");
+    debug
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+/// `--output json` (or `--output=json`) among arguments that did not parse.
+fn wants_json(args: &[std::ffi::OsString]) -> bool {
+    args.iter()
+        .zip(args.iter().skip(1))
+        .any(|(a, b)| a == "--output" && b == "json")
+        || args.iter().any(|a| a == "--output=json")
 }
 
 /// How long the clean-up after SIGINT or SIGTERM may take.

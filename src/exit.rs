@@ -54,6 +54,12 @@ pub trait Classify: std::error::Error {
     fn hint(&self) -> Option<String> {
         None
     }
+
+    /// The regions (or other targets) that failed and why, when the error gathers several:
+    /// `(region, error)`.
+    fn failures(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A command-line argument that parses but makes no sense (exit 3).

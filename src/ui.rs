@@ -36,6 +36,8 @@ pub struct Ui {
     pub can_prompt: bool,
     /// A write to stdout found it closed (EPIPE).
     stdout_closed: Arc<AtomicBool>,
+    /// Something was written to stdout (a command's document).
+    stdout_written: Arc<AtomicBool>,
 }
 
 /// A write to stdout that failed. When stdout was closed by its reader ([`Ui::stdout_closed`])
@@ -129,6 +131,7 @@ impl Ui {
             interactive: stderr_tty && !g.quiet && !ci,
             can_prompt: std::io::stdin().is_terminal() && !ci,
             stdout_closed: Arc::default(),
+            stdout_written: Arc::default(),
         }
     }
 
@@ -143,6 +146,15 @@ impl Ui {
             interactive: false,
             can_prompt: false,
             stdout_closed: Arc::default(),
+            stdout_written: Arc::default(),
+        }
+    }
+
+    /// A plain UI for JSON output: the failure document of arguments that did not parse.
+    pub fn plain_json() -> Self {
+        Ui {
+            output: OutputFormat::Json,
+            ..Ui::plain()
         }
     }
 
@@ -187,6 +199,7 @@ impl Ui {
 
     /// Writes bytes to stdout: the one place every result goes through.
     pub fn write_stdout(&self, bytes: &[u8]) -> Result<(), OutputError> {
+        self.stdout_written.store(true, Ordering::Relaxed);
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(bytes)
@@ -253,6 +266,38 @@ impl Ui {
             out.push('\n');
         }
         self.write_stdout(out.as_bytes())
+    }
+
+    /// With `--output json`, a command that ended in an error before it printed its document
+    /// prints this one instead (`provision.error/v1`, `schema/error.schema.json`), so that
+    /// stdout always holds one document: the command, the exit code, the error with its
+    /// causes and hint, and the per-region failures. Every field is always present.
+    pub fn emit_failure(&self, command: &str, exit: u8, e: &dyn Classify) {
+        if !self.json() || self.stdout_written.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut causes = Vec::new();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            causes.push(s.to_string());
+            source = s.source();
+        }
+        let failures: Vec<_> = e
+            .failures()
+            .into_iter()
+            .map(|(region, error)| serde_json::json!({"region": region, "error": error}))
+            .collect();
+        let doc = serde_json::json!({
+            "schema": format!("provision.error/v{JSON_SCHEMA_VERSION}"),
+            "command": command,
+            "exit": exit,
+            "error": e.to_string(),
+            "causes": causes,
+            "hint": e.hint(),
+            "failures": failures,
+        });
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+        let _ = self.write_stdout(text.as_bytes());
     }
 
     /// Prints an error with its cause chain and hint on stderr.

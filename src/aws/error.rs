@@ -113,6 +113,12 @@ impl AwsError {
             };
         }
         let kind = classify(err, code.as_deref(), status);
+        // The service's message is text the other side chose: never raw on a terminal.
+        let description = escape(
+            &not_aws_reply(operation, region, err, code.as_deref(), status)
+                .unwrap_or_else(|| describe(err)),
+        )
+        .into_owned();
         AwsError {
             kind,
             operation,
@@ -122,8 +128,7 @@ impl AwsError {
                 code,
                 status,
                 message: err.message().map(str::to_string),
-                // The service's message is text the other side chose: never raw on a terminal.
-                description: escape(&describe(err)).into_owned(),
+                description,
             }),
         }
     }
@@ -234,6 +239,34 @@ fn credentials_missing(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// An HTTP reply without an AWS error code (the SDK says `unhandled error`): its status and
+/// which endpoint sent it (the service's, in the region: the configured `endpoints:` or
+/// `--endpoint-url` when one is set).
+/// (A reply without a body, as to HEAD, says nothing either way: it keeps the SDK's text.)
+fn not_aws_reply<E>(
+    operation: &str,
+    region: &str,
+    err: &SdkError<E, HttpResponse>,
+    code: Option<&str>,
+    status: Option<u16>,
+) -> Option<String> {
+    let status = status?;
+    let has_body = err
+        .raw_response()
+        .and_then(|r| r.body().bytes())
+        .is_some_and(|b| !b.is_empty());
+    if code.is_some()
+        || !has_body
+        || !matches!(err, SdkError::ServiceError(_) | SdkError::ResponseError(_))
+    {
+        return None;
+    }
+    let service = operation.split(':').next().unwrap_or(operation);
+    Some(format!(
+        "HTTP {status} from the {service} endpoint of {region}, which is not an AWS error reply (a proxy, or an endpoint that is not AWS?)"
+    ))
+}
+
 /// A short description of an SDK error: the service's code and message when there is one,
 /// otherwise the transport failure (timeout, connection refused) with its cause. It is what an
 /// [`AwsError`] displays; code that classifies a service's own codes (the StackSets driver)
@@ -322,6 +355,7 @@ macro_rules! client_region {
             fn region_name(&self) -> &str {
                 self.config().region().map_or("", |r| r.as_ref())
             }
+
         })*
     };
 }

@@ -127,6 +127,25 @@ async fn query_and_json_answers_are_classified_from_their_codes() {
     let moto = "<!doctype html>\n<title>500 Internal Server Error</title>";
     let e = cf_describe(moto.to_string(), 500).await;
     assert_eq!(class(&e), (ErrorKind::ServerError, false, true));
+    // A reply that is not AWS's (a proxy's page) says its status and where it came from, not
+    // the SDK's `unhandled error`.
+    let proxy = "<html><body>502 Bad Gateway</body></html>";
+    let e = cf_describe(proxy.to_string(), 502).await;
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "HTTP 502 from the cloudformation endpoint of {REGION}, which is not an AWS error reply (a proxy, or an endpoint that is not AWS?)"
+        )
+    );
+    let e = s3_put(
+        mock!(aws_sdk_s3::Client::put_object)
+            .then_http_response(|| response(407, "Proxy Authentication Required")),
+    )
+    .await;
+    assert!(
+        e.to_string().starts_with("HTTP 407 from the s3 endpoint"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

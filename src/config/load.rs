@@ -22,6 +22,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// [`load`], with what is accepted but worth a warning (positioned like problems).
 pub fn load_noting(path: &Path) -> Result<(Config, Vec<Problem>), ConfigError> {
+    if path == Path::new("-") {
+        let text =
+            stdin_text().map_err(|message| invalid(Path::new(STDIN), None, None, message))?;
+        return parse_noting(Path::new(STDIN), &text);
+    }
     let meta = std::fs::metadata(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
@@ -58,6 +63,36 @@ pub fn load_noting(path: &Path) -> Result<(Config, Vec<Problem>), ConfigError> {
         )
     })?;
     parse_noting(path, &text)
+}
+
+/// How errors name the configuration read from standard input (`-f -`).
+pub const STDIN: &str = "<stdin>";
+
+/// Standard input, read once (a command may load its configuration more than once), at
+/// most [`MAX_FILE_BYTES`].
+fn stdin_text() -> Result<String, String> {
+    use std::io::Read;
+    static TEXT: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(format!(
+                "standard input holds more than {MAX_FILE_BYTES} bytes; a configuration file has at most {MAX_FILE_BYTES}"
+            ));
+        }
+        String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "standard input is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        })
+    })
+    .clone()
 }
 
 /// Parses and validates configuration text; `path` only names the source in errors.

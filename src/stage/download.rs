@@ -94,8 +94,7 @@ pub(super) struct Downloaded {
     /// What the bytes were checked against: `sha256` (the metadata's), `s3-<algorithm>`
     /// (S3's full-object checksum), or `none`.
     verified: Verification,
-    /// Regions tried first that failed, and why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Regions tried first that failed, and why (`[]` when none did).
     pub(super) skipped: Vec<Skipped>,
 }
 
@@ -181,7 +180,7 @@ async fn attempt(
     );
     let object = object.classify("s3:GetObject", &s3).map_err(|e| {
         if e.is_not_found() {
-            RegionError::Missing(format!("s3://{}/{} does not exist", at.bucket, at.key))
+            RegionError::not_found(e, &at.bucket, &at.key)
         } else {
             RegionError::doing(format!("reading s3://{}/{}", at.bucket, at.key))(e)
         }

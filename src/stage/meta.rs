@@ -35,6 +35,9 @@ pub async fn get(
         .classify("s3:GetObject", s3)
     {
         Ok(out) => out,
+        Err(e) if e.code() == Some("NoSuchBucket") => {
+            return Err(RegionError::not_found(e, bucket, artifact_key));
+        }
         Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(RegionError::doing(format!("reading {key}"))(e)),
     };

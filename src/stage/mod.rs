@@ -138,6 +138,18 @@ impl RegionError {
         move |source| RegionError::Aws { doing, source }
     }
 
+    /// An object request that found nothing: the bucket itself is gone (`NoSuchBucket`), or
+    /// the object is not there.
+    pub fn not_found(e: AwsError, bucket: &str, key: &str) -> RegionError {
+        if e.code() == Some("NoSuchBucket") {
+            RegionError::Missing(format!(
+                "bucket {bucket} does not exist (NoSuchBucket): it was deleted, or the bucket-name parameter names another"
+            ))
+        } else {
+            RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
+        }
+    }
+
     /// The AWS error behind this failure, if any.
     pub fn aws(&self) -> Option<&AwsError> {
         match self {
@@ -189,10 +201,17 @@ impl Classify for StageError {
 
     fn hint(&self) -> Option<String> {
         match self {
-            StageError::NoConfiguration { .. } => Some(
+            // Only when a region said the parameter is absent (not when none answered).
+            StageError::NoConfiguration { failures, .. }
+                if failures
+                    .iter()
+                    .any(|(_, e)| matches!(e, RegionError::Missing(_))) =>
+            {
+                Some(
                 "run `provision setup -f provision.yaml` to write it; set STARTIFACT_PARAMETER if your organisation uses another name"
                     .into(),
-            ),
+                )
+            }
             StageError::Conflict { .. } => Some(
                 "a staged version is immutable: stage a new version, or add metadata with `provision metadata`"
                     .into(),
@@ -203,6 +222,20 @@ impl Classify for StageError {
             ),
             StageError::Config(e) => e.hint(),
             _ => None,
+        }
+    }
+
+    fn failures(&self) -> Vec<(String, String)> {
+        let text = |v: &[(String, RegionError)]| {
+            v.iter()
+                .map(|(r, e)| (r.clone(), e.to_string()))
+                .collect::<Vec<_>>()
+        };
+        match self {
+            StageError::Unavailable { failures, .. }
+            | StageError::NoConfiguration { failures, .. } => text(failures),
+            StageError::Conflict { regions, .. } => regions.clone(),
+            _ => Vec::new(),
         }
     }
 }

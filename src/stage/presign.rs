@@ -112,7 +112,7 @@ async fn presign_in(
         .classify("s3:HeadObject", &s3)
         .map_err(|e| {
             if e.is_not_found() {
-                RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
+                RegionError::not_found(e, &bucket, key)
             } else {
                 RegionError::Request(e)
             }

@@ -77,14 +77,17 @@ async fn info_in(
         s3.head_object().bucket(&bucket).key(&key).send(),
         meta::get(&s3, &bucket, &key)
     );
+    // The metadata's GET says NoSuchBucket when the bucket is gone (a HEAD has no body to say
+    // it): its error first.
+    let fetched = fetched?;
     let head = head.classify("s3:HeadObject", &s3).map_err(|e| {
         if e.is_not_found() {
-            RegionError::Missing(format!("s3://{bucket}/{key} does not exist"))
+            RegionError::not_found(e, &bucket, &key)
         } else {
             RegionError::doing(format!("reading s3://{bucket}/{key}"))(e)
         }
     })?;
-    let metadata = fetched?.map(|f| f.doc).unwrap_or_default();
+    let metadata = fetched.map(|f| f.doc).unwrap_or_default();
     Ok(Info {
         project: project.to_string(),
         version: v.to_string(),

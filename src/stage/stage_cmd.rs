@@ -227,16 +227,16 @@ impl Status {
 
 /// A region staged (or, with `--dry-run`, ready to be).
 #[derive(Debug, Serialize)]
+/// Every field is always in the JSON document (`null` when it does not apply), as in a
+/// failed region's entry (`failed_entry`).
 struct Staged {
     status: Status,
-    #[serde(skip_serializing_if = "Option::is_none")]
     bucket: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     upload: Option<Upload>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     metadata: Option<MetadataOutcome>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     latest: Option<LatestChange>,
+    /// Always `null` here; a failed region's reason.
+    error: Option<String>,
 }
 
 /// A region not staged: why, and what was done there before it failed.
@@ -264,19 +264,14 @@ impl TargetOutcome for Staged {
     fn failed_entry(_: &Target, e: &NotStaged, _: Duration) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("status".into(), "failed".into());
-        if let Some(b) = &e.bucket {
-            m.insert("bucket".into(), b.clone().into());
-        }
+        m.insert("bucket".into(), e.bucket.clone().into());
         for (key, value) in [
             ("upload", serde_json::to_value(e.upload)),
             ("metadata", serde_json::to_value(&e.metadata)),
         ] {
-            if let Ok(v) = value
-                && !v.is_null()
-            {
-                m.insert(key.into(), v);
-            }
+            m.insert(key.into(), value.unwrap_or(Value::Null));
         }
+        m.insert("latest".into(), Value::Null);
         m.insert("error".into(), e.failure.message.clone().into());
         m
     }
@@ -300,6 +295,7 @@ fn outcome(s: RegionStaging, dry_run: bool) -> Result<Staged, NotStaged> {
             upload: s.upload,
             metadata: s.metadata,
             latest: s.latest,
+            error: None,
         }),
         None => Err(NotStaged {
             failure: s
@@ -323,8 +319,7 @@ struct StageReport {
     metadata: Metadata,
     dry_run: bool,
     copy: bool,
-    /// Multipart part size in bytes; absent for a single PutObject.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Multipart part size in bytes; `null` for a single PutObject.
     part_size: Option<u64>,
     regions_source: String,
     /// Regions staged (or, with --dry-run, ready to stage).

@@ -54,6 +54,18 @@ pub fn parse_version(version: &str) -> Result<Version, String> {
         Ok(v) => Err(format!(
             "version `{version}` is not in canonical form (it would be `{v}`); {rule}"
         )),
+        Err(_)
+            if version.split_once(['-', '+']).is_some_and(|(_, tail)| {
+                !tail
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+            }) =>
+        {
+            Err(format!(
+                "version `{}` is invalid: pre-release and build identifiers may contain only ASCII letters, digits and hyphens, separated by dots (e.g. 2.0.0-rc.1+build.5); {rule}",
+                crate::text::escape(version)
+            ))
+        }
         Err(e) => Err(format!("version `{version}` is invalid ({e}); {rule}")),
     }
 }

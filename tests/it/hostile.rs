@@ -358,3 +358,153 @@ fn signals_clean_up_and_the_next_download_sweeps_what_a_kill_left() {
     );
     assert_eq!(temp_files(back.path()), vec![".provision-download-live"]);
 }
+
+#[test]
+fn messages_say_what_happened() {
+    use crate::support::storage::REGIONS;
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // No region answered: no hint to run `provision setup`, which would not help.
+    let (code, _, err) = output(offline(dir.path()).args(["download", "app", "latest", "ok"]));
+    assert_eq!(code, 1, "{err}");
+    assert!(!err.contains("provision setup"), "{err}");
+    // A non-ASCII pre-release says which characters are allowed.
+    let f = random_file(dir.path(), "f.bin", 10, 1);
+    let (code, _, err) = output(
+        offline(dir.path())
+            .args(["stage", "app", "1.0.0-é"])
+            .arg(&f),
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("only ASCII letters, digits and hyphens"),
+        "{err}"
+    );
+
+    let (st, work) = set_up("");
+    // `-f -` reads the configuration from standard input.
+    let mut child = crate::support::provision(work.path())
+        .args(["-f", "-", "validate"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(st.config_yaml().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A deleted bucket is NoSuchBucket, not a missing object.
+    let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&f));
+    assert_eq!(code, 0, "{err}");
+    let keys: Vec<Vec<String>> = REGIONS.iter().map(|r| st.keys(r)).collect();
+    crate::support::storage::block_on(async {
+        for (region, keys) in REGIONS.iter().zip(keys) {
+            let s3 = st.s3(region);
+            for key in keys {
+                s3.delete_object()
+                    .bucket(st.bucket(region))
+                    .key(key)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            s3.delete_bucket()
+                .bucket(st.bucket(region))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    for args in [
+        &["info", "app", "1.0.0"][..],
+        &["download", "app", "1.0.0", "out.bin"][..],
+    ] {
+        let (code, _, err) = output(st.ci(work.path()).args(args));
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("NoSuchBucket"), "{args:?}: {err}");
+        assert!(!err.contains("app@1.0.0 does not exist"), "{args:?}: {err}");
+    }
+}
+
+/// Checks a failure document against schema/error.schema.json: its required fields, their
+/// types, no other field.
+fn assert_error_document(out: &str, command: &str, exit: i32) -> serde_json::Value {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::repo_root().join("schema/error.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("one JSON document: {e}\n{out}"));
+    let props = schema["properties"].as_object().unwrap();
+    let fields = doc.as_object().unwrap();
+    for required in schema["required"].as_array().unwrap() {
+        assert!(
+            fields.contains_key(required.as_str().unwrap()),
+            "{required} missing: {doc}"
+        );
+    }
+    for key in fields.keys() {
+        assert!(props.contains_key(key), "{key} is not in the schema: {doc}");
+    }
+    assert_eq!(doc["schema"], schema["properties"]["schema"]["const"]);
+    assert_eq!(doc["command"], command, "{doc}");
+    assert_eq!(doc["exit"], exit, "{doc}");
+    assert!(
+        doc["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{doc}"
+    );
+    assert!(doc["causes"].is_array() && doc["failures"].is_array());
+    assert!(doc["hint"].is_null() || doc["hint"].is_string());
+    for f in doc["failures"].as_array().unwrap() {
+        assert!(f["region"].is_string() && f["error"].is_string(), "{doc}");
+    }
+    doc
+}
+
+#[test]
+fn json_output_is_one_document_on_every_failure_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |args: &[&str]| {
+        let mut all = vec!["--output", "json"];
+        all.extend_from_slice(args);
+        output(offline(dir.path()).args(&all))
+    };
+    // Exit 3: a usage error clap finds, and one the command finds.
+    let (code, out, _) = json(&["stage", "app"]);
+    assert_eq!(code, 3);
+    assert_error_document(&out, "stage", 3);
+    let (code, out, _) = json(&["download", "app", "latest", ""]);
+    assert_eq!(code, 3);
+    assert_error_document(&out, "download", 3);
+    // No region able to serve: the per-region failures.
+    let (code, out, err) = json(&["download", "app", "latest", "ok"]);
+    assert_eq!(code, 1, "{err}");
+    let doc = assert_error_document(&out, "download", 1);
+    assert!(!doc["failures"].as_array().unwrap().is_empty(), "{doc}");
+    let (st, work) = set_up("");
+    // stage refused: other bytes staged under this version.
+    let a = random_file(work.path(), "a.bin", 100, 1);
+    let b = random_file(work.path(), "b.bin", 100, 2);
+    let (code, _, err) = output(st.ci(work.path()).args(["stage", "app", "1.0.0"]).arg(&a));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = output(
+        st.ci(work.path())
+            .args(["--output", "json", "stage", "app", "1.0.0"])
+            .arg(&b),
+    );
+    assert_eq!(code, 1, "{err}");
+    let doc = assert_error_document(&out, "stage", 1);
+    assert_eq!(doc["failures"].as_array().unwrap().len(), 3, "{doc}");
+}
