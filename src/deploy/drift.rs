@@ -3,6 +3,7 @@
 
 use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{DriftState, StackDrift};
 use super::session::{PLAN_CONCURRENCY, Session};
 use crate::context::Context;
@@ -36,7 +37,7 @@ impl DriftReport {
                 Ok(d) => d,
                 Err(e) => {
                     let failed = ui.paint(Tone::Bad, format!("failed: {}", e.message()));
-                    let _ = writeln!(out, "{}: {failed}", r.region());
+                    let _ = writeln!(out, "{}: {failed}", r.label());
                     continue;
                 }
             };
@@ -45,7 +46,7 @@ impl DriftReport {
                 DriftState::Drifted => Tone::Bad,
                 DriftState::NotDeployed => Tone::Dim,
             };
-            let _ = writeln!(out, "{}: {}", r.region(), ui.paint(tone, d.summary()));
+            let _ = writeln!(out, "{}: {}", r.label(), ui.paint(tone, d.summary()));
             write_drift(&mut out, d);
         }
         out
@@ -77,8 +78,12 @@ fn write_drift(out: &mut String, d: &StackDrift) {
 
 pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
     let session = Session::open(ctx, &args.regions).await?;
-    let engine = Engine::open(&session);
-    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &session.targets, |t, _| {
+    let mut engine = Engine::open(&session);
+    let targets = engine.targets(&session, Operation::Drift).await?;
+    engine
+        .run_all(AllTargets::Drift, &ctx.ui.progress())
+        .await?;
+    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &targets, |t, _| {
         let engine = &engine;
         async move { engine.drift(&t).await }
     })

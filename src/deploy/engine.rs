@@ -6,33 +6,81 @@
 //!
 //! Engines are dispatched by enum: one variant per [`EngineKind`]. A new engine adds its
 //! variant here, its kind to `EngineKind`, and its payload to `model::EnginePlan`.
+//!
+//! An engine whose one operation covers every target (StackSets: a stack set's operation
+//! reaches every instance) does that work once in [`Engine::run_all`], before the
+//! per-target methods read each target's part; it also says which targets a command has
+//! ([`Engine::targets`]: the instances, account × region). Per-target engines return the
+//! session's targets and do nothing in `run_all`.
 
 use super::cloudformation::CloudFormation;
 use super::error::DeployError;
 use super::model::{
-    Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Principals, StackDrift,
-    StackFailure, StackStatus, TargetPlan,
+    AllTargets, Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Operation,
+    Principals, StackDrift, StackFailure, StackSetOverview, StackStatus, TargetPlan,
 };
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::Session;
+use super::stacksets::StackSets;
 use crate::runner::Target;
-use crate::ui::ProgressLine;
+use crate::ui::{Progress, ProgressLine};
 use serde_json::{Map, Value};
 use std::path::Path;
 
 pub enum Engine {
     CloudFormation(CloudFormation),
+    StackSets(Box<StackSets>),
 }
 
 impl Engine {
     /// The engine of a session's configuration.
     pub fn open(session: &Session) -> Engine {
-        Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients))
+        match session.cfg.engine {
+            crate::config::Engine::Stacksets => {
+                Engine::StackSets(Box::new(StackSets::new(&session.cfg, &session.clients)))
+            }
+            _ => Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients)),
+        }
     }
 
     pub fn kind(&self) -> EngineKind {
         match self {
             Engine::CloudFormation(_) => EngineKind::CloudFormation,
+            Engine::StackSets(_) => EngineKind::StackSets,
+        }
+    }
+
+    /// The targets of `operation` (after [`Engine::prepare`] for plan and apply): the
+    /// session's regions, or the engine's own (StackSets: the instances).
+    pub async fn targets(
+        &mut self,
+        session: &Session,
+        operation: Operation,
+    ) -> Result<Vec<Target>, DeployError> {
+        match self {
+            Engine::CloudFormation(_) => Ok(session.targets.clone()),
+            Engine::StackSets(e) => e.targets(session, operation).await,
+        }
+    }
+
+    /// The stack set as a whole, as the plan shows it (StackSets).
+    pub fn overview(&self) -> Option<StackSetOverview> {
+        match self {
+            Engine::CloudFormation(_) => None,
+            Engine::StackSets(e) => e.overview(),
+        }
+    }
+
+    /// The work done once for every target, before the per-target results are read; a
+    /// failure here concerns every target and ends the command.
+    pub async fn run_all(
+        &self,
+        work: AllTargets<'_>,
+        progress: &Progress,
+    ) -> Result<(), DeployError> {
+        match self {
+            Engine::CloudFormation(_) => Ok(()),
+            Engine::StackSets(e) => e.run_all(work, progress).await,
         }
     }
 
@@ -48,6 +96,7 @@ impl Engine {
                 e.prepare(&session.cfg, &session.targets, templates_dir)
                     .await
             }
+            Engine::StackSets(e) => e.prepare(session, templates_dir).await,
         }
     }
 
@@ -55,6 +104,7 @@ impl Engine {
     pub fn principals(&self) -> Option<&Principals> {
         match self {
             Engine::CloudFormation(e) => e.principals(),
+            Engine::StackSets(_) => None,
         }
     }
 
@@ -62,6 +112,7 @@ impl Engine {
     pub async fn plan(&self, target: &Target) -> Result<TargetPlan, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.plan(target).await,
+            Engine::StackSets(e) => e.plan(target).await,
         }
     }
 
@@ -69,6 +120,8 @@ impl Engine {
     pub async fn discard(&self, target: &Target, plan: &TargetPlan) -> Result<(), StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.discard(target, plan).await,
+            // StackSets keeps nothing between plan and apply.
+            Engine::StackSets(_) => Ok(()),
         }
     }
 
@@ -82,6 +135,7 @@ impl Engine {
     ) -> Result<Applied, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.apply(target, plan, options, line).await,
+            Engine::StackSets(e) => e.apply(target, plan).await,
         }
     }
 
@@ -89,6 +143,7 @@ impl Engine {
     pub fn save(&self, target: &Target, plan: &TargetPlan) -> Map<String, Value> {
         match self {
             Engine::CloudFormation(e) => e.save(target, plan),
+            Engine::StackSets(e) => e.save(plan),
         }
     }
 
@@ -97,6 +152,7 @@ impl Engine {
     pub fn check_saved(&self, file: &PlanFile, path: &Path) -> Result<(), DeployError> {
         match self {
             Engine::CloudFormation(e) => e.check_saved(file, path),
+            Engine::StackSets(e) => e.check_saved(file, path),
         }
     }
 
@@ -104,6 +160,7 @@ impl Engine {
     pub async fn load(&self, saved: &SavedTarget) -> Result<TargetPlan, LoadError> {
         match self {
             Engine::CloudFormation(e) => e.load(saved).await,
+            Engine::StackSets(e) => e.load(saved).await,
         }
     }
 
@@ -111,6 +168,7 @@ impl Engine {
     pub async fn inventory(&self, target: &Target) -> Result<Option<Inventory>, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.inventory(target).await,
+            Engine::StackSets(e) => e.inventory(target).await,
         }
     }
 
@@ -122,18 +180,21 @@ impl Engine {
     ) -> Result<Destroyed, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.destroy(target, inventory, line).await,
+            Engine::StackSets(e) => e.destroy(target).await,
         }
     }
 
     pub async fn status(&self, target: &Target) -> Result<StackStatus, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.status(target).await,
+            Engine::StackSets(e) => e.status(target).await,
         }
     }
 
     pub async fn drift(&self, target: &Target) -> Result<StackDrift, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.drift(target).await,
+            Engine::StackSets(e) => e.drift(target).await,
         }
     }
 }

@@ -43,10 +43,11 @@ impl Session {
     /// region's credential chain, the configuration's endpoints).
     pub async fn open(ctx: &Context, wanted: &[String]) -> Result<Session, DeployError> {
         let cfg = ctx.config()?;
-        if cfg.engine != crate::config::Engine::Cloudformation {
+        use crate::config::Engine as Kind;
+        if !matches!(cfg.engine, Kind::Cloudformation | Kind::Stacksets) {
             // Deploying it with CloudFormation instead would ignore the setting silently.
             return Err(UsageError::new(format!(
-                "{}: `engine: {}`: plan, apply, destroy, status and drift drive CloudFormation only, until that engine is wired into them",
+                "{}: `engine: {}`: plan, apply, destroy, status and drift drive CloudFormation and StackSets only, until that engine is wired into them",
                 ctx.global.file.display(),
                 serde_json::to_value(cfg.engine)
                     .ok()

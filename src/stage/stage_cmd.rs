@@ -97,6 +97,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
         version: &req.version,
         force_latest: args.force_latest,
         copy: args.copy || (!args.no_copy && copy_pays(digest.size, regions.len())),
+        cancel: &ctx.cancel,
         lines: regions
             .iter()
             .map(|r| (r.clone(), progress.line(r)))
@@ -115,6 +116,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
     ));
     let states = run(&job, args, &req).await?;
     let report = report(args, &req, &target, &job, &digest, states);
+    report.regions.report_failures(&ctx.ui, Some(&key));
     ctx.ui
         .emit_report("stage", &report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())
@@ -387,7 +389,7 @@ fn render(ui: &Ui, r: &StageReport) -> String {
                 if let Some(u) = e.upload.filter(|u| *u != Upload::Present) {
                     line.push_str(&format!("  {}", upload_text(u)));
                 }
-                line.push_str(&format!("  {}", e.failure.message));
+                line.push_str(&format!("  {}", crate::text::escape(&e.failure.message)));
                 line
             }
         };

@@ -21,6 +21,7 @@ use super::meta::{self, MetadataOutcome};
 use super::resolve::StagingTarget;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
 use crate::aws::ssm::put_parameter;
+use crate::cancel::Cancel;
 use crate::runner;
 use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
@@ -75,6 +76,8 @@ pub struct Job<'a> {
     pub version: &'a Version,
     pub force_latest: bool,
     pub copy: bool,
+    /// Multipart uploads in flight register their abort with it (see [`crate::cancel`]).
+    pub cancel: &'a Cancel,
     /// Regions in claim order.
     pub regions: Vec<String>,
     pub lines: HashMap<String, ProgressLine>,
@@ -181,8 +184,15 @@ impl Job<'_> {
                 async move {
                     self.line(&r).set("uploading parts");
                     let s3 = self.target.s3_write(&r);
-                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r), in_flight)
-                        .await
+                    upload::upload_parts(
+                        &s3,
+                        &bucket,
+                        self.artifact,
+                        self.line(&r),
+                        in_flight,
+                        self.cancel,
+                    )
+                    .await
                 }
             })
             .await;
@@ -253,7 +263,7 @@ impl Job<'_> {
         let copies = futures_util::future::join_all(rest.into_iter().map(|(r, b)| async move {
             self.line(&r).set(format!("copying from {source_region}"));
             let s3 = self.target.s3_write(&r);
-            let settled = match copy::copy_object(&s3, &b, src).await {
+            let settled = match copy::copy_object(&s3, &b, src, self.cancel).await {
                 Ok(Committed::Written) => Settled::Done(Upload::Copy),
                 Ok(Committed::Preempted) => self.settle(&r, &b).await,
                 Err(e) => {
@@ -314,7 +324,16 @@ impl Job<'_> {
                 .await;
         }
         let s3 = self.target.s3_write(region);
-        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region), in_flight).await {
+        match upload::upload_parts(
+            &s3,
+            bucket,
+            self.artifact,
+            self.line(region),
+            in_flight,
+            self.cancel,
+        )
+        .await
+        {
             Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
             Err(e) => Settled::Failed(e),
         }
