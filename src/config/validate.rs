@@ -46,6 +46,24 @@ pub fn check(c: &Config) -> Problems {
     if let Err(e) = rules::organisation(&c.organisation) {
         push("organisation".into(), format!("`{}` {e}", c.organisation));
     }
+    check_regions(c, &mut push);
+    check_stack(c, &mut push);
+    check_parameters(c, &mut push);
+    check_bucket(c, &mut push);
+    check_kms(c, &mut push);
+    check_access(c, &mut push);
+    check_identities(c, &mut push);
+    super::stacksets::check(c, &mut push);
+    if let Some(backend) = c.terraform_backend() {
+        check_backend(c, backend, &mut push);
+    }
+    check_endpoints(c, &mut push);
+    check_adopted(c, &mut p);
+    p
+}
+
+/// Checks regions: present, well-formed, each once, one partition, the home region among them.
+fn check_regions(c: &Config, push: &mut impl FnMut(String, String)) {
     if c.regions.is_empty() {
         push(
             "regions".into(),
@@ -88,6 +106,10 @@ pub fn check(c: &Config) -> Problems {
             ),
         );
     }
+}
+
+/// Checks the stack name and its tags.
+fn check_stack(c: &Config, push: &mut impl FnMut(String, String)) {
     if let Err(e) = rules::stack_name(&c.stack_name) {
         push("stack_name".into(), format!("`{}` {e}", c.stack_name));
     }
@@ -105,7 +127,10 @@ pub fn check(c: &Config) -> Problems {
             ),
         );
     }
+}
 
+/// Checks the parameter names, and that none falls under the artifact prefix.
+fn check_parameters(c: &Config, push: &mut impl FnMut(String, String)) {
     let params = [
         ("parameters.configuration", &c.parameters.configuration),
         ("parameters.bucket_name", &c.parameters.bucket_name),
@@ -144,9 +169,10 @@ pub fn check(c: &Config) -> Problems {
             );
         }
     }
+}
 
-    check_bucket(c, &mut push);
-
+/// Checks the key: alias, deletion window, and an encryption that uses it.
+fn check_kms(c: &Config, push: &mut impl FnMut(String, String)) {
     if let Some(kms) = &c.kms {
         if let Err(e) = rules::kms_alias(&kms.alias) {
             push("kms.alias".into(), format!("`{}` {e}", kms.alias));
@@ -165,7 +191,10 @@ pub fn check(c: &Config) -> Problems {
                 "`s3` (AES-256) does not use the configured KMS key; use `kms` or remove the `kms` section".into());
         }
     }
+}
 
+/// Checks the access lists' names.
+fn check_access(c: &Config, push: &mut impl FnMut(String, String)) {
     for (i, v) in c.access.role_users.iter().enumerate() {
         if let Err(e) = rules::role_session(v) {
             push(format!("access.role_users[{i}]"), format!("`{v}`: {e}"));
@@ -178,7 +207,10 @@ pub fn check(c: &Config) -> Problems {
             }
         }
     }
+}
 
+/// Checks the IAM group and users, and the policy they get.
+fn check_identities(c: &Config, push: &mut impl FnMut(String, String)) {
     if let Some(ids) = &c.identities {
         if let Err(e) = rules::iam_name(&ids.group, 128) {
             push("identities.group".into(), format!("`{}` {e}", ids.group));
@@ -195,12 +227,10 @@ pub fn check(c: &Config) -> Problems {
             );
         }
     }
+}
 
-    super::stacksets::check(c, &mut push);
-    if let Some(backend) = c.terraform_backend() {
-        check_backend(c, backend, &mut push);
-    }
-
+/// Checks the endpoint overrides: configured regions, http(s) URLs.
+fn check_endpoints(c: &Config, push: &mut impl FnMut(String, String)) {
     for (region, url) in &c.endpoints {
         if !c.regions.contains(region) {
             push(
@@ -215,92 +245,12 @@ pub fn check(c: &Config) -> Problems {
             );
         }
     }
-    check_adopted(c, &mut p);
-    p
 }
 
 fn check_bucket(c: &Config, push: &mut impl FnMut(String, String)) {
+    check_bucket_name(c, push);
+    check_key_prefix(&c.bucket.key_prefix, push);
     let b = &c.bucket;
-    if let Some(name) = &b.name {
-        if c.regions.len() > 1 && !name.contains("{region}") {
-            push(
-                "bucket.name".into(),
-                format!(
-                    "`{name}` would be the same in every region, but bucket names are global: add `{{region}}`, e.g. `{name}-{{region}}`"
-                ),
-            );
-        }
-        let unknown = name.replace("{region}", "").replace("{account_id}", "");
-        if unknown.contains(['{', '}']) {
-            push(
-                "bucket.name".into(),
-                format!("`{name}`: the only placeholders are `{{region}}` and `{{account_id}}`"),
-            );
-        } else {
-            for r in &c.regions {
-                let concrete = name
-                    .replace("{region}", r)
-                    .replace("{account_id}", "123456789012");
-                if let Err(e) = rules::bucket_name(&concrete) {
-                    push(
-                        "bucket.name".into(),
-                        format!("`{concrete}` (in {r}) is not a valid S3 bucket name: {e}"),
-                    );
-                    break;
-                }
-            }
-        }
-    }
-    if !b.key_prefix.is_empty() {
-        if !b.key_prefix.ends_with('/') {
-            push(
-                "bucket.key_prefix".into(),
-                format!(
-                    "`{}` must be empty or end in `/`, e.g. `{}/`",
-                    b.key_prefix, b.key_prefix
-                ),
-            );
-        } else if b.key_prefix.starts_with('/')
-            || b.key_prefix.contains("//")
-            || b.key_prefix.len() > 512
-        {
-            push(
-                "bucket.key_prefix".into(),
-                format!(
-                    "`{}` must not start with `/` or contain `//` (at most 512 characters)",
-                    b.key_prefix
-                ),
-            );
-        } else if let Some(ch) = b.key_prefix.chars().find(|ch| {
-            ch.is_control()
-                || matches!(
-                    ch,
-                    '\\' | '{'
-                        | '}'
-                        | '^'
-                        | '%'
-                        | '`'
-                        | '"'
-                        | '<'
-                        | '>'
-                        | '#'
-                        | '|'
-                        | '~'
-                        | '['
-                        | ']'
-                        | '*'
-                        | '$'
-                )
-        }) {
-            push(
-                "bucket.key_prefix".into(),
-                format!(
-                    "`{}` contains `{ch}`; use letters, digits and `! - _ . ' ( ) /`",
-                    b.key_prefix
-                ),
-            );
-        }
-    }
     if !(1..=365).contains(&b.abort_incomplete_multipart_days) {
         push(
             "bucket.abort_incomplete_multipart_days".into(),
@@ -318,10 +268,99 @@ fn check_bucket(c: &Config, push: &mut impl FnMut(String, String)) {
             "needs `versioning: true` and at least 1 day".into(),
         );
     }
-    if b.cors.len() > 100 {
+    check_cors(&b.cors, push);
+}
+
+/// Checks the bucket name: global across regions, known placeholders, valid in every region.
+fn check_bucket_name(c: &Config, push: &mut impl FnMut(String, String)) {
+    let Some(name) = &c.bucket.name else {
+        return;
+    };
+    if c.regions.len() > 1 && !name.contains("{region}") {
+        push(
+            "bucket.name".into(),
+            format!(
+                "`{name}` would be the same in every region, but bucket names are global: add `{{region}}`, e.g. `{name}-{{region}}`"
+            ),
+        );
+    }
+    let unknown = name.replace("{region}", "").replace("{account_id}", "");
+    if unknown.contains(['{', '}']) {
+        push(
+            "bucket.name".into(),
+            format!("`{name}`: the only placeholders are `{{region}}` and `{{account_id}}`"),
+        );
+    } else {
+        for r in &c.regions {
+            let concrete = name
+                .replace("{region}", r)
+                .replace("{account_id}", "123456789012");
+            if let Err(e) = rules::bucket_name(&concrete) {
+                push(
+                    "bucket.name".into(),
+                    format!("`{concrete}` (in {r}) is not a valid S3 bucket name: {e}"),
+                );
+                break;
+            }
+        }
+    }
+}
+
+/// Checks the key prefix: empty, or a relative path ending in `/` with safe characters.
+fn check_key_prefix(kp: &str, push: &mut impl FnMut(String, String)) {
+    if kp.is_empty() {
+        return;
+    }
+    if !kp.ends_with('/') {
+        push(
+            "bucket.key_prefix".into(),
+            format!("`{}` must be empty or end in `/`, e.g. `{}/`", kp, kp),
+        );
+    } else if kp.starts_with('/') || kp.contains("//") || kp.len() > 512 {
+        push(
+            "bucket.key_prefix".into(),
+            format!(
+                "`{}` must not start with `/` or contain `//` (at most 512 characters)",
+                kp
+            ),
+        );
+    } else if let Some(ch) = kp.chars().find(|ch| {
+        ch.is_control()
+            || matches!(
+                ch,
+                '\\' | '{'
+                    | '}'
+                    | '^'
+                    | '%'
+                    | '`'
+                    | '"'
+                    | '<'
+                    | '>'
+                    | '#'
+                    | '|'
+                    | '~'
+                    | '['
+                    | ']'
+                    | '*'
+                    | '$'
+            )
+    }) {
+        push(
+            "bucket.key_prefix".into(),
+            format!(
+                "`{}` contains `{ch}`; use letters, digits and `! - _ . ' ( ) /`",
+                kp
+            ),
+        );
+    }
+}
+
+/// Checks the CORS rules: origins and methods S3 accepts.
+fn check_cors(cors: &[super::CorsRule], push: &mut impl FnMut(String, String)) {
+    if cors.len() > 100 {
         push("bucket.cors".into(), "at most 100 CORS rules".into());
     }
-    for (i, rule) in b.cors.iter().enumerate() {
+    for (i, rule) in cors.iter().enumerate() {
         let f = format!("bucket.cors[{i}]");
         if rule.allowed_origins.is_empty() {
             push(
