@@ -15,6 +15,7 @@ use super::model::{
 };
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::Session;
+use super::terraform::TerraformEngine;
 use crate::runner::Target;
 use crate::ui::ProgressLine;
 use serde_json::{Map, Value};
@@ -22,17 +23,42 @@ use std::path::Path;
 
 pub enum Engine {
     CloudFormation(CloudFormation),
+    Terraform(Box<TerraformEngine>),
 }
 
 impl Engine {
     /// The engine of a session's configuration.
     pub fn open(session: &Session) -> Engine {
-        Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients))
+        match session.engine {
+            EngineKind::CloudFormation => {
+                Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients))
+            }
+            EngineKind::Terraform => Engine::Terraform(Box::new(TerraformEngine::new(session))),
+        }
+    }
+
+    /// Readies the engine to read what it deployed (destroy, status, drift): nothing for
+    /// CloudFormation; the Terraform engine writes its working directory and runs `init`.
+    pub async fn connect(&mut self, _session: &Session) -> Result<(), DeployError> {
+        match self {
+            Engine::CloudFormation(_) => Ok(()),
+            Engine::Terraform(e) => e.connect(None).await,
+        }
+    }
+
+    /// `plan --out PATH`: keeps what the engine's payloads refer to beside the plan file
+    /// (Terraform's own plan); nothing for CloudFormation, whose change sets stay in AWS.
+    pub fn keep_plan(&self, path: &Path) -> Result<(), DeployError> {
+        match self {
+            Engine::CloudFormation(_) => Ok(()),
+            Engine::Terraform(e) => e.keep_plan(path),
+        }
     }
 
     pub fn kind(&self) -> EngineKind {
         match self {
             Engine::CloudFormation(_) => EngineKind::CloudFormation,
+            Engine::Terraform(_) => EngineKind::Terraform,
         }
     }
 
@@ -48,6 +74,7 @@ impl Engine {
                 e.prepare(&session.cfg, &session.targets, templates_dir)
                     .await
             }
+            Engine::Terraform(e) => e.connect(templates_dir).await,
         }
     }
 
@@ -55,6 +82,7 @@ impl Engine {
     pub fn principals(&self) -> Option<&Principals> {
         match self {
             Engine::CloudFormation(e) => e.principals(),
+            Engine::Terraform(_) => None,
         }
     }
 
@@ -62,6 +90,7 @@ impl Engine {
     pub async fn plan(&self, target: &Target) -> Result<TargetPlan, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.plan(target).await,
+            Engine::Terraform(e) => e.plan(target).await,
         }
     }
 
@@ -69,6 +98,7 @@ impl Engine {
     pub async fn discard(&self, target: &Target, plan: &TargetPlan) -> Result<(), StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.discard(target, plan).await,
+            Engine::Terraform(_) => Ok(()),
         }
     }
 
@@ -82,6 +112,7 @@ impl Engine {
     ) -> Result<Applied, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.apply(target, plan, options, line).await,
+            Engine::Terraform(e) => e.apply(target, plan, line).await,
         }
     }
 
@@ -89,6 +120,7 @@ impl Engine {
     pub fn save(&self, target: &Target, plan: &TargetPlan) -> Map<String, Value> {
         match self {
             Engine::CloudFormation(e) => e.save(target, plan),
+            Engine::Terraform(e) => e.save(target, plan),
         }
     }
 
@@ -97,6 +129,7 @@ impl Engine {
     pub fn check_saved(&self, file: &PlanFile, path: &Path) -> Result<(), DeployError> {
         match self {
             Engine::CloudFormation(e) => e.check_saved(file, path),
+            Engine::Terraform(e) => e.check_saved(file, path),
         }
     }
 
@@ -104,6 +137,7 @@ impl Engine {
     pub async fn load(&self, saved: &SavedTarget) -> Result<TargetPlan, LoadError> {
         match self {
             Engine::CloudFormation(e) => e.load(saved).await,
+            Engine::Terraform(e) => e.load(saved).await,
         }
     }
 
@@ -111,6 +145,7 @@ impl Engine {
     pub async fn inventory(&self, target: &Target) -> Result<Option<Inventory>, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.inventory(target).await,
+            Engine::Terraform(e) => e.inventory(target).await,
         }
     }
 
@@ -122,18 +157,21 @@ impl Engine {
     ) -> Result<Destroyed, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.destroy(target, inventory, line).await,
+            Engine::Terraform(e) => e.destroy(target, inventory, line).await,
         }
     }
 
     pub async fn status(&self, target: &Target) -> Result<StackStatus, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.status(target).await,
+            Engine::Terraform(e) => e.status(target).await,
         }
     }
 
     pub async fn drift(&self, target: &Target) -> Result<StackDrift, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.drift(target).await,
+            Engine::Terraform(e) => e.drift(target).await,
         }
     }
 }

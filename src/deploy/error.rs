@@ -16,6 +16,9 @@ pub enum DeployError {
     Prompt(#[from] crate::ui::PromptError),
     #[error(transparent)]
     Output(#[from] crate::ui::OutputError),
+    /// The Terraform engine could not run Terraform, or Terraform failed as a whole.
+    #[error(transparent)]
+    Terraform(#[from] crate::terraform::TerraformError),
     /// A name in an access list that IAM does not know, or cannot be looked up.
     #[error("{0}")]
     Principal(Box<PrincipalProblem>),
@@ -29,8 +32,9 @@ pub enum DeployError {
     /// The plan file no longer describes what `apply` would do.
     #[error("{path}: the plan is stale: {reason}")]
     StalePlan { path: PathBuf, reason: String },
-    /// A change that replaces a bucket or a key, without `--allow-replace`.
-    #[error("refusing to replace {}: replacing a bucket or key loses its data", .items.join(", "))]
+    /// A change that replaces (or, with Terraform, removes) a bucket or a key, without
+    /// `--allow-replace`.
+    #[error("refusing to replace or delete {}: a bucket or key would lose its data", .items.join(", "))]
     ReplacementRefused { items: Vec<String> },
     /// The user answered no.
     #[error("{0} cancelled; nothing was changed")]
@@ -49,6 +53,7 @@ impl Classify for DeployError {
             DeployError::Usage(e) => e.exit(),
             DeployError::Prompt(e) => e.exit(),
             DeployError::Output(e) => e.exit(),
+            DeployError::Terraform(e) => e.exit(),
             DeployError::PlanFile { .. } => Exit::Invalid,
             _ => Exit::Failure,
         }
@@ -60,6 +65,7 @@ impl Classify for DeployError {
             DeployError::Render(e) => e.hint(),
             DeployError::Usage(e) => e.hint(),
             DeployError::Prompt(e) => e.hint(),
+            DeployError::Terraform(e) => e.hint(),
             DeployError::Principal(p) if p.missing() => Some(format!(
                 "create it first, or remove it from `{}` in the configuration",
                 p.list

@@ -23,6 +23,7 @@ pub mod planfile;
 pub mod principals;
 pub mod session;
 pub mod status;
+pub mod terraform;
 
 /// Reading CloudFormation templates (short-form tags in long form) and their policy
 /// statements: also what the engines' parity is checked with.

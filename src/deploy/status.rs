@@ -3,7 +3,7 @@
 use super::engine::Engine;
 use super::error::DeployError;
 use super::model::StackStatus;
-use super::session::{PLAN_CONCURRENCY, Session};
+use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetReport};
@@ -76,9 +76,20 @@ fn row(ui: &Ui, r: &TargetReport<StackStatus>) -> String {
     )
 }
 
-pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
-    let session = Session::open(ctx, &args.regions).await?;
-    let engine = Engine::open(&session);
+pub async fn cmd_status(
+    ctx: &Context,
+    args: &crate::cli::QueryArgs,
+    interrupt: &crate::terraform::Interrupt,
+) -> Result<Exit, DeployError> {
+    let request = Request {
+        regions: &args.regions.regions,
+        engine: &args.engine,
+        changes: false,
+        interrupt,
+    };
+    let session = Session::open(ctx, &request).await?;
+    let mut engine = Engine::open(&session);
+    engine.connect(&session).await?;
     let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &session.targets, |t, _| {
         let engine = &engine;
         async move { engine.status(&t).await }

@@ -80,7 +80,10 @@ pub async fn destroy_region(
     let EngineStack::CloudFormation {
         stack_id,
         termination_protection,
-    } = &inventory.engine;
+    } = &inventory.engine
+    else {
+        return Err(StackFailure::new("", "not a CloudFormation stack"));
+    };
     let name = stack_id.split('/').nth(1).unwrap_or(stack_id).to_string();
     let fail = |e: StackError| StackFailure::new(&name, e);
     if *termination_protection {

@@ -9,19 +9,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-/// What deploys the storage. One engine for now; Terraform and StackSets come next.
+/// What deploys the storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// One CloudFormation stack per region, through change sets.
     #[default]
     CloudFormation,
+    /// The rendered Terraform root module, one state for every region, through the CLI.
+    Terraform,
 }
 
 impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::CloudFormation => "cloudformation",
+            EngineKind::Terraform => "terraform",
         }
     }
 }
@@ -188,11 +191,21 @@ pub struct ChangeSetPlan {
     pub created_review_stack: bool,
 }
 
+/// What the Terraform engine needs to apply a target's part of the plan: nothing of its own
+/// in the plan document (one Terraform plan covers every region; the plan file records it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TerraformPlan {
+    /// The resource addresses of this target that change (its part of the apply).
+    #[serde(skip)]
+    pub addresses: Vec<String>,
+}
+
 /// The engine's part of a target's plan: what it needs to apply or discard it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum EnginePlan {
     CloudFormation(ChangeSetPlan),
+    Terraform(TerraformPlan),
 }
 
 /// One target's plan.
@@ -206,9 +219,13 @@ pub struct TargetPlan {
     pub security: Vec<SecurityChange>,
 }
 
-/// Resource types whose replacement or removal loses data (or breaks what refers to them).
+/// Resource types whose replacement or removal loses data (a bucket's objects, what a key
+/// encrypted), in either engine's spelling.
 pub fn holds_data(resource_type: &str) -> bool {
-    matches!(resource_type, "AWS::S3::Bucket" | "AWS::KMS::Key")
+    matches!(
+        resource_type,
+        "AWS::S3::Bucket" | "AWS::KMS::Key" | "aws_s3_bucket" | "aws_kms_key"
+    )
 }
 
 impl TargetPlan {
@@ -217,11 +234,16 @@ impl TargetPlan {
     }
 
     /// The data-loss guard: replacements of resources that hold data, as
-    /// `AWS::S3::Bucket Bucket (replace) in eu-west-1`.
+    /// `AWS::S3::Bucket Bucket (replace) in eu-west-1`; with Terraform also their removal
+    /// (Terraform destroys what leaves the module, where CloudFormation retains buckets and keys).
     pub fn data_loss(&self, target: &Target) -> Vec<String> {
+        let removal_deletes = matches!(self.engine, EnginePlan::Terraform(_));
         self.changes
             .iter()
-            .filter(|c| c.action.replaces() && holds_data(&c.resource_type))
+            .filter(|c| {
+                (c.action.replaces() || (removal_deletes && c.action == ChangeKind::Remove))
+                    && holds_data(&c.resource_type)
+            })
             .map(|c| {
                 format!(
                     "{} {} ({}) in {target}",
@@ -233,10 +255,18 @@ impl TargetPlan {
             .collect()
     }
 
-    /// The CloudFormation engine's part.
+    /// The CloudFormation engine's part (a default one for another engine's plan).
     pub fn change_set(&self) -> &ChangeSetPlan {
+        static NONE: ChangeSetPlan = ChangeSetPlan {
+            stack_status: None,
+            change_set_arn: None,
+            stack_id: None,
+            stack_changed_at: None,
+            created_review_stack: false,
+        };
         match &self.engine {
             EnginePlan::CloudFormation(c) => c,
+            _ => &NONE,
         }
     }
 }

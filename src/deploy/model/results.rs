@@ -334,6 +334,8 @@ pub enum EngineStack {
         stack_id: String,
         termination_protection: bool,
     },
+    /// The target's resources in the Terraform state (one state holds every target).
+    Terraform,
 }
 
 impl Inventory {

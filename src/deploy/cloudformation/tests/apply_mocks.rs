@@ -47,7 +47,9 @@ fn plan(action: Action, changes: usize) -> TargetPlan {
 }
 
 fn change_set(p: &mut TargetPlan) -> &mut ChangeSetPlan {
-    let EnginePlan::CloudFormation(c) = &mut p.engine;
+    let EnginePlan::CloudFormation(c) = &mut p.engine else {
+        unreachable!("a CloudFormation plan")
+    };
     c
 }
 
