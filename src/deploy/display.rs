@@ -2,7 +2,7 @@
 //! added, modified, removed and replaced (with the cause, when the engine gives one), the
 //! allowed principals, a table of security changes, and a summary.
 
-use super::model::{ChangeKind, PlanReport, SecurityChange, Sign, TargetPlan};
+use super::model::{ChangeKind, EngineKind, PlanReport, SecurityChange, Sign, TargetPlan};
 use crate::ui::{Tone, Ui};
 use std::fmt::Write;
 
@@ -55,9 +55,13 @@ pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
     let _ = writeln!(out);
     let _ = writeln!(out, "{}", report.summary.line());
     if let Some(path) = &report.plan_file {
+        let kept = match report.engine {
+            EngineKind::CloudFormation => "change sets kept".to_string(),
+            EngineKind::Terraform => format!("Terraform's plan beside it, {path}.tfplan"),
+        };
         let _ = writeln!(
             out,
-            "Plan written to {path} (change sets kept); apply exactly this with `provision apply {path}`."
+            "Plan written to {path} ({kept}); apply exactly this with `provision apply {path}`."
         );
     }
     out

@@ -11,7 +11,7 @@ use crate::deploy::error::DeployError;
 use crate::deploy::model::{
     Action, Applied, DestroyResult, Destroyed, DriftState, EngineStack, Inventory, LoadError,
     Outcome, PropertyDiff, ResourceDrift, StackDrift, StackFailure, StackResource, StackStatus,
-    TargetPlan,
+    TargetPlan, holds_data,
 };
 use crate::deploy::planfile::{PlanFile, SavedTarget};
 use crate::deploy::session::{Session, TerraformOptions};
@@ -330,8 +330,11 @@ impl TerraformEngine {
                     });
                 }
             }
+            // Absolute: Terraform runs in the working directory.
+            let plan_path = record.plan_path(path);
+            let plan_path = std::path::absolute(&plan_path).unwrap_or(plan_path);
             if let Ok(mut plan) = self.saved_plan.lock() {
-                *plan = Some(record.plan_path(path));
+                *plan = Some(plan_path);
             }
         }
         Ok(())
@@ -536,9 +539,14 @@ impl TerraformEngine {
             .await
             .clone();
         match destroyed {
+            // The kept buckets and keys are listed; their settings (kept with them) are not.
             Ok(_) => Ok(Destroyed {
                 result: DestroyResult::Deleted,
-                retained: inventory.retained(),
+                retained: inventory
+                    .retained()
+                    .into_iter()
+                    .filter(|r| holds_data(&r.resource_type))
+                    .collect(),
             }),
             Err(e) => Err(self.shared_failure(&e, &target.region)),
         }
