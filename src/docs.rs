@@ -1,14 +1,14 @@
 //! Reference documentation generated from the code, so it cannot drift: the CLI reference from
 //! the clap model, the configuration reference from the JSON Schema, and the IAM permissions
-//! from the policy templates. `tests/docs_drift.rs` fails when docs/cli.md,
+//! from the policy templates. `tests/it/docs_drift.rs` fails when docs/cli.md,
 //! docs/configuration.md or docs/iam-permissions.md differ from what these functions produce
-//! (`UPDATE_DOCS=1 cargo test --test docs_drift` rewrites them).
+//! (`UPDATE_DOCS=1 cargo test --test it docs_drift` rewrites them).
 
 use clap::CommandFactory;
 use serde_json::Value;
 use std::fmt::Write;
 
-const GENERATED: &str = "<!-- Generated from the code by `UPDATE_DOCS=1 cargo test --test docs_drift`. Do not edit. -->";
+const GENERATED: &str = "<!-- Generated from the code by `UPDATE_DOCS=1 cargo test --test it docs_drift`. Do not edit. -->";
 
 /// docs/cli.md: every command, its usage, arguments and options.
 pub fn cli_reference() -> String {

@@ -12,6 +12,11 @@
 //!
 //! The bed runs on `.venv/moto/bin/python` (standard library only); a missing interpreter
 //! fails the test with the command that installs it.
+//!
+//! This is the one test binary besides `it` (docs/testing.md, "Layout"): it measures time
+//! within 10 %, so it must not share the machine with the tests of the same process, and cargo
+//! runs test binaries one after the other. It links neither the SDK nor `provision`. Its
+//! commands get a cleared environment ([`bare`]), as the test bed's do.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -27,6 +32,17 @@ const REGION_UP: f64 = 12.0 * MB as f64;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `program` with nothing of the developer's shell but `PATH` (a `PYTHONHOME` or `PYTHONPATH`
+/// there would break the bed's interpreter).
+fn bare(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd
 }
 
 /// Reads one HTTP/1.1 request (head and Content-Length body); `None` at end of stream.
@@ -122,7 +138,7 @@ fn start_bed(upstream: u16) -> Bed {
         .map(PathBuf::from)
         .unwrap_or_else(|| dir.path().join("bed.jsonl"));
     let url = format!("http://127.0.0.1:{upstream}");
-    let mut child = Command::new(&python)
+    let mut child = bare(&python)
         .arg(root().join("scripts/shaped_bed.py"))
         .args(["serve", "--profile", "ci"])
         .args(["--upstream", &format!("eu-west-1={url}")])
@@ -344,7 +360,7 @@ fn raise_priority() {
     if let Ok(me) = std::fs::read_link("/proc/thread-self")
         && let Some(tid) = me.file_name().and_then(|t| t.to_str())
     {
-        let _ = Command::new("renice")
+        let _ = bare("renice")
             .args(["-n", "-10", "-p", tid])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
