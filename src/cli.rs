@@ -271,6 +271,10 @@ pub struct SetupArgs {
     /// Only compare: exit 2 when any region differs or lacks the configuration.
     #[arg(long)]
     pub check: bool,
+    /// `engine: stacksets`: in every target account of the stack set (its accounts, or the
+    /// accounts its OUs resolve to), through `stacksets.setup_role_name` assumed there.
+    #[arg(long)]
+    pub all_accounts: bool,
 }
 
 #[derive(Debug, Args)]

@@ -132,6 +132,11 @@ impl<T: TargetOutcome> TargetReport<T> {
     pub fn region(&self) -> &str {
         &self.target.region
     }
+
+    /// The target in words: its region, or `account/region` for a target in an account.
+    pub fn label(&self) -> String {
+        self.target.to_string()
+    }
 }
 
 impl<T: TargetOutcome> Serialize for TargetReport<T> {
@@ -176,6 +181,11 @@ impl<T: TargetOutcome> Reports<T> {
     /// The width of the longest region name, for columns (`None`: no targets).
     pub fn region_width(&self) -> Option<usize> {
         self.0.iter().map(|r| r.region().len()).max()
+    }
+
+    /// The width of the longest [`TargetReport::label`].
+    pub fn label_width(&self) -> Option<usize> {
+        self.0.iter().map(|r| r.label().len()).max()
     }
 
     pub fn any_failed(&self) -> bool {

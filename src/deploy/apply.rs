@@ -5,6 +5,7 @@
 use super::display;
 use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{
     Applied, ApplyOptions, LoadError, Outcome, PlanReport, StackFailure, TargetPlan,
 };
@@ -29,7 +30,7 @@ pub struct ApplyReport {
 impl ApplyReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self.results.region_width().unwrap_or(6);
+        let w = self.results.label_width().unwrap_or(6);
         let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Results:"));
         for r in self.results.iter() {
             let (tone, word, detail) = match &r.outcome {
@@ -48,7 +49,7 @@ impl ApplyReport {
             let _ = writeln!(
                 out,
                 "  {:<w$}  {}  {detail}  ({:.1} s)",
-                r.region(),
+                r.label(),
                 ui.paint(tone, format!("{word:<9}")),
                 r.elapsed.as_secs_f64()
             );
@@ -87,18 +88,21 @@ pub async fn cmd_apply(
     let mut engine = Engine::open(&session);
     engine.prepare(&session, args.templates.as_deref()).await?;
     let concurrency = usize::from(args.max_concurrency);
+    let targets = engine.targets(&session, Operation::Apply).await?;
     let plans = match &args.plan {
         Some(path) => {
-            load_plan(&session, &engine, path, &args.regions.regions, concurrency).await?
+            let wanted = &args.regions.regions;
+            load_plan(&engine, (&session, &targets), path, wanted, concurrency).await?
         }
-        None => plan_all(&engine, &session.targets, concurrency).await,
+        None => plan_all(&engine, &targets, concurrency).await,
     };
-    let report = PlanReport::new(
+    let mut report = PlanReport::new(
         &session.cfg.stack_name,
         engine.kind(),
         plans,
         engine.principals().cloned(),
     );
+    report.stack_set = engine.overview().map(Box::new);
     // `-q` hides the plan, except when the user is about to be asked to approve it.
     if !ctx.ui.quiet || (!args.yes && ctx.ui.can_prompt) {
         ctx.ui.out(display::plan_text(&report, &ctx.ui))?;
@@ -116,7 +120,7 @@ pub async fn cmd_apply(
         recreate_failed: args.recreate_failed,
         termination_protection: !args.no_termination_protection,
     };
-    let results = execute_all(ctx, &engine, &report.regions, &options, concurrency).await;
+    let results = execute_all(ctx, &engine, &report.regions, &options, concurrency).await?;
     let apply = ApplyReport {
         plan: report,
         results,
@@ -175,19 +179,23 @@ async fn execute_all(
     plans: &Reports<TargetPlan>,
     options: &ApplyOptions,
     concurrency: usize,
-) -> Reports<Applied> {
+) -> Result<Reports<Applied>, DeployError> {
+    let progress = ctx.ui.progress();
+    // An engine whose one operation reaches every target runs it here, once.
+    engine
+        .run_all(AllTargets::Apply { plans }, &progress)
+        .await?;
     let targets: Vec<Target> = plans.iter().map(|r| r.target.clone()).collect();
     let plan_of = |t: &Target| plans.iter().find(|r| &r.target == t);
     let has_changes = |t: &Target| {
         plan_of(t).is_some_and(|r| r.outcome.as_ref().is_ok_and(TargetPlan::has_changes))
     };
-    let progress = ctx.ui.progress();
     let how = Run {
         concurrency,
         progress: Some(&progress),
         shows_line: &has_changes,
     };
-    runner::run(how, &targets, |t, line| {
+    let results = runner::run(how, &targets, |t, line| {
         let planned = plan_of(&t).map(|r: &TargetReport<TargetPlan>| &r.outcome);
         async move {
             match planned {
@@ -197,14 +205,15 @@ async fn execute_all(
             }
         }
     })
-    .await
+    .await;
+    Ok(results)
 }
 
 /// Reads a plan file and checks it against the configuration (offline) and what is deployed
 /// (each target, by the engine): stale plans are refused before anything changes.
 async fn load_plan(
-    session: &Session,
     engine: &Engine,
+    (session, planned): (&Session, &[Target]),
     path: &Path,
     wanted: &[String],
     concurrency: usize,
@@ -215,7 +224,7 @@ async fn load_plan(
         path: path.to_path_buf(),
         reason,
     };
-    if let Some(reason) = file.staleness(engine.kind(), &session.cfg.stack_name, &session.targets) {
+    if let Some(reason) = file.staleness(engine.kind(), &session.cfg.stack_name, planned) {
         return Err(stale(reason));
     }
     engine.check_saved(&file, path)?;

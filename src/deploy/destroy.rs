@@ -4,6 +4,7 @@
 
 use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{DestroyResult, Destroyed, Inventory, StackFailure};
 use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
@@ -22,7 +23,7 @@ pub struct DestroyReport {
 impl DestroyReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self.regions.region_width().unwrap_or(6);
+        let w = self.regions.label_width().unwrap_or(6);
         let _ = writeln!(
             out,
             "{}",
@@ -34,7 +35,7 @@ impl DestroyReport {
                 Ok(_) => ui.paint(Tone::Dim, "not deployed"),
                 Err(e) => ui.paint(Tone::Bad, format!("failed: {}", e.message())),
             };
-            let _ = writeln!(out, "  {:<w$}  {text}", r.region());
+            let _ = writeln!(out, "  {:<w$}  {text}", r.label());
         }
         let retained: Vec<_> = self
             .regions
@@ -78,7 +79,8 @@ pub async fn cmd_destroy(
     let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
     engine.connect(&session).await?;
-    let found: Found = runner::for_each(&session.targets, PLAN_CONCURRENCY, |t| {
+    let targets = engine.targets(&session, Operation::Destroy).await?;
+    let found: Found = runner::for_each(&targets, PLAN_CONCURRENCY, |t| {
         let engine = &engine;
         async move { engine.inventory(&t).await }
     })
@@ -89,13 +91,17 @@ pub async fn cmd_destroy(
     let inventory = |t: &Target| found.iter().find(|(x, _)| x == t).map(|(_, i)| i);
     let exists = |t: &Target| matches!(inventory(t), Some(Ok(Some(_))));
     let progress = ctx.ui.progress();
+    // An engine whose one operation reaches every target runs it here, once.
+    engine
+        .run_all(AllTargets::Destroy { found: &found }, &progress)
+        .await?;
     let how = Run {
         concurrency: PLAN_CONCURRENCY,
         progress: Some(&progress),
         shows_line: &exists,
     };
     let stack_name = &session.cfg.stack_name;
-    let regions = runner::run(how, &session.targets, |t, line| {
+    let regions = runner::run(how, &targets, |t, line| {
         let (engine, inv) = (&engine, inventory(&t).cloned());
         async move {
             match inv {

@@ -3,8 +3,39 @@
 //! allowed principals, a table of security changes, and a summary.
 
 use super::model::{ChangeKind, EngineKind, PlanReport, SecurityChange, Sign, TargetPlan};
+use crate::runner::Target;
 use crate::ui::{Tone, Ui};
 use std::fmt::Write;
+
+/// Targets in few words, in their order: regions of the caller's account joined
+/// (`eu-west-1, us-east-1`); accounts with the same regions together, as a product
+/// (`111122223333, 444455556666 × eu-west-1, us-east-1`).
+pub fn targets_text<'a>(targets: impl IntoIterator<Item = &'a Target>) -> String {
+    let mut by_account: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
+    for t in targets {
+        let account = t.account.as_deref();
+        match by_account.iter_mut().find(|(a, _)| *a == account) {
+            Some((_, regions)) => regions.push(&t.region),
+            None => by_account.push((account, vec![&t.region])),
+        }
+    }
+    let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
+    for (account, regions) in by_account {
+        let accounts: Vec<&str> = account.into_iter().collect();
+        match groups.iter_mut().find(|(_, r)| *r == regions) {
+            Some((a, _)) if !accounts.is_empty() && !a.is_empty() => a.extend(accounts),
+            _ => groups.push((accounts, regions)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(accounts, regions)| match accounts.is_empty() {
+            true => regions.join(", "),
+            false => format!("{} × {}", accounts.join(", "), regions.join(", ")),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
 
 fn tone_of(kind: ChangeKind) -> Tone {
     match kind {
@@ -21,25 +52,49 @@ fn group_key(p: &TargetPlan) -> String {
         .iter()
         .map(|c| (c.action, &c.resource_type, &c.logical_id, &c.cause))
         .collect();
-    serde_json::to_string(&(p.action, changes, &p.security)).unwrap_or_default()
+    serde_json::to_string(&(p.action, changes, &p.security, notes(p))).unwrap_or_default()
+}
+
+/// What the display says of a target beyond its resource changes (StackSets: parameter
+/// changes, an OUTDATED or INOPERABLE instance, a retained stack).
+fn notes(p: &TargetPlan) -> Vec<String> {
+    let Some(s) = p.stack_set() else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = s
+        .parameter_changes
+        .iter()
+        .map(|c| {
+            format!(
+                "parameter {}: {} → {}",
+                c.key,
+                c.old.as_deref().unwrap_or("(none)"),
+                c.new.as_deref().unwrap_or("(none)")
+            )
+        })
+        .collect();
+    out.extend(s.notes.iter().cloned());
+    out
 }
 
 /// The plan as text (stdout).
 pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
     let mut out = String::new();
     let n = report.regions.0.len();
-    let _ = writeln!(
-        out,
-        "{}",
-        ui.paint(
-            Tone::Bold,
-            format!(
-                "Stack {} in {n} region{}",
-                report.stack_name,
-                if n == 1 { "" } else { "s" }
-            )
-        )
-    );
+    let heading = match report.engine {
+        EngineKind::StackSets => format!(
+            "Stack set {}: {n} stack instance{}",
+            report.stack_name,
+            if n == 1 { "" } else { "s" }
+        ),
+        _ => format!(
+            "Stack {} in {n} region{}",
+            report.stack_name,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    let _ = writeln!(out, "{}", ui.paint(Tone::Bold, heading));
+    super::stacksets::overview::write_overview(&mut out, report, ui);
     write_changes(&mut out, report, ui);
     for (target, failure) in report.regions.failures() {
         let _ = writeln!(out);
@@ -53,11 +108,14 @@ pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
     write_principals(&mut out, report, ui);
     write_security(&mut out, report, ui);
     let _ = writeln!(out);
-    let _ = writeln!(out, "{}", report.summary.line());
+    let _ = writeln!(out, "{}", report.summary.line(report.engine.target_noun()));
     if let Some(path) = &report.plan_file {
         let kept = match report.engine {
             EngineKind::CloudFormation => "change sets kept".to_string(),
             EngineKind::Terraform => format!("Terraform's plan beside it, {path}.tfplan"),
+            EngineKind::StackSets => {
+                "nothing kept in AWS: apply plans again and refuses if anything differs".to_string()
+            }
         };
         let _ = writeln!(
             out,
@@ -69,17 +127,25 @@ pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
 
 /// Per group of targets with identical plans: the action and every resource change.
 fn write_changes(out: &mut String, report: &PlanReport, ui: &Ui) {
-    let mut groups: Vec<(String, Vec<String>, &TargetPlan)> = Vec::new();
+    let mut groups: Vec<(String, Vec<&Target>, &TargetPlan)> = Vec::new();
     for (target, p) in report.regions.succeeded() {
         let key = group_key(p);
         match groups.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, targets, _)) => targets.push(target.to_string()),
-            None => groups.push((key, vec![target.to_string()], p)),
+            Some((_, targets, _)) => targets.push(target),
+            None => groups.push((key, vec![target], p)),
         }
     }
     for (_, targets, p) in &groups {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{}: {}", targets.join(", "), p.action.word());
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            targets_text(targets.iter().copied()),
+            p.action.word()
+        );
+        for note in notes(p) {
+            let _ = writeln!(out, "  {}", ui.paint(Tone::Warn, note));
+        }
         for c in &p.changes {
             let mut line = format!(
                 "  {} {:<28} {}",
@@ -93,6 +159,8 @@ fn write_changes(out: &mut String, report: &PlanReport, ui: &Ui) {
                     None => c.action.word().to_string(),
                 };
                 line.push_str(&format!("  ({})", ui.paint(Tone::Bad, why)));
+            } else if let Some(cause) = &c.cause {
+                line.push_str(&format!("  ({})", ui.paint(Tone::Dim, cause)));
             }
             let _ = writeln!(out, "{line}");
         }
@@ -124,10 +192,15 @@ fn write_security(out: &mut String, report: &PlanReport, ui: &Ui) {
     let _ = writeln!(out, "{}", ui.paint(Tone::Bold, "Security changes:"));
     let w_regions = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(7);
     let w_res = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(8);
+    let column = if report.engine == EngineKind::StackSets {
+        "TARGETS"
+    } else {
+        "REGIONS"
+    };
     let _ = writeln!(
         out,
-        "  {:<w_regions$}  {:<w_res$}  DETAIL",
-        "REGIONS", "RESOURCE"
+        "  {column:<w_regions$}  {:<w_res$}  DETAIL",
+        "RESOURCE"
     );
     for (regions, resource, change) in &rows {
         let tone = if change.change == Sign::Added {
@@ -146,12 +219,12 @@ fn write_security(out: &mut String, report: &PlanReport, ui: &Ui) {
 
 /// Security changes with identical rows of several regions merged.
 fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
-    let mut rows: Vec<(Vec<String>, SecurityChange)> = Vec::new();
+    let mut rows: Vec<(Vec<&Target>, SecurityChange)> = Vec::new();
     for (target, p) in report.regions.succeeded() {
         for c in &p.security {
             match rows.iter_mut().find(|(_, r)| r == c) {
-                Some((regions, _)) => regions.push(target.to_string()),
-                None => rows.push((vec![target.to_string()], c.clone())),
+                Some((targets, _)) => targets.push(target),
+                None => rows.push((vec![target], c.clone())),
             }
         }
     }
@@ -162,7 +235,7 @@ fn security_rows(report: &PlanReport) -> Vec<(String, String, SecurityChange)> {
             } else {
                 format!("{} ({})", c.resource, c.resource_type)
             };
-            (regions.join(", "), resource, c)
+            (targets_text(regions), resource, c)
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 
 use super::engine::Engine;
 use super::error::DeployError;
+use super::model::{AllTargets, Operation};
 use super::model::{DriftState, StackDrift};
 use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
@@ -36,7 +37,7 @@ impl DriftReport {
                 Ok(d) => d,
                 Err(e) => {
                     let failed = ui.paint(Tone::Bad, format!("failed: {}", e.message()));
-                    let _ = writeln!(out, "{}: {failed}", r.region());
+                    let _ = writeln!(out, "{}: {failed}", r.label());
                     continue;
                 }
             };
@@ -45,7 +46,7 @@ impl DriftReport {
                 DriftState::Drifted => Tone::Bad,
                 DriftState::NotDeployed => Tone::Dim,
             };
-            let _ = writeln!(out, "{}: {}", r.region(), ui.paint(tone, d.summary()));
+            let _ = writeln!(out, "{}: {}", r.label(), ui.paint(tone, d.summary()));
             write_drift(&mut out, d);
         }
         out
@@ -89,7 +90,11 @@ pub async fn cmd_drift(
     let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
     engine.connect(&session).await?;
-    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &session.targets, |t, _| {
+    let targets = engine.targets(&session, Operation::Drift).await?;
+    engine
+        .run_all(AllTargets::Drift, &ctx.ui.progress())
+        .await?;
+    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &targets, |t, _| {
         let engine = &engine;
         async move { engine.drift(&t).await }
     })

@@ -6,23 +6,31 @@
 //!
 //! Engines are dispatched by enum: one variant per [`EngineKind`]. A new engine adds its
 //! variant here, its kind to `EngineKind`, and its payload to `model::EnginePlan`.
+//!
+//! An engine whose one operation covers every target (StackSets: a stack set's operation
+//! reaches every instance) does that work once in [`Engine::run_all`], before the
+//! per-target methods read each target's part; it also says which targets a command has
+//! ([`Engine::targets`]: the instances, account × region). Per-target engines return the
+//! session's targets and do nothing in `run_all`.
 
 use super::cloudformation::CloudFormation;
 use super::error::DeployError;
 use super::model::{
-    Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Principals, StackDrift,
-    StackFailure, StackStatus, TargetPlan,
+    AllTargets, Applied, ApplyOptions, Destroyed, EngineKind, Inventory, LoadError, Operation,
+    Principals, StackDrift, StackFailure, StackSetOverview, StackStatus, TargetPlan,
 };
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::Session;
+use super::stacksets::StackSets;
 use super::terraform::TerraformEngine;
 use crate::runner::Target;
-use crate::ui::ProgressLine;
+use crate::ui::{Progress, ProgressLine};
 use serde_json::{Map, Value};
 use std::path::Path;
 
 pub enum Engine {
     CloudFormation(CloudFormation),
+    StackSets(Box<StackSets>),
     Terraform(Box<TerraformEngine>),
 }
 
@@ -30,27 +38,31 @@ impl Engine {
     /// The engine of a session's configuration.
     pub fn open(session: &Session) -> Engine {
         match session.engine {
+            EngineKind::StackSets => {
+                Engine::StackSets(Box::new(StackSets::new(&session.cfg, &session.clients)))
+            }
+            EngineKind::Terraform => Engine::Terraform(Box::new(TerraformEngine::new(session))),
             EngineKind::CloudFormation => {
                 Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients))
             }
-            EngineKind::Terraform => Engine::Terraform(Box::new(TerraformEngine::new(session))),
         }
     }
 
     /// Readies the engine to read what it deployed (destroy, status, drift): nothing for
-    /// CloudFormation; the Terraform engine writes its working directory and runs `init`.
+    /// CloudFormation and StackSets; the Terraform engine writes its working directory and
+    /// runs `init`.
     pub async fn connect(&mut self, _session: &Session) -> Result<(), DeployError> {
         match self {
-            Engine::CloudFormation(_) => Ok(()),
+            Engine::CloudFormation(_) | Engine::StackSets(_) => Ok(()),
             Engine::Terraform(e) => e.connect(None).await,
         }
     }
 
     /// `plan --out PATH`: keeps what the engine's payloads refer to beside the plan file
-    /// (Terraform's own plan); nothing for CloudFormation, whose change sets stay in AWS.
+    /// (Terraform's own plan); nothing for the others, whose plans live in AWS or the file.
     pub fn keep_plan(&self, path: &Path) -> Result<(), DeployError> {
         match self {
-            Engine::CloudFormation(_) => Ok(()),
+            Engine::CloudFormation(_) | Engine::StackSets(_) => Ok(()),
             Engine::Terraform(e) => e.keep_plan(path),
         }
     }
@@ -58,7 +70,42 @@ impl Engine {
     pub fn kind(&self) -> EngineKind {
         match self {
             Engine::CloudFormation(_) => EngineKind::CloudFormation,
+            Engine::StackSets(_) => EngineKind::StackSets,
             Engine::Terraform(_) => EngineKind::Terraform,
+        }
+    }
+
+    /// The targets of `operation` (after [`Engine::prepare`] for plan and apply): the
+    /// session's regions, or the engine's own (StackSets: the instances).
+    pub async fn targets(
+        &mut self,
+        session: &Session,
+        operation: Operation,
+    ) -> Result<Vec<Target>, DeployError> {
+        match self {
+            Engine::CloudFormation(_) | Engine::Terraform(_) => Ok(session.targets.clone()),
+            Engine::StackSets(e) => e.targets(session, operation).await,
+        }
+    }
+
+    /// The stack set as a whole, as the plan shows it (StackSets).
+    pub fn overview(&self) -> Option<StackSetOverview> {
+        match self {
+            Engine::CloudFormation(_) | Engine::Terraform(_) => None,
+            Engine::StackSets(e) => e.overview(),
+        }
+    }
+
+    /// The work done once for every target, before the per-target results are read; a
+    /// failure here concerns every target and ends the command.
+    pub async fn run_all(
+        &self,
+        work: AllTargets<'_>,
+        progress: &Progress,
+    ) -> Result<(), DeployError> {
+        match self {
+            Engine::CloudFormation(_) | Engine::Terraform(_) => Ok(()),
+            Engine::StackSets(e) => e.run_all(work, progress).await,
         }
     }
 
@@ -74,6 +121,7 @@ impl Engine {
                 e.prepare(&session.cfg, &session.targets, templates_dir)
                     .await
             }
+            Engine::StackSets(e) => e.prepare(session, templates_dir).await,
             Engine::Terraform(e) => e.connect(templates_dir).await,
         }
     }
@@ -82,6 +130,7 @@ impl Engine {
     pub fn principals(&self) -> Option<&Principals> {
         match self {
             Engine::CloudFormation(e) => e.principals(),
+            Engine::StackSets(_) => None,
             Engine::Terraform(_) => None,
         }
     }
@@ -90,6 +139,7 @@ impl Engine {
     pub async fn plan(&self, target: &Target) -> Result<TargetPlan, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.plan(target).await,
+            Engine::StackSets(e) => e.plan(target).await,
             Engine::Terraform(e) => e.plan(target).await,
         }
     }
@@ -98,6 +148,8 @@ impl Engine {
     pub async fn discard(&self, target: &Target, plan: &TargetPlan) -> Result<(), StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.discard(target, plan).await,
+            // StackSets keeps nothing between plan and apply.
+            Engine::StackSets(_) => Ok(()),
             Engine::Terraform(_) => Ok(()),
         }
     }
@@ -112,6 +164,7 @@ impl Engine {
     ) -> Result<Applied, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.apply(target, plan, options, line).await,
+            Engine::StackSets(e) => e.apply(target, plan).await,
             Engine::Terraform(e) => e.apply(target, plan, line).await,
         }
     }
@@ -120,6 +173,7 @@ impl Engine {
     pub fn save(&self, target: &Target, plan: &TargetPlan) -> Map<String, Value> {
         match self {
             Engine::CloudFormation(e) => e.save(target, plan),
+            Engine::StackSets(e) => e.save(plan),
             Engine::Terraform(e) => e.save(target, plan),
         }
     }
@@ -129,6 +183,7 @@ impl Engine {
     pub fn check_saved(&self, file: &PlanFile, path: &Path) -> Result<(), DeployError> {
         match self {
             Engine::CloudFormation(e) => e.check_saved(file, path),
+            Engine::StackSets(e) => e.check_saved(file, path),
             Engine::Terraform(e) => e.check_saved(file, path),
         }
     }
@@ -137,6 +192,7 @@ impl Engine {
     pub async fn load(&self, saved: &SavedTarget) -> Result<TargetPlan, LoadError> {
         match self {
             Engine::CloudFormation(e) => e.load(saved).await,
+            Engine::StackSets(e) => e.load(saved).await,
             Engine::Terraform(e) => e.load(saved).await,
         }
     }
@@ -145,6 +201,7 @@ impl Engine {
     pub async fn inventory(&self, target: &Target) -> Result<Option<Inventory>, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.inventory(target).await,
+            Engine::StackSets(e) => e.inventory(target).await,
             Engine::Terraform(e) => e.inventory(target).await,
         }
     }
@@ -157,6 +214,7 @@ impl Engine {
     ) -> Result<Destroyed, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.destroy(target, inventory, line).await,
+            Engine::StackSets(e) => e.destroy(target).await,
             Engine::Terraform(e) => e.destroy(target, inventory, line).await,
         }
     }
@@ -164,6 +222,7 @@ impl Engine {
     pub async fn status(&self, target: &Target) -> Result<StackStatus, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.status(target).await,
+            Engine::StackSets(e) => e.status(target).await,
             Engine::Terraform(e) => e.status(target).await,
         }
     }
@@ -171,6 +230,7 @@ impl Engine {
     pub async fn drift(&self, target: &Target) -> Result<StackDrift, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.drift(target).await,
+            Engine::StackSets(e) => e.drift(target).await,
             Engine::Terraform(e) => e.drift(target).await,
         }
     }

@@ -43,6 +43,12 @@ pub enum DeployError {
     WritePlan { path: PathBuf, message: String },
     #[error("the plan has failed regions ({}); not writing {path}", .regions.join(", "))]
     IncompletePlan { path: PathBuf, regions: Vec<String> },
+    /// The stack set as a whole (StackSets): an operation already running, a role, ...
+    #[error(transparent)]
+    StackSet(#[from] crate::stacksets::StackSetError),
+    /// The organisation (StackSets): an OU that does not exist, an account outside it, ...
+    #[error(transparent)]
+    Organization(#[from] crate::org_accounts::OrgAccountsError),
 }
 
 impl Classify for DeployError {
@@ -54,6 +60,8 @@ impl Classify for DeployError {
             DeployError::Prompt(e) => e.exit(),
             DeployError::Output(e) => e.exit(),
             DeployError::Terraform(e) => e.exit(),
+            DeployError::StackSet(e) => e.exit(),
+            DeployError::Organization(e) => e.exit(),
             DeployError::PlanFile { .. } => Exit::Invalid,
             _ => Exit::Failure,
         }
@@ -66,6 +74,8 @@ impl Classify for DeployError {
             DeployError::Usage(e) => e.hint(),
             DeployError::Prompt(e) => e.hint(),
             DeployError::Terraform(e) => e.hint(),
+            DeployError::StackSet(e) => e.hint(),
+            DeployError::Organization(e) => e.hint(),
             DeployError::Principal(p) if p.missing() => Some(format!(
                 "create it first, or remove it from `{}` in the configuration",
                 p.list

@@ -5,7 +5,8 @@
 //! saved-plan envelope ([`planfile`]), the access lists ([`principals`]), and the commands —
 //! [`plan`], [`apply`], [`destroy`], [`status`], [`drift`] — which run the targets through the
 //! per-target runner (`crate::runner`). What is engine-specific sits behind [`engine::Engine`]:
-//! for now [`cloudformation`], one stack per region through change sets.
+//! [`cloudformation`], one stack per region through change sets, and [`stacksets`], one stack
+//! set with an instance per account and region.
 //!
 //! This file only declares and re-exports: submodules never import from it, so that the
 //! graph of deploy's submodules has no cycle.
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod planfile;
 pub mod principals;
 pub mod session;
+pub mod stacksets;
 pub mod status;
 pub mod terraform;
 

@@ -5,6 +5,7 @@
 use super::display;
 use super::engine::Engine;
 use super::error::DeployError;
+use super::model::Operation;
 use super::model::{PlanReport, TargetPlan};
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::{PLAN_CONCURRENCY, Request, Session};
@@ -66,13 +67,15 @@ pub async fn cmd_plan(
     let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
     engine.prepare(&session, args.templates.as_deref()).await?;
-    let plans = plan_all(&engine, &session.targets, PLAN_CONCURRENCY).await;
+    let targets = engine.targets(&session, Operation::Plan).await?;
+    let plans = plan_all(&engine, &targets, PLAN_CONCURRENCY).await;
     let mut report = PlanReport::new(
         &session.cfg.stack_name,
         engine.kind(),
         plans,
         engine.principals().cloned(),
     );
+    report.stack_set = engine.overview().map(Box::new);
     let saved = match &args.out {
         Some(path) => save(ctx, &engine, &mut report, path).await,
         None => {

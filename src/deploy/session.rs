@@ -108,10 +108,9 @@ impl Session {
     }
 }
 
-/// `--engine`, else the configuration's; an engine not yet wired into the commands is refused
-/// rather than deployed with another.
+/// `--engine`, else the configuration's.
 fn choose_engine(
-    ctx: &Context,
+    _ctx: &Context,
     cfg: &Config,
     flag: Option<EngineChoice>,
 ) -> Result<EngineKind, DeployError> {
@@ -122,20 +121,9 @@ fn choose_engine(
         Some(EngineChoice::Stacksets) => Engine::Stacksets,
         None => cfg.engine,
     };
-    match chosen {
-        Engine::Cloudformation => Ok(EngineKind::CloudFormation),
-        Engine::Terraform => Ok(EngineKind::Terraform),
-        Engine::Stacksets => {
-            let source = match flag {
-                Some(_) => "--engine stacksets".to_string(),
-                None => format!("{}: `engine: stacksets`", ctx.global.file.display()),
-            };
-            // Deploying it with another engine instead would ignore the setting silently.
-            Err(UsageError::new(format!(
-                "{source}: plan, apply, destroy, status and drift drive CloudFormation and Terraform only, until the StackSets engine is wired into them"
-            ))
-            .with_hint("set `engine: cloudformation` or `engine: terraform`, or pass --engine cloudformation|terraform")
-            .into())
-        }
-    }
+    Ok(match chosen {
+        Engine::Cloudformation => EngineKind::CloudFormation,
+        Engine::Terraform => EngineKind::Terraform,
+        Engine::Stacksets => EngineKind::StackSets,
+    })
 }

@@ -2,6 +2,7 @@
 
 use super::engine::Engine;
 use super::error::DeployError;
+use super::model::Operation;
 use super::model::StackStatus;
 use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
@@ -20,7 +21,9 @@ pub struct StatusReport {
 impl StatusReport {
     pub fn text(&self, ui: &Ui) -> String {
         let mut out = String::new();
-        let w = self.regions.region_width().unwrap_or(6).max(6);
+        let w = self.regions.label_width().unwrap_or(6).max(6);
+        let in_accounts = self.regions.iter().any(|r| r.target.account.is_some());
+        let column = if in_accounts { "TARGET" } else { "REGION" };
         let _ = writeln!(
             out,
             "{}",
@@ -29,18 +32,18 @@ impl StatusReport {
         let _ = writeln!(
             out,
             "  {:<w$}  {:<32}  {:<20}  PROTECTED",
-            "REGION", "STATUS", "LAST CHANGE"
+            column, "STATUS", "LAST CHANGE"
         );
         for r in self.regions.iter() {
-            let _ = writeln!(out, "  {:<w$}  {}", r.region(), row(ui, r));
+            let _ = writeln!(out, "  {:<w$}  {}", r.label(), row(ui, r));
         }
         for r in self.regions.iter() {
             match &r.outcome {
                 Err(e) => {
-                    let _ = writeln!(out, "{}: {}", r.region(), e.message());
+                    let _ = writeln!(out, "{}: {}", r.label(), e.message());
                 }
                 Ok(s) if !s.outputs.is_empty() => {
-                    let _ = writeln!(out, "{} outputs:", r.region());
+                    let _ = writeln!(out, "{} outputs:", r.label());
                     let kw = s.outputs.keys().map(String::len).max().unwrap_or(0);
                     for (k, v) in &s.outputs {
                         let _ = writeln!(out, "  {k:<kw$}  {v}");
@@ -70,10 +73,31 @@ fn row(ui: &Ui, r: &TargetReport<StackStatus>) -> String {
         Some(false) => "no",
         None => "",
     };
-    format!(
+    let mut row = format!(
         "{status}  {:<20}  {protected}",
         s.last_updated.as_deref().unwrap_or("")
-    )
+    );
+    // A stack instance (StackSets): its drift status and the set's operation that last
+    // touched it, where the protection would be.
+    if let Some(drift) = &s.drift_status
+        && s.termination_protection.is_none()
+    {
+        row.push_str(&format!("drift {drift}"));
+    }
+    if let Some(op) = &s.last_operation {
+        row.push_str(&format!(
+            "; last operation {} {} {}",
+            op.id, op.action, op.status
+        ));
+    }
+    if let Some(reason) = s
+        .status_reason
+        .as_ref()
+        .filter(|_| s.last_operation.is_some())
+    {
+        row.push_str(&format!(" ({reason})"));
+    }
+    row
 }
 
 pub async fn cmd_status(
@@ -90,7 +114,8 @@ pub async fn cmd_status(
     let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
     engine.connect(&session).await?;
-    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &session.targets, |t, _| {
+    let targets = engine.targets(&session, Operation::Status).await?;
+    let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &targets, |t, _| {
         let engine = &engine;
         async move { engine.status(&t).await }
     })

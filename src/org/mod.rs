@@ -1,4 +1,5 @@
 //! The organisation configuration: read, compare and write it in every region (`setup`).
+mod accounts;
 mod setup;
 
 pub use setup::cmd_setup;
@@ -14,6 +15,9 @@ pub enum OrgError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Output(#[from] crate::ui::OutputError),
+    /// `--all-accounts`: the organisation could not say which accounts.
+    #[error(transparent)]
+    Organization(#[from] crate::org_accounts::OrgAccountsError),
 }
 
 impl Classify for OrgError {
@@ -22,12 +26,14 @@ impl Classify for OrgError {
             OrgError::Input(_) => Exit::Invalid,
             OrgError::Config(e) => e.exit(),
             OrgError::Output(e) => e.exit(),
+            OrgError::Organization(e) => e.exit(),
         }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
             OrgError::Config(e) => e.hint(),
+            OrgError::Organization(e) => e.hint(),
             _ => None,
         }
     }

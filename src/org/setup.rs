@@ -110,7 +110,10 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError
         .map_err(OrgError::Input)?;
     let desired = document::desired(&cfg);
     let clients = ctx.clients.open(cfg.home_region(), &cfg.endpoints).await;
-    let targets = runner::regions(&cfg.regions);
+    let (clients, targets) = match args.all_accounts {
+        false => (clients, runner::regions(&cfg.regions)),
+        true => super::accounts::targets(&cfg, &clients, &ctx.global.file).await?,
+    };
     let regions = runner::run(Run::quiet(targets.len()), &targets, |t, _| {
         let (clients, parameter, desired) = (&clients, &parameter, &desired);
         async move { setup_region(clients, &t, parameter, desired, args.check).await }
@@ -201,9 +204,9 @@ fn render(ctx: &Context, r: &SetupReport) -> String {
         if n == 1 { "" } else { "s" },
         if r.check { " (check only)" } else { "" }
     );
-    let width = r.regions.region_width().unwrap_or(0);
+    let width = r.regions.label_width().unwrap_or(0);
     for x in r.regions.iter() {
-        let region = x.region();
+        let region = x.label();
         match &x.outcome {
             Err(e) => out.push_str(&format!(
                 "  {region:<width$}  {}: {e}\n",
@@ -217,7 +220,12 @@ fn render(ctx: &Context, r: &SetupReport) -> String {
         }
     }
     if !r.regions.any_failed() && !r.check {
-        let regions: Vec<&str> = r.regions.iter().map(|x| x.region()).collect();
+        let mut regions: Vec<&str> = Vec::new();
+        for x in r.regions.iter() {
+            if !regions.contains(&x.region()) {
+                regions.push(x.region());
+            }
+        }
         out.push_str(&format!(
             "Startifact clients need STARTIFACT_REGIONS=\"{}\"; provision reads the regions from the configuration.\n",
             regions.join(",")

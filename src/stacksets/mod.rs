@@ -23,10 +23,11 @@ pub mod drift;
 pub mod operation;
 pub mod preview;
 pub mod problem;
+pub mod roles;
 pub mod spec;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use apply::{ApplyOptions, ApplyReport, apply, check_administration_role};
 pub use describe::{InstanceSummary, StackSetInfo, describe_stack_set, list_instances};
@@ -35,10 +36,12 @@ pub use destroy::{
 };
 pub use drift::{DriftReport, InstanceDrift, ResourceDrift, detect_drift};
 pub use operation::{
-    InstanceOutcome, OperationOutcome, OperationSummary, Polling, operation_outcome, wait_operation,
+    InstanceOutcome, OperationOutcome, OperationSummary, Polling, list_operations,
+    operation_outcome, wait_operation,
 };
 pub use preview::{ParameterChange, Preview, TemplatePair, preview, preview_from};
 pub use problem::InstanceProblem;
+pub use roles::{RoleCheck, check_execution_role};
 pub use spec::{AutoDeployment, StackSetSpec, Targets};
 
 use crate::exit::{Classify, Exit};
@@ -125,6 +128,19 @@ pub enum StackSetError {
         stack_set: String,
         operation: &'static str,
     },
+    #[error(
+        "stack set {stack_set}: {}",
+        execution_roles(role, administration_role, missing, untrusted)
+    )]
+    ExecutionRoles {
+        stack_set: String,
+        role: String,
+        administration_role: String,
+        /// Accounts without the role.
+        missing: Vec<String>,
+        /// Accounts whose role does not trust the administration role.
+        untrusted: Vec<String>,
+    },
     #[error("stack set {stack_set}: cloudformation:{operation}: {message}")]
     Aws {
         stack_set: String,
@@ -154,12 +170,46 @@ impl Classify for StackSetError {
             StackSetError::PermissionModelMismatch { .. } => Some(
                 "a stack set keeps its permission model while it has instances: destroy it first (`provision destroy`), or change `stacksets.targets` back".into(),
             ),
+            StackSetError::ExecutionRoles { .. } => Some(
+                "create it in each of those accounts, trusted by the administration role (AWS's template: AWSCloudFormationStackSetExecutionRole.yml), or set `stacksets.targets.execution_role_name` to the role they have".into(),
+            ),
             StackSetError::NotAdministrator { .. } => Some(
                 "service-managed stack sets are operated from the management account (or a delegated administrator, which provision does not drive yet)".into(),
             ),
             _ => None,
         }
     }
+}
+
+fn execution_roles(
+    role: &str,
+    administration_role: &str,
+    missing: &[String],
+    untrusted: &[String],
+) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "the execution role `{role}` does not exist in {} {}",
+            if missing.len() == 1 {
+                "account"
+            } else {
+                "accounts"
+            },
+            missing.join(", ")
+        ));
+    }
+    if !untrusted.is_empty() {
+        parts.push(format!(
+            "the execution role `{role}` of {} {} does not trust the administration role {administration_role}",
+            if untrusted.len() == 1 { "account" } else { "accounts" },
+            untrusted.join(", ")
+        ));
+    }
+    format!(
+        "{}; CloudFormation could not deploy there",
+        parts.join("; ")
+    )
 }
 
 /// Classifies an SDK error of `operation` on `stack_set`: an endpoint without the

@@ -7,7 +7,7 @@ use super::problem::InstanceProblem;
 use super::{InstanceKey, RunningOperation, StackSetError, is_transient, sdk_error, timestamp};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudformation::types::{CallAs, StackSetOperation};
+use aws_sdk_cloudformation::types::{CallAs, StackSetOperation, StackSetOperationSummary};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -103,9 +103,76 @@ impl OperationSummary {
         }
     }
 
+    /// An operation as ListStackSetOperations lists it.
+    pub fn from_list(o: &StackSetOperationSummary) -> Self {
+        OperationSummary {
+            operation_id: o.operation_id().unwrap_or_default().to_string(),
+            action: o
+                .action()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default(),
+            status: o
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: o.status_reason().map(str::to_string),
+            started: o.creation_timestamp().map(timestamp),
+            ended: o.end_timestamp().map(timestamp),
+            failed_instances: o
+                .status_details()
+                .and_then(|d| d.failed_stack_instances_count()),
+        }
+    }
+
     pub fn is_final(&self) -> bool {
         matches!(self.status.as_str(), "SUCCEEDED" | "FAILED" | "STOPPED")
     }
+
+    /// Queued, running or stopping: the set takes no other operation.
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "RUNNING" | "QUEUED" | "STOPPING")
+    }
+
+    pub fn running(&self) -> RunningOperation {
+        RunningOperation {
+            operation_id: self.operation_id.clone(),
+            action: self.action.clone(),
+            status: self.status.clone(),
+            started: self.started.clone(),
+        }
+    }
+}
+
+/// Every operation of the set (ListStackSetOperations, every page), oldest first.
+pub async fn list_operations(
+    cf: &Client,
+    name: &str,
+) -> Result<Vec<OperationSummary>, StackSetError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = cf
+            .list_stack_set_operations()
+            .stack_set_name(name)
+            .call_as(CallAs::SelfValue)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .map_err(|e| sdk_error(name, "ListStackSetOperations", &e))?;
+        out.extend(page.summaries().iter().map(OperationSummary::from_list));
+        match next_token(
+            name,
+            "ListStackSetOperations",
+            token.as_deref(),
+            page.next_token(),
+        )? {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    // RFC 3339 to the second sorts as text; a stable sort keeps the answer's order on ties.
+    out.sort_by(|a, b| a.started.cmp(&b.started));
+    Ok(out)
 }
 
 /// One instance after an operation: the operation's result for it, and its state now.

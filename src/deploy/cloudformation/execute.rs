@@ -33,6 +33,8 @@ pub async fn apply_region(
         stack_name: target.stack_name.clone(),
         result,
         status,
+        status_reason: None,
+        operation_id: None,
         warnings,
     };
     let mut plan = plan.clone();
@@ -51,6 +53,12 @@ pub async fn apply_region(
             }
             plan = recreate(cf, plan.change_set(), target, how, progress).await?;
             Outcome::Recreated
+        }
+        Action::Delete | Action::Retry => {
+            return Err(target.failure(format!(
+                "`{}` is not an action of the cloudformation engine",
+                plan.action.word()
+            )));
         }
     };
     let change_set = plan.change_set();

@@ -119,6 +119,12 @@ pub async fn load_region(
             return Ok(plan);
         }
         Action::Create | Action::Update => {}
+        Action::Delete | Action::Retry => {
+            return Err(LoadError::Stale(format!(
+                "{region}: `{}` is not an action of the cloudformation engine",
+                saved.action.word()
+            )));
+        }
     }
     plan.changes = executable_changes(cf, region, record, target).await?;
     plan.security = security_for_loaded(cf, input, stack.as_ref())

@@ -25,6 +25,8 @@ fn status_of(stack_name: &str, info: StackInfo) -> StackStatus {
         status_reason: info.status_reason,
         termination_protection: Some(info.termination_protection),
         drift_status: info.drift_status,
+        detailed_status: None,
+        last_operation: None,
         outputs: info.outputs,
     }
 }

@@ -2,8 +2,12 @@
 //! what the other operations report per target ([`results`]). The engines produce it; the
 //! display, the JSON documents and the plan file read it.
 
+mod operation;
 mod plan;
 mod results;
+mod stackset;
 
+pub use operation::*;
 pub use plan::*;
 pub use results::*;
+pub use stackset::*;

@@ -4,6 +4,7 @@
 //! the plan file records it.
 
 use super::results::StackFailure;
+use super::stackset::{StackSetOverview, StackSetPlan};
 use crate::runner::{Reports, Target, TargetOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,6 +19,8 @@ pub enum EngineKind {
     CloudFormation,
     /// The rendered Terraform root module, one state for every region, through the CLI.
     Terraform,
+    /// One stack set: a stack instance per target account and region.
+    StackSets,
 }
 
 impl EngineKind {
@@ -25,6 +28,15 @@ impl EngineKind {
         match self {
             EngineKind::CloudFormation => "cloudformation",
             EngineKind::Terraform => "terraform",
+            EngineKind::StackSets => "stacksets",
+        }
+    }
+
+    /// What one target is, in words (`3 regions`, `6 stack instances`).
+    pub fn target_noun(self) -> &'static str {
+        match self {
+            EngineKind::StackSets => "stack instance",
+            _ => "region",
         }
     }
 }
@@ -38,6 +50,11 @@ pub enum Action {
     NoChanges,
     /// The first creation failed (CloudFormation: ROLLBACK_COMPLETE): delete, create again.
     Recreate,
+    /// The target is no longer wanted: its stack is deleted (StackSets: an instance removed).
+    Delete,
+    /// The last operation did not bring the target up to date (StackSets: OUTDATED): it is
+    /// tried again with what is deployed elsewhere.
+    Retry,
 }
 
 impl Action {
@@ -47,6 +64,8 @@ impl Action {
             Action::Update => "update stack",
             Action::NoChanges => "no changes",
             Action::Recreate => "recreate stack (its first creation failed: ROLLBACK_COMPLETE)",
+            Action::Delete => "delete stack",
+            Action::Retry => "retry stack (OUTDATED: the last operation did not complete here)",
         }
     }
 }
@@ -206,6 +225,7 @@ pub struct TerraformPlan {
 pub enum EnginePlan {
     CloudFormation(ChangeSetPlan),
     Terraform(TerraformPlan),
+    StackSets(StackSetPlan),
 }
 
 /// One target's plan.
@@ -228,6 +248,26 @@ pub fn holds_data(resource_type: &str) -> bool {
     )
 }
 
+/// Resource types whose removal loses something users rely on: the data (bucket, key), the
+/// bucket-name parameter clients find the bucket by, the managed policies whose ARNs others
+/// attach. (Buckets and keys outlive their stack by DeletionPolicy, but are orphaned.)
+pub fn removal_loses(resource_type: &str) -> bool {
+    holds_data(resource_type)
+        || matches!(
+            resource_type,
+            "AWS::SSM::Parameter" | "AWS::IAM::ManagedPolicy"
+        )
+}
+
+/// The CloudFormation payload of a plan of another engine: nothing kept.
+const NO_CHANGE_SET: &ChangeSetPlan = &ChangeSetPlan {
+    stack_status: None,
+    change_set_arn: None,
+    stack_id: None,
+    stack_changed_at: None,
+    created_review_stack: false,
+};
+
 impl TargetPlan {
     pub fn has_changes(&self) -> bool {
         self.action != Action::NoChanges
@@ -235,14 +275,21 @@ impl TargetPlan {
 
     /// The data-loss guard: replacements of resources that hold data, as
     /// `AWS::S3::Bucket Bucket (replace) in eu-west-1`; with Terraform also their removal
-    /// (Terraform destroys what leaves the module, where CloudFormation retains buckets and keys).
+    /// (Terraform destroys what leaves the module, where CloudFormation retains buckets and
+    /// keys); for a deleted stack instance, the removal of its buckets, keys, bucket-name
+    /// parameter and managed policies.
     pub fn data_loss(&self, target: &Target) -> Vec<String> {
         let removal_deletes = matches!(self.engine, EnginePlan::Terraform(_));
+        let instance_deleted =
+            self.action == Action::Delete && matches!(self.engine, EnginePlan::StackSets(_));
         self.changes
             .iter()
             .filter(|c| {
-                (c.action.replaces() || (removal_deletes && c.action == ChangeKind::Remove))
-                    && holds_data(&c.resource_type)
+                ((c.action.replaces() || (removal_deletes && c.action == ChangeKind::Remove))
+                    && holds_data(&c.resource_type))
+                    || (instance_deleted
+                        && c.action == ChangeKind::Remove
+                        && removal_loses(&c.resource_type))
             })
             .map(|c| {
                 format!(
@@ -255,18 +302,19 @@ impl TargetPlan {
             .collect()
     }
 
-    /// The CloudFormation engine's part (a default one for another engine's plan).
+    /// The CloudFormation engine's part (nothing for another engine's plan).
     pub fn change_set(&self) -> &ChangeSetPlan {
-        static NONE: ChangeSetPlan = ChangeSetPlan {
-            stack_status: None,
-            change_set_arn: None,
-            stack_id: None,
-            stack_changed_at: None,
-            created_review_stack: false,
-        };
         match &self.engine {
             EnginePlan::CloudFormation(c) => c,
-            _ => &NONE,
+            _ => NO_CHANGE_SET,
+        }
+    }
+
+    /// The StackSets engine's part.
+    pub fn stack_set(&self) -> Option<&StackSetPlan> {
+        match &self.engine {
+            EnginePlan::StackSets(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -293,6 +341,9 @@ pub struct PlanReport {
     pub regions: Reports<TargetPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principals: Option<Principals>,
+    /// The stack set as a whole (StackSets): its targets resolved, what changes set-wide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_set: Option<Box<StackSetOverview>>,
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_file: Option<String>,
@@ -311,6 +362,7 @@ impl PlanReport {
             summary: Summary::of(&regions),
             regions,
             principals,
+            stack_set: None,
             plan_file: None,
         }
     }
@@ -328,6 +380,10 @@ impl PlanReport {
     }
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Counts over all targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -335,6 +391,10 @@ pub struct Summary {
     pub create: usize,
     pub update: usize,
     pub recreate: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delete: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub retry: usize,
     pub unchanged: usize,
     pub failed: usize,
     pub add: usize,
@@ -356,6 +416,8 @@ impl Summary {
                 Action::Create => s.create += 1,
                 Action::Update => s.update += 1,
                 Action::Recreate => s.recreate += 1,
+                Action::Delete => s.delete += 1,
+                Action::Retry => s.retry += 1,
                 Action::NoChanges => s.unchanged += 1,
             }
             for c in &p.changes {
@@ -371,13 +433,16 @@ impl Summary {
         s
     }
 
-    pub fn line(&self) -> String {
+    /// The summary line; `noun` is what a target is (`region`, `stack instance`).
+    pub fn line(&self, noun: &str) -> String {
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         let mut stacks = vec![];
         for (n, what) in [
             (self.create, "to create"),
             (self.update, "to update"),
             (self.recreate, "to recreate"),
+            (self.retry, "to retry"),
+            (self.delete, "to delete"),
             (self.unchanged, "unchanged"),
             (self.failed, "failed"),
         ] {
@@ -386,7 +451,7 @@ impl Summary {
             }
         }
         format!(
-            "Plan: {} region{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
+            "Plan: {} {noun}{} ({}); resources: {} to add, {} to modify, {} to replace, {} to remove; {} security change{}.",
             self.regions,
             plural(self.regions),
             stacks.join(", "),

@@ -84,6 +84,8 @@ pub enum Outcome {
     Updated,
     Recreated,
     Unchanged,
+    /// The target's stack was deleted (StackSets: an instance no longer wanted).
+    Deleted,
 }
 
 impl Outcome {
@@ -93,6 +95,7 @@ impl Outcome {
             Outcome::Updated => "updated",
             Outcome::Recreated => "recreated",
             Outcome::Unchanged => "unchanged",
+            Outcome::Deleted => "deleted",
         }
     }
 }
@@ -104,6 +107,12 @@ pub struct Applied {
     pub result: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Why the target is in its status, in the engine's words (StackSets: the instance's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// The engine's operation that reached the target (StackSets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
@@ -206,7 +215,27 @@ pub struct StackStatus {
     pub termination_protection: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift_status: Option<String>,
+    /// StackSets: the instance's detailed status (SUCCEEDED, FAILED, RUNNING, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detailed_status: Option<String>,
+    /// StackSets: the set's operation that last touched the instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_operation: Option<LastOperation>,
     pub outputs: BTreeMap<String, String>,
+}
+
+/// An engine operation, as a status report names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastOperation {
+    pub id: String,
+    /// CREATE, UPDATE, DELETE, DETECT_DRIFT.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub action: String,
+    /// SUCCEEDED, FAILED, STOPPED, RUNNING, ...
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
 }
 
 impl StackStatus {
@@ -220,6 +249,8 @@ impl StackStatus {
             last_updated: None,
             termination_protection: None,
             drift_status: None,
+            detailed_status: None,
+            last_operation: None,
             outputs: BTreeMap::new(),
         }
     }
@@ -336,6 +367,8 @@ pub enum EngineStack {
     },
     /// The target's resources in the Terraform state (one state holds every target).
     Terraform,
+    /// A stack instance; its stack, when CloudFormation names it.
+    StackSetInstance { stack_id: Option<String> },
 }
 
 impl Inventory {
@@ -411,6 +444,8 @@ mod tests {
                 stack_name: "artifact-storage".into(),
                 result: Outcome::Updated,
                 status: Some("UPDATE_COMPLETE".into()),
+                status_reason: None,
+                operation_id: None,
                 warnings: vec![],
             }),
             elapsed: d,

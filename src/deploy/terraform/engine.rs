@@ -417,14 +417,17 @@ impl TerraformEngine {
     ) -> Result<Applied, StackFailure> {
         let result = match plan.action {
             Action::Create => Outcome::Created,
-            Action::Update => Outcome::Updated,
+            Action::Update | Action::Retry => Outcome::Updated,
             Action::Recreate => Outcome::Recreated,
             Action::NoChanges => Outcome::Unchanged,
+            Action::Delete => Outcome::Deleted,
         };
         let applied = |status: String| Applied {
             stack_name: self.stack().to_string(),
             result,
             status: Some(status),
+            status_reason: None,
+            operation_id: None,
             warnings: Vec::new(),
         };
         if !plan.has_changes() {

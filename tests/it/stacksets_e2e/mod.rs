@@ -10,6 +10,7 @@
 //! through OU targets (docs/testing.md, "StackSets on the emulator"): these tests assert what
 //! it does; the rest is covered by the mock tests in src/stacksets/tests/.
 
+mod engine;
 mod organizations;
 mod self_managed;
 mod service_managed;
@@ -28,6 +29,7 @@ pub const ADMIN_REGION: &str = "eu-west-1";
 #[derive(Debug, Clone)]
 pub struct Org {
     pub root: String,
+    pub dev: String,
     pub prod: String,
     pub prod_eu: String,
     pub dev_account: String,
@@ -108,6 +110,7 @@ async fn create_organization() -> Org {
         prod_account: account("prod", prod.clone()).await,
         prod_eu_account: account("prod-eu", prod_eu.clone()).await,
         root,
+        dev,
         prod,
         prod_eu,
     }
@@ -182,16 +185,21 @@ pub fn s3(conf: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 /// parameters, KMS alias and IAM user never collide with another test's in the shared
 /// accounts.
 pub fn config(name: &str, stacksets: &str, extra: &str) -> provision::config::Config {
-    let text = format!(
+    let text = config_text(name, stacksets, extra);
+    provision::config::parse(std::path::Path::new("provision.yaml"), &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// The text of [`config`].
+pub fn config_text(name: &str, stacksets: &str, extra: &str) -> String {
+    format!(
         "version: 1\norganisation: {name}\nengine: stacksets\nregions: [{}]\nhome_region: eu-west-1\nstack_name: {name}\n\
          parameters: {{configuration: /{name}/startifact, bucket_name: /{name}/bucket, artifact_prefix: /{name}/artifacts}}\n\
          bucket: {{name: \"{name}-{{account_id}}-{{region}}\"}}\n\
          identities: {{group: {name}-readers, users: [{name}-bot], policy: read}}\n\
          stacksets:\n{stacksets}{extra}",
         REGIONS.join(", ")
-    );
-    provision::config::parse(std::path::Path::new("provision.yaml"), &text)
-        .unwrap_or_else(|e| panic!("{e}\n{text}"))
+    )
 }
 
 pub fn spec(cfg: &provision::config::Config) -> StackSetSpec {

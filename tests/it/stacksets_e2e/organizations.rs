@@ -1,12 +1,11 @@
 //! Organizations on the emulator: OUs resolved to accounts (nested OUs included, the
 //! management account never), an OU that does not exist, accounts outside the organisation,
-//! trusted access for StackSets.
+//! (trusted access for StackSets: `engine.rs`, through the binary).
 
 use super::*;
 use provision::exit::{Classify, Exit};
 use provision::org_accounts::{
-    AccountsCheck, ENABLE_TRUSTED_ACCESS, OrgAccountsError, STACKSETS_SERVICE_PRINCIPAL,
-    check_accounts, describe_organization, require_stacksets_trusted_access,
+    AccountsCheck, OrgAccountsError, check_accounts, describe_organization,
     resolve_organizational_units,
 };
 
@@ -89,33 +88,4 @@ async fn accounts_outside_the_organisation_are_named() {
         .expect_err("outsider");
     assert!(err.to_string().ends_with(": 210987654321"), "{err}");
     assert!(!err.to_string().contains(&o.dev_account), "{err}");
-}
-
-#[tokio::test]
-async fn trusted_access_must_be_enabled_for_service_managed_sets() {
-    org();
-    let client = organizations().await;
-    let organization = describe_organization(&client).await.expect("organisation");
-    // This test is the only one that touches trusted access.
-    let err = require_stacksets_trusted_access(&client, &organization)
-        .await
-        .expect_err("not enabled yet");
-    assert!(
-        matches!(err, OrgAccountsError::TrustedAccessDisabled { .. }),
-        "{err}"
-    );
-    assert!(
-        err.hint()
-            .unwrap_or_default()
-            .contains(ENABLE_TRUSTED_ACCESS)
-    );
-    client
-        .enable_aws_service_access()
-        .service_principal(STACKSETS_SERVICE_PRINCIPAL)
-        .send()
-        .await
-        .expect("EnableAWSServiceAccess");
-    require_stacksets_trusted_access(&client, &organization)
-        .await
-        .expect("enabled");
 }

@@ -177,7 +177,7 @@ async fn a_self_managed_set_in_two_accounts_and_three_regions_from_creation_to_d
     }
 }
 
-fn setup_role(cfg: &provision::config::Config, account: &str) -> String {
+pub fn setup_role(cfg: &provision::config::Config, account: &str) -> String {
     cfg.stacksets
         .as_ref()
         .expect("stacksets")

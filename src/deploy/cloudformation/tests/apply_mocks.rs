@@ -47,10 +47,10 @@ fn plan(action: Action, changes: usize) -> TargetPlan {
 }
 
 fn change_set(p: &mut TargetPlan) -> &mut ChangeSetPlan {
-    let EnginePlan::CloudFormation(c) = &mut p.engine else {
-        unreachable!("a CloudFormation plan")
-    };
-    c
+    match &mut p.engine {
+        EnginePlan::CloudFormation(c) => c,
+        _ => panic!("a CloudFormation plan was built above"),
+    }
 }
 
 fn opts() -> Execution {
