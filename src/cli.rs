@@ -317,8 +317,12 @@ pub struct StageArgs {
     #[arg(long)]
     pub force_latest: bool,
     /// Upload once, then copy server-side to the other regions (falls back to direct upload).
-    #[arg(long)]
+    /// The default for files above 16 MiB staged to several regions.
+    #[arg(long, conflicts_with = "no_copy")]
     pub copy: bool,
+    /// Upload to every region directly, whatever the file's size.
+    #[arg(long)]
+    pub no_copy: bool,
     #[command(flatten)]
     pub staging: StagingArgs,
 }

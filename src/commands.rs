@@ -3,6 +3,7 @@
 //! error, classified (exit code, hint) through [`Classify`].
 
 use crate::aws::ClientSource;
+use crate::cancel::{Cancel, Cancelled};
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, ConfigError};
 use crate::context::{Context, Environment};
@@ -30,6 +31,9 @@ pub enum Error {
     Output(#[from] OutputError),
     #[error("starting the async runtime")]
     Runtime(#[source] std::io::Error),
+    /// A signal ended the command before it finished.
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
 }
 
 impl Error {
@@ -42,6 +46,7 @@ impl Error {
             Error::Stage(e) => Some(e),
             Error::Output(e) => Some(e),
             Error::Runtime(_) => None,
+            Error::Cancelled(e) => Some(e),
         }
     }
 }
@@ -85,12 +90,23 @@ where
         global: cli.global,
         ui,
         env: Environment::from_process(),
+        cancel: Cancel::new(),
     };
     let result = dispatch(&ctx, cli.command);
     if ctx.ui.stdout_closed() {
         // The reader of stdout has seen enough (`| head`): not an error.
         return ExitCode::SUCCESS;
     }
+    // A signal decides the exit code, whatever the command made of it (an error it ended
+    // with is said too).
+    let result = match (ctx.cancel.signal(), result) {
+        (Some(signal), Err(e)) if !matches!(e, Error::Cancelled(_)) => {
+            ctx.ui.error(&e);
+            Err(Error::Cancelled(Cancelled(signal)))
+        }
+        (Some(signal), Ok(_)) => Err(Error::Cancelled(Cancelled(signal))),
+        (_, result) => result,
+    };
     match result {
         Ok(exit) => exit.into(),
         Err(e) => {
@@ -100,8 +116,12 @@ where
     }
 }
 
+/// How long the clean-up after SIGINT or SIGTERM may take.
+const CLEANUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs an async command on a runtime built only for it, so offline commands start instantly.
-fn block_on<E, F>(fut: F) -> Result<Exit, Error>
+/// SIGINT and SIGTERM cancel it through `ctx.cancel` (see [`crate::cancel`]).
+fn block_on<E, F>(ctx: &Context, fut: F) -> Result<Exit, Error>
 where
     F: std::future::Future<Output = Result<Exit, E>>,
     Error: From<E>,
@@ -110,7 +130,22 @@ where
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    Ok(rt.block_on(fut)?)
+    let outcome = rt.block_on(async {
+        ctx.cancel.listen();
+        ctx.cancel.run(fut).await
+    });
+    match outcome {
+        Ok(result) => Ok(result?),
+        Err(signal) => {
+            // What the dropped command left registered (multipart uploads in flight) is
+            // cleaned up, best effort, briefly: a CI runner sends SIGKILL soon after SIGTERM.
+            let cleaned = rt.block_on(ctx.cancel.clean_up(CLEANUP_DEADLINE));
+            tracing::info!("{cleaned} clean-up(s) after {}", signal.name());
+            // Blocking work of the dropped command (hashing a file) is not waited for.
+            rt.shutdown_background();
+            Err(Error::Cancelled(Cancelled(signal)))
+        }
+    }
 }
 
 /// Runs a deploy command with a Ctrl-C (SIGINT) and SIGTERM handler: while Terraform runs,
@@ -125,12 +160,18 @@ where
 {
     let interrupt = Interrupt::new();
     let run = command(interrupt.clone());
-    block_on(async {
+    // Its own runtime, without the context's cancellation: a signal must reach Terraform
+    // (which then writes its state), not drop the command while Terraform runs on.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    Ok(rt.block_on(async {
         tokio::select! {
             result = run => result,
             never = forward_signals(&ctx.ui, &interrupt) => match never {},
         }
-    })
+    })?)
 }
 
 /// Waits for SIGINT and SIGTERM forever, passing them on as described at [`interruptible`].
@@ -206,13 +247,13 @@ fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
                 |i| async move { deploy::cmd_drift(ctx, &args, &i).await },
             )
         }
-        Command::Setup(args) => block_on(org::cmd_setup(ctx, &args)),
-        Command::Stage(args) => block_on(stage::cmd_stage(ctx, &args)),
-        Command::Download(args) => block_on(stage::cmd_download(ctx, &args)),
-        Command::Info(args) => block_on(stage::cmd_info(ctx, &args)),
-        Command::List(args) => block_on(stage::cmd_list(ctx, &args)),
-        Command::Metadata(args) => block_on(stage::cmd_metadata(ctx, &args)),
-        Command::Presign(args) => block_on(stage::cmd_presign(ctx, &args)),
+        Command::Setup(args) => block_on(ctx, org::cmd_setup(ctx, &args)),
+        Command::Stage(args) => block_on(ctx, stage::cmd_stage(ctx, &args)),
+        Command::Download(args) => block_on(ctx, stage::cmd_download(ctx, &args)),
+        Command::Info(args) => block_on(ctx, stage::cmd_info(ctx, &args)),
+        Command::List(args) => block_on(ctx, stage::cmd_list(ctx, &args)),
+        Command::Metadata(args) => block_on(ctx, stage::cmd_metadata(ctx, &args)),
+        Command::Presign(args) => block_on(ctx, stage::cmd_presign(ctx, &args)),
         Command::Schema => {
             ctx.ui.write_stdout(config::json_schema().as_bytes())?;
             Ok(Exit::Success)

@@ -3,6 +3,7 @@
 //! can take a `&Context`.
 
 use crate::aws::ClientSource;
+use crate::cancel::Cancel;
 use crate::cli::GlobalArgs;
 use crate::config::{self, Config, ConfigError};
 use crate::ui::Ui;
@@ -14,6 +15,9 @@ pub struct Context {
     /// The one place AWS clients come from.
     pub clients: ClientSource,
     pub env: Environment,
+    /// Set by SIGINT or SIGTERM: what a command awaits or polls to stop (see
+    /// [`crate::cancel`]).
+    pub cancel: Cancel,
 }
 
 /// The environment variables the commands consult (beyond those clap and the AWS SDK read),

@@ -14,6 +14,10 @@ pub enum Exit {
     Changes = 2,
     /// Invalid input: arguments, configuration file, artifact name or version.
     Invalid = 3,
+    /// Cancelled by SIGINT (128 + 2, as a shell reports it).
+    Interrupted = 130,
+    /// Cancelled by SIGTERM (128 + 15).
+    Terminated = 143,
 }
 
 impl Exit {
@@ -24,6 +28,7 @@ impl Exit {
             Exit::Changes => 1,
             Exit::Failure => 2,
             Exit::Invalid => 3,
+            Exit::Interrupted | Exit::Terminated => 4,
         };
         if rank(other) > rank(self) {
             other

@@ -6,6 +6,7 @@
 //! command layer (`commands`) that dispatches and owns the aggregate error.
 
 pub mod aws;
+pub mod cancel;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod stacksets;
 pub mod stage;
 pub mod startifact;
 pub mod terraform;
+pub mod text;
 pub mod ui;
 
 #[cfg(test)]

@@ -115,6 +115,7 @@ pub fn context(file: &std::path::Path, aws: FakeAws, env: Environment) -> Contex
         ui: Ui::quiet(),
         clients: aws.source(),
         env,
+        cancel: crate::cancel::Cancel::new(),
     }
 }
 

@@ -11,6 +11,7 @@
 
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
 use crate::exit::{Classify, Exit};
+use crate::text::escape_keeping_lines;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
@@ -178,8 +179,9 @@ impl Ui {
     pub fn warn(&self, line: impl std::fmt::Display) {
         let _ = writeln!(
             std::io::stderr(),
-            "{} {line}",
-            self.paint_err(Tone::Warn, "warning:")
+            "{} {}",
+            self.paint_err(Tone::Warn, "warning:"),
+            escape_keeping_lines(&line.to_string())
         );
     }
 
@@ -255,21 +257,38 @@ impl Ui {
 
     /// Prints an error with its cause chain and hint on stderr.
     pub fn error(&self, e: &dyn Classify) {
+        // Messages carry text from elsewhere (AWS's messages, keys, file names): no control
+        // character of theirs reaches the terminal.
         let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{} {e}", self.paint_err(Tone::Bad, "error:"));
+        let _ = writeln!(
+            err,
+            "{} {}",
+            self.paint_err(Tone::Bad, "error:"),
+            escape_keeping_lines(&e.to_string())
+        );
         let mut source = std::error::Error::source(e);
         // `transparent` variants repeat their inner message as the first source: skip repeats.
         let mut last = e.to_string();
         while let Some(s) = source {
             let msg = s.to_string();
             if msg != last && !last.contains(&msg) {
-                let _ = writeln!(err, "  {} {msg}", self.paint_err(Tone::Dim, "caused by:"));
+                let _ = writeln!(
+                    err,
+                    "  {} {}",
+                    self.paint_err(Tone::Dim, "caused by:"),
+                    escape_keeping_lines(&msg)
+                );
             }
             last = msg;
             source = s.source();
         }
         if let Some(hint) = e.hint() {
-            let _ = writeln!(err, "  {} {hint}", self.paint_err(Tone::Good, "hint:"));
+            let _ = writeln!(
+                err,
+                "  {} {}",
+                self.paint_err(Tone::Good, "hint:"),
+                escape_keeping_lines(&hint)
+            );
         }
     }
 

@@ -20,6 +20,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -154,6 +155,9 @@ pub struct Clients {
     inner: Arc<Inner>,
 }
 
+/// A client of any service, as [`Clients`] keeps it.
+type BuiltClient = Box<dyn Any + Send + Sync>;
+
 struct Inner {
     base: SdkConfig,
     settings: AwsSettings,
@@ -161,6 +165,9 @@ struct Inner {
     member_role: String,
     /// Credentials of the other accounts, assumed once and shared by their clients.
     accounts: Mutex<HashMap<String, SharedCredentialsProvider>>,
+    /// Clients already built, per target and kind (`"s3"`, `"ssm_reads"`, ...): a command
+    /// asks for the same region's client many times, and building one costs CPU.
+    built: Mutex<HashMap<(Target, &'static str), BuiltClient>>,
     plugs: Option<Plugs>,
 }
 
@@ -178,21 +185,23 @@ macro_rules! service {
         $(#[$doc])*
         pub fn $name(&self, at: impl Into<Target>) -> $krate::Client {
             let at = at.into();
-            let mut b = $krate::config::Builder::from(&self.inner.base)
-                .region(Region::new(at.region.clone()));
-            if let Some(url) = self.endpoint(&at.region) {
-                b = b.endpoint_url(url);
-            }
-            if let Some(account) = &at.account {
-                b = b.credentials_provider(self.assumed(account));
-            }
-            if let Some(plug) = self.plug(&at) {
-                b = b.http_client(plug.http_client);
-                if let Some(i) = plug.interceptor {
-                    b = b.interceptor(i);
+            self.cached(stringify!($name), &at, || {
+                let mut b = $krate::config::Builder::from(&self.inner.base)
+                    .region(Region::new(at.region.clone()));
+                if let Some(url) = self.endpoint(&at.region) {
+                    b = b.endpoint_url(url);
                 }
-            }
-            $krate::Client::from_conf(b.build())
+                if let Some(account) = &at.account {
+                    b = b.credentials_provider(self.assumed(account));
+                }
+                if let Some(plug) = self.plug(&at) {
+                    b = b.http_client(plug.http_client);
+                    if let Some(i) = plug.interceptor {
+                        b = b.interceptor(i);
+                    }
+                }
+                $krate::Client::from_conf(b.build())
+            })
         }
     };
 }
@@ -212,6 +221,7 @@ impl Clients {
                 home_region: home_region.to_string(),
                 member_role: DEFAULT_MEMBER_ROLE.to_string(),
                 accounts: Mutex::default(),
+                built: Mutex::default(),
                 plugs,
             }),
         }
@@ -242,12 +252,16 @@ impl Clients {
     /// endpoint without virtual-host names: path-style addressing.
     pub fn s3(&self, at: impl Into<Target>) -> aws_sdk_s3::Client {
         let at = at.into();
-        let path_style = self.endpoint(&at.region).is_some();
-        let client = self.s3_plain(at);
-        if !path_style {
-            return client;
-        }
-        aws_sdk_s3::Client::from_conf(client.config().to_builder().force_path_style(true).build())
+        self.cached("s3", &at, || {
+            let path_style = self.endpoint(&at.region).is_some();
+            let client = self.s3_plain(&at);
+            if !path_style {
+                return client;
+            }
+            aws_sdk_s3::Client::from_conf(
+                client.config().to_builder().force_path_style(true).build(),
+            )
+        })
     }
 
     service!(s3_plain, aws_sdk_s3);
@@ -255,14 +269,17 @@ impl Clients {
     /// SSM for reads that fail over to another region: few attempts, short timeouts, so that
     /// an unreachable region costs seconds, not a minute of retries.
     pub fn ssm_reads(&self, at: impl Into<Target>) -> aws_sdk_ssm::Client {
-        let conf = self
-            .ssm(at)
-            .config()
-            .to_builder()
-            .retry_config(self.read_retries())
-            .timeout_config(self.read_timeouts())
-            .build();
-        aws_sdk_ssm::Client::from_conf(conf)
+        let at = at.into();
+        self.cached("ssm_reads", &at, || {
+            let conf = self
+                .ssm(&at)
+                .config()
+                .to_builder()
+                .retry_config(self.read_retries())
+                .timeout_config(self.read_timeouts())
+                .build();
+            aws_sdk_ssm::Client::from_conf(conf)
+        })
     }
 
     /// S3 for reads (HEAD, GET, list): quick to give up, like [`Clients::ssm_reads`]. The body
@@ -272,17 +289,20 @@ impl Clients {
     /// multipart object's composite checksum without its `-N` mark, which the SDK would take
     /// for a full-object one and fail on).
     pub fn s3_reads(&self, at: impl Into<Target>) -> aws_sdk_s3::Client {
-        let conf = self
-            .s3(at)
-            .config()
-            .to_builder()
-            .retry_config(self.read_retries())
-            .timeout_config(self.read_timeouts())
-            .response_checksum_validation(
-                aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
-            )
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        let at = at.into();
+        self.cached("s3_reads", &at, || {
+            let conf = self
+                .s3(&at)
+                .config()
+                .to_builder()
+                .retry_config(self.read_retries())
+                .timeout_config(self.read_timeouts())
+                .response_checksum_validation(
+                    aws_sdk_s3::config::ResponseChecksumValidation::WhenRequired,
+                )
+                .build();
+            aws_sdk_s3::Client::from_conf(conf)
+        })
     }
 
     /// The same clients, assuming `role` (a role name) in other accounts.
@@ -294,6 +314,7 @@ impl Clients {
                 home_region: self.inner.home_region.clone(),
                 member_role: role.to_string(),
                 accounts: Mutex::default(),
+                built: Mutex::default(),
                 plugs: self.inner.plugs.clone(),
             }),
         }
@@ -318,6 +339,37 @@ impl Clients {
     /// The credentials of the caller's own account (to warn when they expire early).
     pub fn credentials_provider(&self) -> Option<SharedCredentialsProvider> {
         self.inner.base.credentials_provider()
+    }
+
+    /// The client of `kind` for `at`, built by `build` the first time it is asked for.
+    fn cached<C: Clone + Send + Sync + 'static>(
+        &self,
+        kind: &'static str,
+        at: &Target,
+        build: impl FnOnce() -> C,
+    ) -> C {
+        let key = (at.clone(), kind);
+        let found = self
+            .inner
+            .built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .and_then(|c| c.downcast_ref::<C>())
+            .cloned();
+        if let Some(client) = found {
+            return client;
+        }
+        // Built outside the lock: building one client may ask for another (`s3_reads` is
+        // made from `s3`). Two tasks racing here build two equal clients; one is kept.
+        let client = build();
+        self.inner
+            .built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(key)
+            .or_insert_with(|| Box::new(client.clone()));
+        client
     }
 
     fn plug(&self, at: &Target) -> Option<Plug> {
@@ -363,6 +415,7 @@ impl AwsSettings {
     /// Loads the shared configuration (credentials chain, profile) once.
     pub async fn load(&self, region: &str) -> SdkConfig {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(shared_https_client())
             .region(Region::new(region.to_string()))
             .retry_config(RetryConfig::adaptive().with_max_attempts(self.max_attempts))
             .timeout_config(
@@ -382,6 +435,26 @@ impl AwsSettings {
         );
         loader.load().await
     }
+}
+
+/// One HTTP client, and so one connection pool per connect settings, for every service client
+/// of a command. Without it the SDK builds an HTTP client (and a pool) per service client, so
+/// every client's first request opens a connection: on a 250 ms link, that is a round trip
+/// (two with TLS) per client. The connector is the SDK's default one (rustls with aws-lc,
+/// proxy settings from the environment).
+fn shared_https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
 }
 
 #[cfg(test)]

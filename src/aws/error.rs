@@ -3,6 +3,7 @@
 //! region (and account, when not the caller's) met it, and a short description (its
 //! `Display`): the service's code and message, or the transport failure with its cause.
 
+use crate::text::escape;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -107,7 +108,7 @@ impl AwsError {
                     code: assume.error.code().map(str::to_string),
                     status: assume.error.status(),
                     message: assume.error.message().map(str::to_string),
-                    description: assume.to_string(),
+                    description: escape(&assume.to_string()).into_owned(),
                 }),
             };
         }
@@ -121,7 +122,8 @@ impl AwsError {
                 code,
                 status,
                 message: err.message().map(str::to_string),
-                description: describe(err),
+                // The service's message is text the other side chose: never raw on a terminal.
+                description: escape(&describe(err)).into_owned(),
             }),
         }
     }

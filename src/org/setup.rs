@@ -139,6 +139,9 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError
         check: args.check,
         regions,
     };
+    report
+        .regions
+        .report_failures(&ctx.ui, Some(&format!("parameter {}", report.parameter)));
     ctx.ui
         .emit_report("setup", &report, || render(ctx, &report))?;
     Ok(report.regions.exit())

@@ -9,6 +9,7 @@
 use super::RegionError;
 use super::upload::{Committed, Pending, abort, collect_parts, complete};
 use crate::aws::SdkResultExt;
+use crate::cancel::Cancel;
 use aws_sdk_s3::types::CompletedPart;
 use futures_util::StreamExt;
 
@@ -54,11 +55,12 @@ pub async fn copy_object(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     source: &Source<'_>,
+    cancel: &Cancel,
 ) -> Result<Committed, RegionError> {
     if source.size <= COPY_OBJECT_MAX {
         copy_whole(s3, bucket, source).await
     } else {
-        copy_parts(s3, bucket, source).await
+        copy_parts(s3, bucket, source, cancel).await
     }
 }
 
@@ -86,9 +88,18 @@ async fn copy_parts(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     source: &Source<'_>,
+    cancel: &Cancel,
 ) -> Result<Committed, RegionError> {
-    let mut pending =
-        Pending::start(s3, bucket, source.key, source.sha256_hex, None, "copy").await?;
+    let mut pending = Pending::start(
+        s3,
+        bucket,
+        source.key,
+        source.sha256_hex,
+        None,
+        "copy",
+        cancel,
+    )
+    .await?;
     let from = copy_source(source.bucket, source.key);
     let copying = format!("copying {} from {}", source.key, source.bucket);
     let copies = futures_util::stream::iter(copy_ranges(source.size).into_iter().enumerate())

@@ -18,6 +18,11 @@ pub enum Destination {
 
 impl Destination {
     pub fn check(path: &str, filename: bool) -> Result<Destination, StageError> {
+        if path.is_empty() {
+            return Err(StageError::Input(
+                "PATH is empty: name the file to write (or a directory, with --filename)".into(),
+            ));
+        }
         let p = PathBuf::from(path);
         if filename {
             if !p.is_dir() {
@@ -30,6 +35,11 @@ impl Destination {
         if p.is_dir() {
             return Err(StageError::Input(format!(
                 "{path}: is a directory; pass --filename to write the staged file name into it, or a file path"
+            )));
+        }
+        if names_a_directory(path) {
+            return Err(StageError::Input(format!(
+                "{path}: names a directory, which does not exist; create it and pass --filename, or name a file"
             )));
         }
         let parent = parent_dir(&p);
@@ -55,6 +65,15 @@ impl Destination {
             }
         }
     }
+}
+
+/// A path that can only be a directory: it ends with a separator, `.` or `..`.
+fn names_a_directory(path: &str) -> bool {
+    let trimmed = path.trim_end_matches(std::path::is_separator);
+    trimmed.len() != path.len()
+        || Path::new(trimmed).file_name().is_none()
+        || trimmed.ends_with("/.")
+        || trimmed == "."
 }
 
 pub fn parent_dir(p: &Path) -> PathBuf {
@@ -119,6 +138,11 @@ mod tests {
             "a directory without --filename"
         );
         assert!(Destination::check(&format!("{d}/missing/x"), false).is_err());
+        // Paths that can only name a directory, and it does not exist (issue 13.6).
+        for bad in ["", "newdir/", "a/b/", "missing/..", "missing/.", "x//"] {
+            let e = Destination::check(bad, false).unwrap_err();
+            assert!(matches!(e, StageError::Input(_)), "{bad:?}: {e}");
+        }
         assert!(Destination::check(&format!("{d}/file"), true).is_err());
         assert_eq!(
             Destination::check(&format!("{d}/x"), false).unwrap(),

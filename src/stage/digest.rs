@@ -3,7 +3,8 @@
 //! The whole-file digest goes into the metadata (checked on download). The part digests go
 //! with each `UploadPart` (`x-amz-checksum-sha256`), and the whole-file digest with a single
 //! `PutObject`: S3 refuses bytes that differ from what was hashed, so a file that changes
-//! between hashing and uploading cannot be staged under the wrong digest.
+//! between hashing and uploading cannot be staged under the wrong digest. We do not rely on
+//! S3 alone: the bytes sent are hashed again and compared before the commit ([`super::sent`]).
 //! Memory stays at one read buffer whatever the file's size.
 
 use std::io::Read;

@@ -32,6 +32,8 @@ use tokio::io::AsyncWriteExt;
 /// A body that delivers nothing for this long is abandoned for the next region.
 const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 const WRITE_BUFFER: usize = 1024 * 1024;
+/// The name prefix of the temporary file a download streams into.
+pub(super) const TEMP_PREFIX: &str = ".provision-download-";
 
 /// Why one region's attempt ended.
 enum Attempt {
@@ -117,7 +119,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, St
             done.project,
             done.version,
             done.region,
-            done.path,
+            crate::text::escape(&done.path),
             super::stage_cmd::human_size(done.size),
             done.verified.text()
         )
@@ -189,7 +191,8 @@ async fn attempt(
     let doc = doc.unwrap_or_default();
     let mut check = expected_check(&s3, &at, &doc, &object).await?;
     let dir = parent_dir(&final_path);
-    let (temp_path, size, sha256) = receive(object, &at.key, &dir, &mut check).await?;
+    let temp = temp_file(&dir, &final_path).map_err(Attempt::Stop)?;
+    let (temp_path, size, sha256) = receive(object, &at.key, temp, &mut check).await?;
     let verified = verify(check, &sha256).map_err(|(algorithm, expected, actual)| {
         Attempt::Stop(StageError::Integrity(Box::new(IntegrityError {
             region: at.region.clone(),
@@ -285,23 +288,67 @@ async fn expected_check(
         .map_or(Check::Nothing, Check::S3))
 }
 
-/// Streams the body into a temporary file in `dir`, hashing it (and computing S3's checksum
-/// when that is the check); the file is synced. Returns it with the size and the SHA-256.
+/// The temporary file the download streams into, next to `final_path`, with the mode the
+/// result must have: a file it replaces keeps its mode (without set-user-ID and set-group-ID:
+/// a download never carries those); a new one gets `0666 & !umask`, as any program's new
+/// file does (the kernel applies the umask when the file is opened).
+fn temp_file(dir: &Path, final_path: &Path) -> Result<tempfile::NamedTempFile, StageError> {
+    let creating = |e| StageError::io(format!("creating a temporary file in {}", dir.display()), e);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    #[cfg(unix)]
+    let kept = {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+        std::fs::metadata(final_path)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| std::fs::Permissions::from_mode(m.permissions().mode() & 0o777))
+    };
+    sweep_stale(dir);
+    let temp = builder.tempfile_in(dir).map_err(creating)?;
+    // Held while the download lives: what `sweep_stale` tells a live download by.
+    temp.as_file().lock().map_err(creating)?;
+    #[cfg(unix)]
+    if let Some(mode) = kept {
+        temp.as_file().set_permissions(mode).map_err(creating)?;
+    }
+    #[cfg(not(unix))]
+    let _ = final_path;
+    Ok(temp)
+}
+
+/// Removes the temporary files that downloads killed before they could clean up (SIGKILL, a
+/// power cut) left in `dir`. A live download holds a lock on its file; a file nobody holds
+/// is stale. Best effort: what cannot be removed stays.
+fn sweep_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+            && entry.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::File::open(entry.path()).is_ok_and(|f| f.try_lock().is_ok());
+        if stale && std::fs::remove_file(entry.path()).is_ok() {
+            tracing::info!(
+                "removed {}, left by an earlier download",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+/// Streams the body into the temporary file, hashing it (and computing S3's checksum when
+/// that is the check); the file is synced. Returns it with the size and the SHA-256.
 async fn receive(
     object: GetObjectOutput,
     key: &str,
-    dir: &Path,
+    temp: tempfile::NamedTempFile,
     check: &mut Check,
 ) -> Result<(tempfile::TempPath, u64, String), Attempt> {
-    let temp = tempfile::Builder::new()
-        .prefix(".provision-download-")
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Attempt::Stop(StageError::io(
-                format!("creating a temporary file in {}", dir.display()),
-                e,
-            ))
-        })?;
     let (file, temp_path) = temp.into_parts();
     let write_err = |e: std::io::Error| {
         Attempt::Stop(StageError::io(
@@ -373,15 +420,10 @@ fn verify(check: Check, sha256: &str) -> Result<Verification, (String, String, S
     }
 }
 
-/// Moves the verified download into place, readable like any downloaded file, durably.
+/// Moves the verified download into place (atomically, with the mode `temp_file` gave it),
+/// durably.
 fn persist(temp_path: tempfile::TempPath, final_path: &Path, dir: &Path) -> Result<(), Attempt> {
     let io = |context: String| move |e| Attempt::Stop(StageError::io(context, e));
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&temp_path, std::fs::Permissions::from_mode(0o644))
-            .map_err(io(format!("writing {}", temp_path.display())))?;
-    }
     temp_path
         .persist(final_path)
         .map_err(|e| e.error)

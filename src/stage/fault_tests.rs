@@ -164,7 +164,7 @@ async fn a_claim_write_answered_with_500_moves_the_claim_to_the_next_region() {
         (&east, east.answers(&[])),
     ]);
     assert_eq!(stage(aws, "eu-west-1").await, Exit::Failure);
-    // Sorted claim order: eu-north-1 fails, eu-west-1 claims, then the rest.
+    // Claim order (the configuration's): eu-north-1 fails, eu-west-1 claims, then the rest.
     assert_eq!(
         *writes.lock().unwrap(),
         ["eu-north-1: 500", "eu-west-1", "us-east-1"]
@@ -216,8 +216,24 @@ async fn every_region_answering_stages_everywhere_in_claim_order() {
     let writes = writes.lock().unwrap().clone();
     assert_eq!(
         writes[0], "eu-north-1",
-        "the first region in sorted order claims"
+        "the first configured region claims"
     );
+    assert_eq!(writes.len(), 3);
+}
+
+#[tokio::test]
+async fn the_first_configured_region_claims_not_the_alphabetically_first() {
+    let configured = ["us-east-1", "eu-west-1", "eu-north-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [east, west, north] = configured.map(|r| StagingRegion::new(r, &configured, &writes));
+    let aws = fake(&[
+        (&north, north.answers(&[])),
+        (&west, west.answers(&[])),
+        (&east, east.answers(&[])),
+    ]);
+    assert_eq!(stage(aws, "eu-west-1").await, Exit::Success);
+    let writes = writes.lock().unwrap().clone();
+    assert_eq!(writes[0], "us-east-1", "the claim: {writes:?}");
     assert_eq!(writes.len(), 3);
 }
 

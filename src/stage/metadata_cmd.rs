@@ -93,6 +93,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, St
         set,
         regions,
     };
+    report.regions.report_failures(&ctx.ui, Some(&key));
     ctx.ui
         .emit_report("metadata", &report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())
@@ -103,7 +104,11 @@ fn render(ui: &Ui, report: &Report) -> String {
     for r in report.regions.iter() {
         let (tone, text, error) = match &r.outcome {
             Ok(u) => (Tone::Good, u.summary(), String::new()),
-            Err(e) => (Tone::Bad, "failed".into(), format!("  {}", e.message)),
+            Err(e) => (
+                Tone::Bad,
+                "failed".into(),
+                format!("  {}", crate::text::escape(&e.message)),
+            ),
         };
         out.push_str(&format!(
             "  {}  {}{error}\n",

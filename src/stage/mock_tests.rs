@@ -88,6 +88,7 @@ fn a_multipart_upload_is_aborted_when_its_completion_is_refused_or_fails() {
             key: "app@1.0.0".into(),
             upload_id: "u1".into(),
             parts: Vec::new(),
+            on_signal: None,
         };
         let got = rt().block_on(upload::complete(&pending, "upload"));
         if status == 412 {
@@ -226,7 +227,12 @@ fn a_multipart_copy_completes_conditionally_and_is_aborted_when_a_part_fails() {
             .match_requests(|r| r.upload_id() == Some("u1"))
             .then_output(|| AbortMultipartUploadOutput::builder().build());
         let client = s3(&[&create, &copy_part, &complete, &abort]);
-        let got = rt().block_on(copy_object(&client, "dst-bkt", &source));
+        let got = rt().block_on(copy_object(
+            &client,
+            "dst-bkt",
+            &source,
+            &crate::cancel::Cancel::new(),
+        ));
         if part_fails {
             let err = got.unwrap_err().to_string();
             assert!(

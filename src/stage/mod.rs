@@ -27,6 +27,7 @@ mod mock_tests;
 pub mod presign;
 pub mod query;
 pub mod resolve;
+pub mod sent;
 pub mod stage_cmd;
 pub mod stage_flow;
 pub mod upload;

@@ -10,6 +10,7 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner;
 use crate::startifact::layout::{self, Metadata, value_text};
+use crate::text::escape;
 use crate::ui::Tone;
 use aws_smithy_types::date_time::Format;
 use semver::Version;
@@ -98,11 +99,14 @@ async fn info_in(
     })
 }
 
+/// The text of `info`. Everything that came from AWS is escaped (see [`crate::text`]).
 fn render_info(i: &Info) -> String {
     let mut out = format!("{} {}\n", i.project, i.version);
     out.push_str(&format!(
         "  object    s3://{}/{} ({})\n",
-        i.bucket, i.key, i.region
+        escape(&i.bucket),
+        escape(&i.key),
+        i.region
     ));
     if let Some(size) = i.size {
         out.push_str(&format!(
@@ -111,14 +115,15 @@ fn render_info(i: &Info) -> String {
         ));
     }
     if let Some(t) = &i.staged_at {
-        out.push_str(&format!("  staged    {t}\n"));
+        out.push_str(&format!("  staged    {}\n", escape(t)));
     }
     if i.metadata.is_empty() {
         out.push_str("  metadata  none\n");
     } else {
         out.push_str("  metadata\n");
-        let width = i.metadata.keys().map(String::len).max().unwrap_or(0);
-        for (k, v) in &i.metadata {
+        let keys: Vec<_> = i.metadata.keys().map(|k| escape(k)).collect();
+        let width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
+        for (k, v) in keys.iter().zip(i.metadata.values()) {
             out.push_str(&format!("    {k:<width$} = {}\n", value_text(v)));
         }
     }

@@ -4,7 +4,9 @@ use super::StageError;
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
 use super::meta::MetadataOutcome;
 use super::resolve::{self, StagingTarget};
-use super::stage_flow::{Conflict, Job, LatestChange, RegionStaging, Upload};
+use super::stage_flow::{
+    Conflict, Job, LatestChange, RegionStaging, Upload, claim_order, copy_pays,
+};
 use super::upload::{Artifact, Existing};
 use crate::cli::StageArgs;
 use crate::context::Context;
@@ -81,8 +83,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
     let key = target.layout.artifact_key(&args.project, &req.version);
     let metadata =
         layout::staged_metadata(&req.user_metadata, req.filename.as_deref(), &digest.hex());
-    let mut regions = target.regions.clone();
-    regions.sort();
+    let regions = claim_order(&target.regions, &target.org.regions);
     let progress = ctx.ui.progress();
     let job = Job {
         target: &target,
@@ -95,7 +96,8 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
         project: &args.project,
         version: &req.version,
         force_latest: args.force_latest,
-        copy: args.copy,
+        copy: args.copy || (!args.no_copy && copy_pays(digest.size, regions.len())),
+        cancel: &ctx.cancel,
         lines: regions
             .iter()
             .map(|r| (r.clone(), progress.line(r)))
@@ -114,6 +116,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
     ));
     let states = run(&job, args, &req).await?;
     let report = report(args, &req, &target, &job, &digest, states);
+    report.regions.report_failures(&ctx.ui, Some(&key));
     ctx.ui
         .emit_report("stage", &report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())
@@ -356,7 +359,7 @@ fn report(
         sha256: digest.hex(),
         metadata: job.metadata.clone(),
         dry_run: args.dry_run,
-        copy: args.copy,
+        copy: job.copy,
         part_size: digest.part_size,
         regions_source: target.regions_source.clone(),
         staged: regions.succeeded().count(),
@@ -386,7 +389,7 @@ fn render(ui: &Ui, r: &StageReport) -> String {
                 if let Some(u) = e.upload.filter(|u| *u != Upload::Present) {
                     line.push_str(&format!("  {}", upload_text(u)));
                 }
-                line.push_str(&format!("  {}", e.failure.message));
+                line.push_str(&format!("  {}", crate::text::escape(&e.failure.message)));
                 line
             }
         };

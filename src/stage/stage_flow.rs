@@ -3,14 +3,17 @@
 //! 1. Check every region concurrently (bucket name, existing object). Other bytes already
 //!    staged anywhere: stop, nothing changed. The same bytes: that region is already staged
 //!    (a rerun completes the rest).
-//! 2. Upload. Regions are committed in a fixed (sorted) order until the first commit
-//!    succeeds — the claim — and then all the others at once. Two stagers of one version with
+//! 2. Upload. Regions are committed in a fixed order ([`claim_order`]: the organisation
+//!    configuration's `regions` in their order, then any others sorted) until the first
+//!    commit succeeds — the claim — and then all the others at once. Two stagers of one version with
 //!    different bytes therefore meet in the same region first: the loser stops before it
 //!    has written anything anywhere. Multipart parts are uploaded to every region
-//!    concurrently before that; only the commits are ordered. With `--copy` the claim region
-//!    gets the upload and the others a server-side copy, falling back to a direct upload.
-//! 3. Per region, once its artifact is in place: the metadata object, then `latest`, which
-//!    only moves forward in semantic-version order unless `--force-latest`.
+//!    concurrently before that; only the commits are ordered. With `--copy` (the default
+//!    above [`COPY_ABOVE`] to several regions, see [`copy_pays`]) the claim region gets the
+//!    upload and the others a server-side copy, falling back to a direct upload.
+//! 3. Per region, once its artifact is in place: the metadata object (while `latest` is
+//!    read), then `latest`, which only moves forward in semantic-version order unless
+//!    `--force-latest`.
 
 use super::RegionError;
 use super::copy::{self, Source};
@@ -18,6 +21,7 @@ use super::meta::{self, MetadataOutcome};
 use super::resolve::StagingTarget;
 use super::upload::{self, Artifact, Committed, Existing, Pending};
 use crate::aws::ssm::put_parameter;
+use crate::cancel::Cancel;
 use crate::runner;
 use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
@@ -25,6 +29,7 @@ use semver::Version;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 /// How the artifact got into a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +58,9 @@ pub struct LatestChange {
 pub struct RegionStaging {
     pub bucket: Option<String>,
     pub existing: Option<Existing>,
+    /// The round trip of the check's `HeadObject` when it found nothing (one exchange on a
+    /// connection already open): it sets the parts in flight.
+    pub rtt: Option<Duration>,
     pub upload: Option<Upload>,
     pub metadata: Option<MetadataOutcome>,
     pub latest: Option<LatestChange>,
@@ -68,6 +76,8 @@ pub struct Job<'a> {
     pub version: &'a Version,
     pub force_latest: bool,
     pub copy: bool,
+    /// Multipart uploads in flight register their abort with it (see [`crate::cancel`]).
+    pub cancel: &'a Cancel,
     /// Regions in claim order.
     pub regions: Vec<String>,
     pub lines: HashMap<String, ProgressLine>,
@@ -93,12 +103,27 @@ impl Job<'_> {
             runner::for_each_region(&self.regions, self.regions.len(), |region| async move {
                 self.line(&region).set("checking");
                 let mut out = RegionStaging::default();
-                match self.target.bucket(&region).await {
+                // `latest` is read here too, only to open a second connection while the first
+                // is opened (their set-ups overlap): the finish then writes the metadata and
+                // reads `latest` at once on two warm connections instead of paying a set-up
+                // (a round trip, two with TLS) on the second. The finish reads it again.
+                let (bucket, _) = futures_util::future::join(
+                    self.target.bucket(&region),
+                    self.target.latest(&region, self.project),
+                )
+                .await;
+                match bucket {
                     Err(e) => out.error = Some(e),
                     Ok(bucket) => {
                         let s3 = self.target.s3_read(&region);
+                        let started = std::time::Instant::now();
                         match upload::inspect(&s3, &bucket, self.artifact).await {
-                            Ok(existing) => out.existing = Some(existing),
+                            Ok(existing) => {
+                                if existing == Existing::Absent {
+                                    out.rtt = Some(started.elapsed());
+                                }
+                                out.existing = Some(existing);
+                            }
                             Err(e) => out.error = Some(e),
                         }
                         out.bucket = Some(bucket);
@@ -136,8 +161,12 @@ impl Job<'_> {
         if absent.is_empty() {
             return Ok(());
         }
+        let rtts: HashMap<String, Duration> = states
+            .iter()
+            .filter_map(|(r, s)| s.rtt.map(|rtt| (r.clone(), rtt)))
+            .collect();
         let results = if self.copy {
-            self.upload_copying(absent, claimed).await?
+            self.upload_copying(absent, claimed, &rtts).await?
         } else if self.artifact.digest.part_size.is_none() {
             claim_then_rest(
                 absent,
@@ -151,10 +180,19 @@ impl Job<'_> {
             let buckets: HashMap<String, String> = absent.into_iter().collect();
             let uploaded = runner::for_each_region(&regions, regions.len(), |r| {
                 let bucket = buckets[&r].clone();
+                let in_flight = self.parts_in_flight(&rtts, &r);
                 async move {
                     self.line(&r).set("uploading parts");
                     let s3 = self.target.s3_write(&r);
-                    upload::upload_parts(&s3, &bucket, self.artifact, self.line(&r)).await
+                    upload::upload_parts(
+                        &s3,
+                        &bucket,
+                        self.artifact,
+                        self.line(&r),
+                        in_flight,
+                        self.cancel,
+                    )
+                    .await
                 }
             })
             .await;
@@ -190,6 +228,7 @@ impl Job<'_> {
         &self,
         absent: Vec<(String, String)>,
         claimed: Option<(String, String)>,
+        rtts: &HashMap<String, Duration>,
     ) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict> {
         let mut results = Vec::new();
         let mut rest = absent.into_iter();
@@ -199,7 +238,10 @@ impl Job<'_> {
                 let Some((r, b)) = rest.next() else {
                     return Ok(results);
                 };
-                match self.direct(&r, &b, true).await {
+                match self
+                    .direct(&r, &b, true, self.parts_in_flight(rtts, &r))
+                    .await
+                {
                     Settled::Done(u) => {
                         results.push((r.clone(), Ok(u)));
                         break (r, b);
@@ -221,13 +263,14 @@ impl Job<'_> {
         let copies = futures_util::future::join_all(rest.into_iter().map(|(r, b)| async move {
             self.line(&r).set(format!("copying from {source_region}"));
             let s3 = self.target.s3_write(&r);
-            let settled = match copy::copy_object(&s3, &b, src).await {
+            let settled = match copy::copy_object(&s3, &b, src, self.cancel).await {
                 Ok(Committed::Written) => Settled::Done(Upload::Copy),
                 Ok(Committed::Preempted) => self.settle(&r, &b).await,
                 Err(e) => {
                     tracing::warn!("{r}: server-side copy failed ({e}); uploading directly");
                     self.line(&r).set("copy failed; uploading directly");
-                    self.direct(&r, &b, false).await
+                    self.direct(&r, &b, false, self.parts_in_flight(rtts, &r))
+                        .await
                 }
             };
             (r, into_result(settled))
@@ -261,15 +304,36 @@ impl Job<'_> {
         }
     }
 
-    /// A direct upload to one region, single or multipart.
-    async fn direct(&self, region: &str, bucket: &str, claiming: bool) -> Settled {
+    /// Parts in flight to `region`, from its measured round trip.
+    fn parts_in_flight(&self, rtts: &HashMap<String, Duration>, region: &str) -> usize {
+        let part_size = self.artifact.digest.part_size.unwrap_or(1);
+        upload::parts_in_flight(rtts.get(region).copied(), part_size)
+    }
+
+    /// A direct upload to one region, single or multipart, `in_flight` parts at once.
+    async fn direct(
+        &self,
+        region: &str,
+        bucket: &str,
+        claiming: bool,
+        in_flight: usize,
+    ) -> Settled {
         if self.artifact.digest.part_size.is_none() {
             return self
                 .direct_single(region.to_string(), bucket.to_string(), claiming)
                 .await;
         }
         let s3 = self.target.s3_write(region);
-        match upload::upload_parts(&s3, bucket, self.artifact, self.line(region)).await {
+        match upload::upload_parts(
+            &s3,
+            bucket,
+            self.artifact,
+            self.line(region),
+            in_flight,
+            self.cancel,
+        )
+        .await
+        {
             Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
             Err(e) => Settled::Failed(e),
         }
@@ -322,9 +386,20 @@ impl Job<'_> {
             async move {
                 self.line(&r).set("writing metadata");
                 let s3 = self.target.s3_write(&r);
-                let m = meta::stage(&s3, &bucket, self.artifact.key, self.metadata).await?;
+                // The metadata write and the read of `latest` are independent: one round
+                // trip for both. `latest` is still written only after the metadata is in.
+                let (m, previous) = futures_util::future::join(
+                    meta::stage(&s3, &bucket, self.artifact.key, self.metadata),
+                    self.read_latest(&r),
+                )
+                .await;
+                let m = m?;
                 self.line(&r).set("updating latest");
-                let latest = self.update_latest(&r).await.map_err(|e| (m.clone(), e));
+                let latest = match previous {
+                    Ok(previous) => self.update_latest(&r, previous).await,
+                    Err(e) => Err(e),
+                }
+                .map_err(|e| (m.clone(), e));
                 Ok::<_, RegionError>((m, latest))
             }
         })
@@ -345,13 +420,22 @@ impl Job<'_> {
         }
     }
 
-    async fn update_latest(&self, region: &str) -> Result<LatestChange, RegionError> {
+    async fn read_latest(&self, region: &str) -> Result<Option<String>, RegionError> {
         let name = self.target.layout.latest_parameter(self.project);
-        let previous = self
-            .target
+        self.target
             .latest(region, self.project)
             .await
-            .map_err(RegionError::doing(format!("reading {name}")))?;
+            .map_err(RegionError::doing(format!("reading {name}")))
+    }
+
+    /// Moves `latest` to this version when that is forward from `previous` (read while the
+    /// metadata was written) or `--force-latest`.
+    async fn update_latest(
+        &self,
+        region: &str,
+        previous: Option<String>,
+    ) -> Result<LatestChange, RegionError> {
+        let name = self.target.layout.latest_parameter(self.project);
         let ours = self.version.to_string();
         let moved = match previous.as_deref().map(|p| (p, Version::parse(p))) {
             None => true,
@@ -375,6 +459,45 @@ impl Job<'_> {
             moved,
         })
     }
+}
+
+/// Staging to several regions uploads once and copies server-side above this size (unless
+/// `--no-copy`): the multipart threshold.
+pub const COPY_ABOVE: u64 = super::digest::MULTIPART_THRESHOLD;
+
+/// Whether uploading once and copying server-side beats uploading to every region. Uploads
+/// to k regions share the runner's uplink B; a copy runs inside AWS at a rate C per request
+/// and costs a round trip to the copy's region plus one between regions. Copying wins above
+/// S = (RTT + RTT between regions) / ((k - 1) / B - 1 / C): with C = 100 MB/s and k = 3,
+/// 10.5 MB at B = 100 MB/s, 3.5 MB at 50 MB/s, 0.55 MB at 10 MB/s (docs/performance.md).
+/// Above the multipart threshold it wins for every uplink slower than (k - 1) × C; direct
+/// uploads stay the choice for small files, where the copy's round trips dominate.
+pub fn copy_pays(size: u64, regions: usize) -> bool {
+    regions > 1 && size > COPY_ABOVE
+}
+
+/// The order regions are committed in: the organisation configuration's `regions` list in its
+/// order (usually the home region, nearest to CI, first), then the regions it does not list,
+/// sorted. Every stager reads the same configuration, so two stagers of one version meet in
+/// the same region first whatever subset of regions each stages to, which is all the claim
+/// needs; the first configured region rather than the alphabetically first keeps the claim's
+/// round trips (commit, read-back) on the nearest link.
+pub fn claim_order(regions: &[String], configured: &[String]) -> Vec<String> {
+    let mut order: Vec<String> = configured
+        .iter()
+        .filter(|c| regions.contains(c))
+        .cloned()
+        .collect();
+    order.dedup();
+    let mut rest: Vec<String> = regions
+        .iter()
+        .filter(|r| !order.contains(r))
+        .cloned()
+        .collect();
+    rest.sort();
+    rest.dedup();
+    order.extend(rest);
+    order
 }
 
 fn into_result(s: Settled) -> Result<Upload, RegionError> {
@@ -427,4 +550,59 @@ where
     .await;
     results.extend(rest);
     Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{COPY_ABOVE, claim_order, copy_pays};
+    use crate::stage::upload::parts_in_flight;
+    use std::time::Duration;
+
+    #[test]
+    fn parts_in_flight_grow_with_the_round_trip() {
+        let part = 8 << 20;
+        let ms = |n| Some(Duration::from_millis(n));
+        assert_eq!(parts_in_flight(None, part), 4);
+        assert_eq!(parts_in_flight(ms(5), part), 4);
+        assert_eq!(parts_in_flight(ms(80), part), 5);
+        assert_eq!(parts_in_flight(ms(250), part), 14);
+        assert_eq!(parts_in_flight(ms(2000), part), 16);
+    }
+
+    #[test]
+    fn large_files_to_several_regions_are_uploaded_once_and_copied() {
+        assert!(copy_pays(COPY_ABOVE + 1, 2));
+        assert!(copy_pays(100 << 20, 3));
+        assert!(!copy_pays(COPY_ABOVE, 3), "a single PutObject: direct");
+        assert!(!copy_pays(1 << 30, 1), "nothing to copy to");
+    }
+
+    fn list(regions: &[&str]) -> Vec<String> {
+        regions.iter().map(|r| r.to_string()).collect()
+    }
+
+    #[test]
+    fn the_claim_goes_to_the_first_configured_region_then_the_unlisted_ones_sorted() {
+        let configured = list(&["eu-west-1", "us-east-1", "ap-southeast-2"]);
+        assert_eq!(
+            claim_order(
+                &list(&["ap-southeast-2", "us-east-1", "eu-west-1"]),
+                &configured
+            ),
+            configured
+        );
+        // A subset (STARTIFACT_REGIONS) keeps the configuration's order; regions the
+        // configuration does not list come last, sorted.
+        assert_eq!(
+            claim_order(
+                &list(&["us-west-2", "ap-southeast-2", "ca-central-1", "us-east-1"]),
+                &configured
+            ),
+            list(&["us-east-1", "ap-southeast-2", "ca-central-1", "us-west-2"])
+        );
+        assert_eq!(
+            claim_order(&list(&["b-1", "a-1"]), &[]),
+            list(&["a-1", "b-1"])
+        );
+    }
 }

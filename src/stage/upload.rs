@@ -1,8 +1,9 @@
 //! One region's artifact object: inspect what is there, upload without ever overwriting.
 //!
-//! Small files go up in one `PutObject`; larger ones as a multipart upload whose parts are
-//! read from the file one by one (`ByteStream` over a file range: nothing is buffered), a
-//! few at a time. The write that makes the object visible — `PutObject` or
+//! Small files go up in one `PutObject` (read into memory and checked against the first
+//! pass before it is sent); larger ones as a multipart upload whose parts are read from the
+//! file one by one (`ByteStream` over a file range: nothing is buffered), a few at a time,
+//! each hashed as it is sent and checked before the upload is completed ([`super::sent`]). The write that makes the object visible — `PutObject` or
 //! `CompleteMultipartUpload` — carries `If-None-Match: *`, so of two stagers of one version
 //! exactly one wins, with no window between a check and a write. A multipart upload that
 //! fails is aborted; one whose process was killed stays invisible until the bucket's
@@ -11,18 +12,37 @@
 use super::RegionError;
 use super::digest::FileDigest;
 use super::meta;
+use super::sent::{self, Sent};
 use crate::aws::{AwsError, ErrorKind, SdkResultExt};
+use crate::cancel::{Cancel, Deferred};
 use crate::startifact::layout::{OBJECT_SHA256, is_sha256_hex};
 use crate::ui::ProgressLine;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart};
-use aws_smithy_types::byte_stream::Length;
 use futures_util::{Stream, StreamExt};
 use std::path::Path;
 
-/// Parts in flight per region. Bodies stream from the file, so this bounds connections,
-/// not memory.
+/// Parts in flight per region on a near link. Bodies stream from the file, so this bounds
+/// connections, not memory.
 pub const PART_CONCURRENCY: usize = 4;
+/// Most parts in flight per region, on a far link.
+pub const MAX_PART_CONCURRENCY: usize = 16;
+/// The uplink a CI runner is assumed to have (the shaped bed's `ci` profile) when choosing
+/// the parts in flight; the round trip is measured.
+const ASSUMED_UPLINK_BYTES_PER_SEC: f64 = 50e6;
+
+/// Parts in flight for a region whose round trip is `rtt`. With k parts of P bytes in flight,
+/// uplink B and round trip R, the link is busy about kP / (kP + B·R) of the time (the parts
+/// share it, finish together, and the next ones start a round trip later): 90 % takes about
+/// 9·B·R bytes in flight. At 5 ms that is under one part (4 stay); at 250 ms, 14 parts of
+/// 8 MiB. Unknown round trip: 4.
+pub fn parts_in_flight(rtt: Option<std::time::Duration>, part_size: u64) -> usize {
+    let Some(rtt) = rtt else {
+        return PART_CONCURRENCY;
+    };
+    let wanted = 9.0 * ASSUMED_UPLINK_BYTES_PER_SEC * rtt.as_secs_f64() / part_size.max(1) as f64;
+    (wanted.ceil() as usize).clamp(PART_CONCURRENCY, MAX_PART_CONCURRENCY)
+}
 
 /// The file being staged.
 #[derive(Clone, Copy)]
@@ -151,16 +171,6 @@ impl Committed {
     }
 }
 
-async fn file_range(path: &Path, offset: u64, len: u64) -> Result<ByteStream, RegionError> {
-    ByteStream::read_from()
-        .path(path)
-        .offset(offset)
-        .length(Length::Exact(len))
-        .build()
-        .await
-        .map_err(|e| RegionError::File(format!("reading {}: {e}", path.display())))
-}
-
 /// Uploads a small artifact in one `PutObject`.
 pub async fn put_single(
     s3: &aws_sdk_s3::Client,
@@ -168,7 +178,8 @@ pub async fn put_single(
     artifact: Artifact<'_>,
 ) -> Result<Committed, RegionError> {
     let d = artifact.digest;
-    let body = file_range(artifact.path, 0, d.size).await?;
+    // The write is the commit: what is sent is checked against the first pass before it.
+    let body = ByteStream::from(sent::read_checked(artifact.path, d.size, &d.sha256).await?);
     let res = s3
         .put_object()
         .bucket(bucket)
@@ -191,6 +202,9 @@ pub struct Pending {
     pub key: String,
     pub upload_id: String,
     pub parts: Vec<CompletedPart>,
+    /// Its abort, registered to run if a signal ends the command first (withdrawn once the
+    /// upload is completed or aborted).
+    pub on_signal: Option<Deferred>,
 }
 
 impl Pending {
@@ -204,7 +218,17 @@ impl Pending {
         sha256_hex: &str,
         checksum: Option<ChecksumAlgorithm>,
         activity: &str,
+        cancel: &Cancel,
     ) -> Result<Pending, RegionError> {
+        // From the request until its abort is registered, a signal must not drop us: the
+        // upload would exist with nobody to abort it.
+        let _shield = cancel.shield();
+        if let Some(signal) = cancel.signal() {
+            return Err(RegionError::File(format!(
+                "not starting the {activity} of {key}: interrupted by {}",
+                signal.name()
+            )));
+        }
         let created = s3
             .create_multipart_upload()
             .bucket(bucket)
@@ -222,13 +246,26 @@ impl Pending {
                 "S3 returned no upload ID for {key}"
             )));
         };
-        Ok(Pending {
+        let mut pending = Pending {
             s3: s3.clone(),
             bucket: bucket.to_string(),
             key: key.to_string(),
             upload_id,
             parts: Vec::new(),
-        })
+            on_signal: None,
+        };
+        let abort_later = Pending {
+            s3: s3.clone(),
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            upload_id: pending.upload_id.clone(),
+            parts: Vec::new(),
+            on_signal: None,
+        };
+        pending.on_signal = Some(cancel.defer(Box::pin(async move {
+            send_abort(&abort_later).await;
+        })));
+        Ok(pending)
     }
 }
 
@@ -249,13 +286,15 @@ pub async fn collect_parts(
     Ok(done)
 }
 
-/// Starts a multipart upload and uploads every part (at most [`PART_CONCURRENCY`] at once).
-/// On failure the upload is aborted.
+/// Starts a multipart upload and uploads every part (at most `in_flight` at once, see
+/// [`parts_in_flight`]). On failure the upload is aborted.
 pub async fn upload_parts(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     artifact: Artifact<'_>,
     progress: &ProgressLine,
+    in_flight: usize,
+    cancel: &Cancel,
 ) -> Result<Pending, RegionError> {
     let d = artifact.digest;
     let mut pending = Pending::start(
@@ -265,12 +304,13 @@ pub async fn upload_parts(
         &d.hex(),
         Some(ChecksumAlgorithm::Sha256),
         "upload",
+        cancel,
     )
     .await?;
     let total = d.parts.len();
     let uploads = futures_util::stream::iter(0..total)
         .map(|i| upload_part(&pending, artifact, i))
-        .buffer_unordered(PART_CONCURRENCY);
+        .buffer_unordered(in_flight.max(1));
     let uploaded = collect_parts(uploads, |n| {
         // About ten updates per upload: plain (CI) output gets a line per update.
         if n == total || n * 10 / total != (n - 1) * 10 / total {
@@ -299,7 +339,8 @@ async fn upload_part(
     let (offset, len) = d.part_range(index);
     let number = index as i32 + 1;
     let checksum = d.part_base64(index);
-    let body = file_range(artifact.path, offset, len).await?;
+    let sent = Sent::default();
+    let body = sent::hashed_file_range(artifact.path, offset, len, &sent).await?;
     let out = pending
         .s3
         .upload_part()
@@ -317,6 +358,14 @@ async fn upload_part(
             "uploading part {number} of {}",
             pending.key
         )))?;
+    // Before CompleteMultipartUpload can make them visible: the part's bytes are the ones
+    // hashed in the first pass (the upload is aborted otherwise).
+    sent::check_sent(
+        artifact.path,
+        &format!("part {number}"),
+        &sent,
+        &d.parts[index],
+    )?;
     Ok(CompletedPart::builder()
         .part_number(number)
         .set_e_tag(out.e_tag)
@@ -347,12 +396,21 @@ pub async fn complete(pending: &Pending, activity: &str) -> Result<Committed, Re
     });
     if committed != Ok(Committed::Written) {
         abort(pending).await;
+    } else if let Some(d) = &pending.on_signal {
+        d.done();
     }
     committed
 }
 
 /// Aborts a multipart upload (best effort: the lifecycle rule is the safety net).
 pub async fn abort(pending: &Pending) {
+    send_abort(pending).await;
+    if let Some(d) = &pending.on_signal {
+        d.done();
+    }
+}
+
+async fn send_abort(pending: &Pending) {
     if let Err(e) = pending
         .s3
         .abort_multipart_upload()

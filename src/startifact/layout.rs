@@ -126,6 +126,15 @@ pub fn check_filename(name: &str) -> Result<(), String> {
             name.escape_default()
         ));
     }
+    if name.chars().any(crate::text::is_bidi_control) {
+        return Err(format!(
+            "`{}` contains bidirectional controls (U+202A–U+202E, U+2066–U+2069), which make the name shown differ from the name written",
+            name.escape_default()
+        ));
+    }
+    if name.chars().all(char::is_whitespace) {
+        return Err(format!("`{}` is only whitespace", name.escape_default()));
+    }
     Ok(())
 }
 
@@ -178,10 +187,12 @@ pub fn staged_metadata(
 }
 
 /// A metadata value as text (strings as they are, anything else as JSON).
+/// A metadata value as text for a terminal: strings as they are, other JSON values as JSON,
+/// control characters escaped (anyone who may write metadata chooses these bytes).
 pub fn value_text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Value::String(s) => crate::text::escape(s).into_owned(),
+        other => crate::text::escape(&other.to_string()).into_owned(),
     }
 }
 
@@ -310,6 +321,10 @@ mod tests {
             "a\0b",
             "a\nb",
             "C:\\x",
+            " ",
+            "\u{3000}\t",
+            "x\u{202E}gpj.exe",
+            "\u{2066}a\u{2069}",
         ] {
             assert!(check_filename(bad).is_err(), "{bad:?}");
         }

@@ -16,6 +16,7 @@ mod config_robustness;
 mod deploy_e2e;
 mod docs_drift;
 mod hermetic;
+mod hostile;
 mod judges;
 mod output_conventions;
 mod output_failures;

@@ -196,13 +196,18 @@ fn a_dry_run_uploads_nothing_and_says_what_it_would_do() {
 #[test]
 fn copy_mode_uploads_once_and_copies_server_side() {
     let (st, work) = set_up("copied/");
-    for (version, size) in [("1.0.0+build.7", MIB), ("2.0.0-rc.1+build.8", 20 * MIB)] {
+    // `--copy`, and the default above 16 MiB to several regions.
+    for (version, size, flags) in [
+        ("1.0.0+build.7", MIB, &["--copy"][..]),
+        ("2.0.0-rc.1+build.8", 20 * MIB, &["--copy"][..]),
+        ("3.0.0", 20 * MIB, &[][..]),
+    ] {
         let f = random_file(work.path(), "f.bin", size, size as u64);
         let (code, out, err) = output(
             st.ci(work.path())
                 .args(["--output", "json", "stage", "app", version])
                 .arg(&f)
-                .arg("--copy"),
+                .args(flags),
         );
         assert_eq!(code, 0, "{out}\n{err}");
         let report = json(&out);
