@@ -101,16 +101,16 @@ pub enum Command {
     /// (account 123456789012) in place of what only a deployment knows, for policy linters
     /// and review. Every document is parsed back before it is written.
     Render(RenderArgs),
-    /// Show, per region, what `apply` would change (CloudFormation change sets).
+    /// Show, per region, what `apply` would change (change sets, or a Terraform plan).
     Plan(PlanArgs),
-    /// Deploy to every region concurrently through change sets.
+    /// Deploy to every region concurrently (change sets, or a Terraform apply).
     Apply(ApplyArgs),
     /// Delete the stacks (buckets and keys are retained and listed).
     Destroy(DestroyArgs),
     /// Stack status and outputs per region.
-    Status(RegionArgs),
+    Status(QueryArgs),
     /// Detect drift of every stack; exit 2 when any region drifted.
-    Drift(RegionArgs),
+    Drift(QueryArgs),
     /// Write the organisation configuration parameter to every region.
     Setup(SetupArgs),
     /// Stage an artifact and its metadata to every region.
@@ -193,11 +193,50 @@ pub struct RegionArgs {
     pub regions: Vec<String>,
 }
 
+/// Which engine deploys: chosen by `engine:` in the configuration, overridden here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    /// One CloudFormation stack per region, through change sets.
+    Cloudformation,
+    /// The rendered root module through the Terraform CLI (one state for every region).
+    Terraform,
+    /// One CloudFormation stack set over the accounts of `stacksets.targets`.
+    Stacksets,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct EngineArgs {
+    /// The engine, overriding `engine:` in the configuration.
+    #[arg(long, value_enum, value_name = "ENGINE", help_heading = "Engine")]
+    pub engine: Option<EngineChoice>,
+    /// The Terraform (or OpenTofu) binary of the Terraform engine. Default: `terraform`, then
+    /// `tofu`, on PATH.
+    #[arg(
+        long,
+        env = "PROVISION_TERRAFORM",
+        value_name = "PATH",
+        help_heading = "Engine"
+    )]
+    pub terraform: Option<PathBuf>,
+}
+
+/// `status` and `drift`: the regions and the engine.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub regions: RegionArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub regions: RegionArgs,
-    /// Keep the change sets and write the plan (ARNs, template hashes) to this file for `apply`.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Keep the plan and write it to this file for `apply` (change set ARNs and template
+    /// hashes; with Terraform, its plan is copied beside it as FILE.tfplan).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 0 when nothing changes, 2 when something does, 1 on error.
@@ -219,10 +258,13 @@ pub struct ApplyArgs {
     pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub regions: RegionArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Do not ask for confirmation (required when stdin is not a terminal or CI is set).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How many regions deploy at once.
+    /// How many regions deploy at once (CloudFormation; the Terraform engine applies every
+    /// region in one run, its parallelism set from the number of regions).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub max_concurrency: u16,
     /// Keep a failed stack as it is instead of rolling back (for debugging).
@@ -248,6 +290,8 @@ pub struct ApplyArgs {
 pub struct DestroyArgs {
     #[command(flatten)]
     pub regions: RegionArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
     /// Do not ask for confirmation (required when stdin is not a terminal or CI is set).
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -8,6 +8,7 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::config::{self, ConfigError};
 use crate::context::{Context, Environment};
 use crate::exit::{Classify, Exit, UsageError};
+use crate::terraform::Interrupt;
 use crate::ui::{OutputError, Ui};
 use crate::{adopt, deploy, org, render, stage, ui};
 use clap::{CommandFactory, Parser};
@@ -198,6 +199,62 @@ where
     }
 }
 
+/// Runs a deploy command with a Ctrl-C (SIGINT) and SIGTERM handler: while Terraform runs,
+/// the signal is passed on to it once through `Interrupt` (it stops after the calls under way,
+/// writes its state and releases its lock; a second signal is never passed on, it would make
+/// Terraform exit with the state unwritten); otherwise the program ends at once, as it would
+/// without a handler.
+fn interruptible<F, Fut>(ctx: &Context, command: F) -> Result<Exit, Error>
+where
+    F: FnOnce(Interrupt) -> Fut,
+    Fut: std::future::Future<Output = Result<Exit, deploy::DeployError>>,
+{
+    let interrupt = Interrupt::new();
+    let run = command(interrupt.clone());
+    // Its own runtime, without the context's cancellation: a signal must reach Terraform
+    // (which then writes its state), not drop the command while Terraform runs on.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)?;
+    Ok(rt.block_on(async {
+        tokio::select! {
+            result = run => result,
+            never = forward_signals(&ctx.ui, &interrupt) => match never {},
+        }
+    })?)
+}
+
+/// Waits for SIGINT and SIGTERM forever, passing them on as described at [`interruptible`].
+async fn forward_signals(ui: &Ui, interrupt: &Interrupt) -> std::convert::Infallible {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            loop {
+                let code = tokio::select! {
+                    _ = int.recv() => 130,
+                    _ = term.recv() => 143,
+                };
+                let again = interrupt.is_triggered();
+                interrupt.trigger();
+                if interrupt.running() == 0 {
+                    std::process::exit(code);
+                }
+                ui.warn(if again {
+                    "Terraform is still stopping: waiting for it to write its state (the interrupt is passed on once only)"
+                } else {
+                    "interrupting Terraform: it stops after the calls under way, writes its state and releases its lock; wait for it"
+                });
+            }
+        }
+    }
+    std::future::pending().await
+}
+
 fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
     match command {
         Command::Validate => {
@@ -211,11 +268,36 @@ fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
             Ok(Exit::Success)
         }
         Command::Render(args) => Ok(render::cmd_render(ctx, &args)?),
-        Command::Plan(args) => block_on(ctx, deploy::cmd_plan(ctx, &args)),
-        Command::Apply(args) => block_on(ctx, deploy::cmd_apply(ctx, &args)),
-        Command::Destroy(args) => block_on(ctx, deploy::cmd_destroy(ctx, &args)),
-        Command::Status(args) => block_on(ctx, deploy::cmd_status(ctx, &args)),
-        Command::Drift(args) => block_on(ctx, deploy::cmd_drift(ctx, &args)),
+        Command::Plan(args) => {
+            interruptible(
+                ctx,
+                |i| async move { deploy::cmd_plan(ctx, &args, &i).await },
+            )
+        }
+        Command::Apply(args) => {
+            interruptible(
+                ctx,
+                |i| async move { deploy::cmd_apply(ctx, &args, &i).await },
+            )
+        }
+        Command::Destroy(args) => {
+            interruptible(
+                ctx,
+                |i| async move { deploy::cmd_destroy(ctx, &args, &i).await },
+            )
+        }
+        Command::Status(args) => {
+            interruptible(
+                ctx,
+                |i| async move { deploy::cmd_status(ctx, &args, &i).await },
+            )
+        }
+        Command::Drift(args) => {
+            interruptible(
+                ctx,
+                |i| async move { deploy::cmd_drift(ctx, &args, &i).await },
+            )
+        }
         Command::Setup(args) => block_on(ctx, org::cmd_setup(ctx, &args)),
         Command::Stage(args) => block_on(ctx, stage::cmd_stage(ctx, &args)),
         Command::Download(args) => block_on(ctx, stage::cmd_download(ctx, &args)),

@@ -11,7 +11,7 @@ use super::model::{
 };
 use super::plan::{discard_all, plan_all};
 use super::planfile::PlanFile;
-use super::session::Session;
+use super::session::{Request, Session};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, Target, TargetReport};
@@ -85,8 +85,18 @@ fn detail(a: &Applied) -> String {
     text
 }
 
-pub async fn cmd_apply(ctx: &Context, args: &crate::cli::ApplyArgs) -> Result<Exit, DeployError> {
-    let session = Session::open(ctx, &args.regions.regions).await?;
+pub async fn cmd_apply(
+    ctx: &Context,
+    args: &crate::cli::ApplyArgs,
+    interrupt: &crate::terraform::Interrupt,
+) -> Result<Exit, DeployError> {
+    let request = Request {
+        regions: &args.regions.regions,
+        engine: &args.engine,
+        changes: true,
+        interrupt,
+    };
+    let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
     engine.prepare(&session, args.templates.as_deref()).await?;
     let concurrency = usize::from(args.max_concurrency);

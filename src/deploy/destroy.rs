@@ -6,7 +6,7 @@ use super::engine::Engine;
 use super::error::DeployError;
 use super::model::{AllTargets, Operation};
 use super::model::{DestroyResult, Destroyed, Inventory, StackFailure};
-use super::session::{PLAN_CONCURRENCY, Session};
+use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, Target};
@@ -68,9 +68,17 @@ type Found = Vec<(Target, Result<Option<Inventory>, StackFailure>)>;
 pub async fn cmd_destroy(
     ctx: &Context,
     args: &crate::cli::DestroyArgs,
+    interrupt: &crate::terraform::Interrupt,
 ) -> Result<Exit, DeployError> {
-    let session = Session::open(ctx, &args.regions.regions).await?;
+    let request = Request {
+        regions: &args.regions.regions,
+        engine: &args.engine,
+        changes: true,
+        interrupt,
+    };
+    let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
+    engine.connect(&session).await?;
     let targets = engine.targets(&session, Operation::Destroy).await?;
     let found: Found = runner::for_each(&targets, PLAN_CONCURRENCY, |t| {
         let engine = &engine;

@@ -121,10 +121,11 @@ pub fn plan_text(report: &PlanReport, ui: &Ui) -> String {
     let _ = writeln!(out, "{}", report.summary.line(report.engine.target_noun()));
     if let Some(path) = &report.plan_file {
         let kept = match report.engine {
+            EngineKind::CloudFormation => "change sets kept".to_string(),
+            EngineKind::Terraform => format!("Terraform's plan beside it, {path}.tfplan"),
             EngineKind::StackSets => {
-                "nothing kept in AWS: apply plans again and refuses if anything differs"
+                "nothing kept in AWS: apply plans again and refuses if anything differs".to_string()
             }
-            _ => "change sets kept",
         };
         let _ = writeln!(
             out,

@@ -5,7 +5,7 @@ use super::engine::Engine;
 use super::error::DeployError;
 use super::model::{AllTargets, Operation};
 use super::model::{DriftState, StackDrift};
-use super::session::{PLAN_CONCURRENCY, Session};
+use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetOutcome};
@@ -76,9 +76,20 @@ fn write_drift(out: &mut String, d: &StackDrift) {
     }
 }
 
-pub async fn cmd_drift(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
-    let session = Session::open(ctx, &args.regions).await?;
+pub async fn cmd_drift(
+    ctx: &Context,
+    args: &crate::cli::QueryArgs,
+    interrupt: &crate::terraform::Interrupt,
+) -> Result<Exit, DeployError> {
+    let request = Request {
+        regions: &args.regions.regions,
+        engine: &args.engine,
+        changes: false,
+        interrupt,
+    };
+    let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
+    engine.connect(&session).await?;
     let targets = engine.targets(&session, Operation::Drift).await?;
     engine
         .run_all(AllTargets::Drift, &ctx.ui.progress())

@@ -22,6 +22,7 @@ use super::model::{
 use super::planfile::{PlanFile, SavedTarget};
 use super::session::Session;
 use super::stacksets::StackSets;
+use super::terraform::TerraformEngine;
 use crate::runner::Target;
 use crate::ui::{Progress, ProgressLine};
 use serde_json::{Map, Value};
@@ -30,16 +31,39 @@ use std::path::Path;
 pub enum Engine {
     CloudFormation(CloudFormation),
     StackSets(Box<StackSets>),
+    Terraform(Box<TerraformEngine>),
 }
 
 impl Engine {
     /// The engine of a session's configuration.
     pub fn open(session: &Session) -> Engine {
-        match session.cfg.engine {
-            crate::config::Engine::Stacksets => {
+        match session.engine {
+            EngineKind::StackSets => {
                 Engine::StackSets(Box::new(StackSets::new(&session.cfg, &session.clients)))
             }
-            _ => Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients)),
+            EngineKind::Terraform => Engine::Terraform(Box::new(TerraformEngine::new(session))),
+            EngineKind::CloudFormation => {
+                Engine::CloudFormation(CloudFormation::new(&session.cfg, &session.clients))
+            }
+        }
+    }
+
+    /// Readies the engine to read what it deployed (destroy, status, drift): nothing for
+    /// CloudFormation and StackSets; the Terraform engine writes its working directory and
+    /// runs `init`.
+    pub async fn connect(&mut self, _session: &Session) -> Result<(), DeployError> {
+        match self {
+            Engine::CloudFormation(_) | Engine::StackSets(_) => Ok(()),
+            Engine::Terraform(e) => e.connect(None).await,
+        }
+    }
+
+    /// `plan --out PATH`: keeps what the engine's payloads refer to beside the plan file
+    /// (Terraform's own plan); nothing for the others, whose plans live in AWS or the file.
+    pub fn keep_plan(&self, path: &Path) -> Result<(), DeployError> {
+        match self {
+            Engine::CloudFormation(_) | Engine::StackSets(_) => Ok(()),
+            Engine::Terraform(e) => e.keep_plan(path),
         }
     }
 
@@ -47,6 +71,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(_) => EngineKind::CloudFormation,
             Engine::StackSets(_) => EngineKind::StackSets,
+            Engine::Terraform(_) => EngineKind::Terraform,
         }
     }
 
@@ -58,7 +83,7 @@ impl Engine {
         operation: Operation,
     ) -> Result<Vec<Target>, DeployError> {
         match self {
-            Engine::CloudFormation(_) => Ok(session.targets.clone()),
+            Engine::CloudFormation(_) | Engine::Terraform(_) => Ok(session.targets.clone()),
             Engine::StackSets(e) => e.targets(session, operation).await,
         }
     }
@@ -66,7 +91,7 @@ impl Engine {
     /// The stack set as a whole, as the plan shows it (StackSets).
     pub fn overview(&self) -> Option<StackSetOverview> {
         match self {
-            Engine::CloudFormation(_) => None,
+            Engine::CloudFormation(_) | Engine::Terraform(_) => None,
             Engine::StackSets(e) => e.overview(),
         }
     }
@@ -79,7 +104,7 @@ impl Engine {
         progress: &Progress,
     ) -> Result<(), DeployError> {
         match self {
-            Engine::CloudFormation(_) => Ok(()),
+            Engine::CloudFormation(_) | Engine::Terraform(_) => Ok(()),
             Engine::StackSets(e) => e.run_all(work, progress).await,
         }
     }
@@ -97,6 +122,7 @@ impl Engine {
                     .await
             }
             Engine::StackSets(e) => e.prepare(session, templates_dir).await,
+            Engine::Terraform(e) => e.connect(templates_dir).await,
         }
     }
 
@@ -105,6 +131,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.principals(),
             Engine::StackSets(_) => None,
+            Engine::Terraform(_) => None,
         }
     }
 
@@ -113,6 +140,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.plan(target).await,
             Engine::StackSets(e) => e.plan(target).await,
+            Engine::Terraform(e) => e.plan(target).await,
         }
     }
 
@@ -122,6 +150,7 @@ impl Engine {
             Engine::CloudFormation(e) => e.discard(target, plan).await,
             // StackSets keeps nothing between plan and apply.
             Engine::StackSets(_) => Ok(()),
+            Engine::Terraform(_) => Ok(()),
         }
     }
 
@@ -136,6 +165,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.apply(target, plan, options, line).await,
             Engine::StackSets(e) => e.apply(target, plan).await,
+            Engine::Terraform(e) => e.apply(target, plan, line).await,
         }
     }
 
@@ -144,6 +174,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.save(target, plan),
             Engine::StackSets(e) => e.save(plan),
+            Engine::Terraform(e) => e.save(target, plan),
         }
     }
 
@@ -153,6 +184,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.check_saved(file, path),
             Engine::StackSets(e) => e.check_saved(file, path),
+            Engine::Terraform(e) => e.check_saved(file, path),
         }
     }
 
@@ -161,6 +193,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.load(saved).await,
             Engine::StackSets(e) => e.load(saved).await,
+            Engine::Terraform(e) => e.load(saved).await,
         }
     }
 
@@ -169,6 +202,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.inventory(target).await,
             Engine::StackSets(e) => e.inventory(target).await,
+            Engine::Terraform(e) => e.inventory(target).await,
         }
     }
 
@@ -181,6 +215,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.destroy(target, inventory, line).await,
             Engine::StackSets(e) => e.destroy(target).await,
+            Engine::Terraform(e) => e.destroy(target, inventory, line).await,
         }
     }
 
@@ -188,6 +223,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.status(target).await,
             Engine::StackSets(e) => e.status(target).await,
+            Engine::Terraform(e) => e.status(target).await,
         }
     }
 
@@ -195,6 +231,7 @@ impl Engine {
         match self {
             Engine::CloudFormation(e) => e.drift(target).await,
             Engine::StackSets(e) => e.drift(target).await,
+            Engine::Terraform(e) => e.drift(target).await,
         }
     }
 }

@@ -16,6 +16,9 @@ pub enum DeployError {
     Prompt(#[from] crate::ui::PromptError),
     #[error(transparent)]
     Output(#[from] crate::ui::OutputError),
+    /// The Terraform engine could not run Terraform, or Terraform failed as a whole.
+    #[error(transparent)]
+    Terraform(#[from] crate::terraform::TerraformError),
     /// A name in an access list that IAM does not know, or cannot be looked up.
     #[error("{0}")]
     Principal(Box<PrincipalProblem>),
@@ -56,6 +59,7 @@ impl Classify for DeployError {
             DeployError::Usage(e) => e.exit(),
             DeployError::Prompt(e) => e.exit(),
             DeployError::Output(e) => e.exit(),
+            DeployError::Terraform(e) => e.exit(),
             DeployError::StackSet(e) => e.exit(),
             DeployError::Organization(e) => e.exit(),
             DeployError::PlanFile { .. } => Exit::Invalid,
@@ -69,6 +73,7 @@ impl Classify for DeployError {
             DeployError::Render(e) => e.hint(),
             DeployError::Usage(e) => e.hint(),
             DeployError::Prompt(e) => e.hint(),
+            DeployError::Terraform(e) => e.hint(),
             DeployError::StackSet(e) => e.hint(),
             DeployError::Organization(e) => e.hint(),
             DeployError::Principal(p) if p.missing() => Some(format!(

@@ -25,6 +25,7 @@ pub mod principals;
 pub mod session;
 pub mod stacksets;
 pub mod status;
+pub mod terraform;
 
 /// Reading CloudFormation templates (short-form tags in long form) and their policy
 /// statements: also what the engines' parity is checked with.

@@ -8,7 +8,7 @@ use super::error::DeployError;
 use super::model::Operation;
 use super::model::{PlanReport, TargetPlan};
 use super::planfile::{PlanFile, SavedTarget};
-use super::session::{PLAN_CONCURRENCY, Session};
+use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, Target};
@@ -53,8 +53,18 @@ pub fn plan_file(engine: &Engine, stack_name: &str, plans: &Reports<TargetPlan>)
     PlanFile::new(stack_name, engine.kind(), regions)
 }
 
-pub async fn cmd_plan(ctx: &Context, args: &crate::cli::PlanArgs) -> Result<Exit, DeployError> {
-    let session = Session::open(ctx, &args.regions.regions).await?;
+pub async fn cmd_plan(
+    ctx: &Context,
+    args: &crate::cli::PlanArgs,
+    interrupt: &crate::terraform::Interrupt,
+) -> Result<Exit, DeployError> {
+    let request = Request {
+        regions: &args.regions.regions,
+        engine: &args.engine,
+        changes: true,
+        interrupt,
+    };
+    let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
     engine.prepare(&session, args.templates.as_deref()).await?;
     let targets = engine.targets(&session, Operation::Plan).await?;
@@ -114,6 +124,10 @@ async fn save(
             path: path.to_path_buf(),
             regions: failed,
         });
+    }
+    if let Err(e) = engine.keep_plan(path) {
+        discard_all(ctx, engine, &report.regions).await;
+        return Err(e);
     }
     let file = plan_file(engine, &report.stack_name, &report.regions);
     match file.write(path) {

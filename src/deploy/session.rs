@@ -1,11 +1,16 @@
-//! A deploy command's session: the configuration, the selected targets and the AWS clients.
+//! A deploy command's session: the configuration, the selected targets, the AWS clients and the
+//! engine that deploys them.
 
 use super::error::DeployError;
+use super::model::EngineKind;
 use crate::aws::Clients;
+use crate::cli::{EngineArgs, EngineChoice};
 use crate::config::Config;
 use crate::context::Context;
 use crate::exit::UsageError;
 use crate::runner::{self, Target};
+use crate::terraform::Interrupt;
+use std::path::PathBuf;
 
 /// How many targets are planned (and read) at once: plans only read and compute.
 pub const PLAN_CONCURRENCY: usize = 16;
@@ -30,37 +35,68 @@ pub fn select_regions(cfg: &Config, wanted: &[String]) -> Result<Vec<String>, Us
         .collect())
 }
 
+/// What a deploy command asks for: its regions, its engine options, whether it changes
+/// anything, and the interrupt its Ctrl-C handler triggers.
+pub struct Request<'a> {
+    pub regions: &'a [String],
+    pub engine: &'a EngineArgs,
+    /// plan, apply, destroy (not status, drift).
+    pub changes: bool,
+    pub interrupt: &'a Interrupt,
+}
+
+/// What the Terraform engine needs beyond the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct TerraformOptions {
+    /// `--terraform PATH` / `PROVISION_TERRAFORM`.
+    pub binary: Option<PathBuf>,
+    /// `--endpoint-url` / `AWS_ENDPOINT_URL`: every region's endpoint, passed to Terraform.
+    pub endpoint_url: Option<String>,
+    /// `--profile` / `AWS_PROFILE`.
+    pub profile: Option<String>,
+    /// Triggered by the command's Ctrl-C handler: Terraform gets one interrupt.
+    pub interrupt: Interrupt,
+}
+
 /// Everything a deploy command needs: the configuration, its targets, the AWS clients.
 pub struct Session {
     pub cfg: Config,
+    /// The configuration file (the Terraform engine's working directory is beside it).
+    pub config_file: PathBuf,
     /// The selected targets (account × region), in the configuration's order.
     pub targets: Vec<Target>,
     pub clients: Clients,
+    /// The engine: `--engine`, else the configuration's `engine:`.
+    pub engine: EngineKind,
+    pub terraform: TerraformOptions,
 }
 
 impl Session {
-    /// Loads the configuration, selects the regions and opens the client source (the home
-    /// region's credential chain, the configuration's endpoints).
-    pub async fn open(ctx: &Context, wanted: &[String]) -> Result<Session, DeployError> {
+    /// Loads the configuration, selects the regions and the engine, and opens the client
+    /// source (the home region's credential chain, the configuration's endpoints).
+    pub async fn open(ctx: &Context, request: &Request<'_>) -> Result<Session, DeployError> {
         let cfg = ctx.config()?;
-        use crate::config::Engine as Kind;
-        if !matches!(cfg.engine, Kind::Cloudformation | Kind::Stacksets) {
-            // Deploying it with CloudFormation instead would ignore the setting silently.
+        let engine = choose_engine(ctx, &cfg, request.engine.engine)?;
+        let regions = select_regions(&cfg, request.regions)?;
+        if engine == EngineKind::Terraform && request.changes && regions.len() < cfg.regions.len() {
             return Err(UsageError::new(format!(
-                "{}: `engine: {}`: plan, apply, destroy, status and drift drive CloudFormation and StackSets only, until that engine is wired into them",
-                ctx.global.file.display(),
-                serde_json::to_value(cfg.engine)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
+                "--region {}: the Terraform engine plans, applies and destroys every region of the configuration at once (one state holds them all)",
+                request.regions.join(" --region ")
             ))
-            .with_hint("render the module with `provision render --format terraform` and run Terraform on it (examples/terraform-only.md), or set `engine: cloudformation`")
+            .with_hint("leave out --region; `status` and `drift` take it")
             .into());
         }
-        let regions = select_regions(&cfg, wanted)?;
         let clients = ctx.clients.open(cfg.home_region(), &cfg.endpoints).await;
         Ok(Session {
             targets: runner::regions(&regions),
+            config_file: ctx.global.file.clone(),
+            engine,
+            terraform: TerraformOptions {
+                binary: request.engine.terraform.clone(),
+                endpoint_url: ctx.global.endpoint_url.clone(),
+                profile: ctx.global.profile.clone(),
+                interrupt: request.interrupt.clone(),
+            },
             cfg,
             clients,
         })
@@ -70,4 +106,24 @@ impl Session {
     pub fn subject(&self) -> String {
         format!("stack {}", self.cfg.stack_name)
     }
+}
+
+/// `--engine`, else the configuration's.
+fn choose_engine(
+    _ctx: &Context,
+    cfg: &Config,
+    flag: Option<EngineChoice>,
+) -> Result<EngineKind, DeployError> {
+    use crate::config::Engine;
+    let chosen = match flag {
+        Some(EngineChoice::Cloudformation) => Engine::Cloudformation,
+        Some(EngineChoice::Terraform) => Engine::Terraform,
+        Some(EngineChoice::Stacksets) => Engine::Stacksets,
+        None => cfg.engine,
+    };
+    Ok(match chosen {
+        Engine::Cloudformation => EngineKind::CloudFormation,
+        Engine::Terraform => EngineKind::Terraform,
+        Engine::Stacksets => EngineKind::StackSets,
+    })
 }

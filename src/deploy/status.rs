@@ -4,7 +4,7 @@ use super::engine::Engine;
 use super::error::DeployError;
 use super::model::Operation;
 use super::model::StackStatus;
-use super::session::{PLAN_CONCURRENCY, Session};
+use super::session::{PLAN_CONCURRENCY, Request, Session};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetReport};
@@ -100,9 +100,20 @@ fn row(ui: &Ui, r: &TargetReport<StackStatus>) -> String {
     row
 }
 
-pub async fn cmd_status(ctx: &Context, args: &crate::cli::RegionArgs) -> Result<Exit, DeployError> {
-    let session = Session::open(ctx, &args.regions).await?;
+pub async fn cmd_status(
+    ctx: &Context,
+    args: &crate::cli::QueryArgs,
+    interrupt: &crate::terraform::Interrupt,
+) -> Result<Exit, DeployError> {
+    let request = Request {
+        regions: &args.regions.regions,
+        engine: &args.engine,
+        changes: false,
+        interrupt,
+    };
+    let session = Session::open(ctx, &request).await?;
     let mut engine = Engine::open(&session);
+    engine.connect(&session).await?;
     let targets = engine.targets(&session, Operation::Status).await?;
     let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &targets, |t, _| {
         let engine = &engine;

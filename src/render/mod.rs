@@ -191,6 +191,15 @@ pub fn deployed_policies(
     policy::deployed_documents(cfg, templates, names)
 }
 
+/// Every policy document of the configuration with its placeholders (`arn:${Partition}:s3:::${Bucket}/*`),
+/// by kind: what a plan shows of a document whose values are known only after apply.
+pub fn policy_templates(
+    cfg: &Config,
+    templates: &Templates,
+) -> Result<Vec<(PolicyKind, serde_json::Value)>, RenderError> {
+    Ok(policy::PolicySet::render(cfg, templates)?.documents)
+}
+
 /// Renders every IAM document of every region as concrete JSON (`<region>/<kind>.json`):
 /// placeholders are replaced by example values (account 123456789012, the region, the
 /// bucket's name or an example of a generated one) so that policy linters can read them.

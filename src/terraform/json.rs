@@ -137,6 +137,9 @@ pub struct Change {
     /// Paths of the attributes that force a replacement (`[["bucket"]]`).
     #[serde(default)]
     pub replace_paths: Vec<Vec<Value>>,
+    /// Set when an `import` block brings an existing object under management (`{"id": ...}`).
+    #[serde(default)]
+    pub importing: Option<Value>,
 }
 
 impl Change {

@@ -18,6 +18,7 @@ pub mod json;
 pub mod process;
 pub mod regions;
 pub mod retain;
+pub mod state;
 pub mod workdir;
 
 pub use binary::{Binary, Flavour, Requirement};
@@ -27,6 +28,7 @@ pub use json::{Action, Plan, ResourceChange, State};
 pub use process::{Environment, Interrupt};
 pub use regions::ResourceRegions;
 pub use retain::Retained;
+pub use state::{Instance, RawState};
 pub use workdir::WorkDir;
 
 use crate::exit::{Classify, Exit};
@@ -99,6 +101,11 @@ pub enum TerraformError {
     Interrupted { command: String },
     #[error("terraform {command} printed what provision cannot read: {message}")]
     Output { command: String, message: String },
+    #[error("{}: the Terraform state is unreadable, {message}; nothing was run or written", path.display())]
+    CorruptState { path: PathBuf, message: String },
+    /// Terraform refused a saved plan: the state changed since it was made.
+    #[error("terraform apply refused the saved plan: {detail}")]
+    StalePlan { detail: String },
 }
 
 /// An error diagnostic with the region of the resource it concerns.
@@ -152,7 +159,8 @@ impl Classify for TerraformError {
             | TerraformError::TooOld { .. }
             | TerraformError::WorkDirOwned { .. }
             | TerraformError::WorkDirForeign { .. }
-            | TerraformError::WorkDirMarker { .. } => Exit::Invalid,
+            | TerraformError::WorkDirMarker { .. }
+            | TerraformError::CorruptState { .. } => Exit::Invalid,
             _ => Exit::Failure,
         }
     }
@@ -168,6 +176,13 @@ impl Classify for TerraformError {
             ),
             TerraformError::WorkDirForeign { .. } | TerraformError::WorkDirMarker { .. } => Some(
                 "move the directory away: provision creates and owns its working directory".into(),
+            ),
+            TerraformError::CorruptState { path, .. } => Some(format!(
+                "restore it (Terraform keeps the previous state in {}.backup), or fix it by hand; provision will not overwrite it",
+                path.display()
+            )),
+            TerraformError::StalePlan { .. } => Some(
+                "run `provision plan --out FILE` again, review it, then `provision apply FILE`".into(),
             ),
             TerraformError::StateLocked { .. } => Some(
                 "another run holds the lock: wait for it to finish; if none is running (it was killed), `terraform force-unlock LOCK_ID` in the working directory releases it".into(),
@@ -359,6 +374,32 @@ impl Terraform {
             .collect())
     }
 
+    /// `terraform state pull`: the raw state's lineage, serial and resource instances (values
+    /// are not read); None before the first apply.
+    pub fn state_pull(&self) -> Result<Option<RawState>, TerraformError> {
+        let text = self.document("state pull", &["state", "pull"])?;
+        RawState::parse(&text).map_err(|message| TerraformError::Output {
+            command: "state pull".into(),
+            message,
+        })
+    }
+
+    /// `terraform untaint ADDRESS`: trust an object again (it exists; a plan updates it in
+    /// place instead of replacing it).
+    pub fn untaint(&self, address: &str) -> Result<(), TerraformError> {
+        self.document(
+            "untaint",
+            &[
+                "untaint",
+                "-no-color",
+                "-input=false",
+                "-lock-timeout=0s",
+                address,
+            ],
+        )
+        .map(|_| ())
+    }
+
     /// `terraform show -json`: the state (held in memory, never printed).
     pub fn show_state(&self) -> Result<State, TerraformError> {
         let text = self.document("show", &["show", "-json", "-no-color"])?;
@@ -391,10 +432,16 @@ impl Terraform {
         if finished.status.success() {
             Ok(stdout)
         } else {
+            // A document on stdout may be state: it never goes into a message.
+            let printed = if stdout.trim_start().starts_with('{') {
+                ""
+            } else {
+                stdout.as_str()
+            };
             Err(TerraformError::Command {
                 command: command.into(),
                 errors: Vec::new(),
-                stderr: format!("{}{}", finished.stderr, stdout),
+                stderr: format!("{}{printed}", finished.stderr),
             })
         }
     }
@@ -465,6 +512,13 @@ impl Terraform {
         if s.interrupted {
             return Err(TerraformError::Interrupted {
                 command: command.into(),
+            });
+        }
+        if let Some(stale) = s.diagnostics.iter().find(|d| {
+            d.diagnostic.is_error() && d.diagnostic.summary.contains("Saved plan is stale")
+        }) {
+            return Err(TerraformError::StalePlan {
+                detail: stale.diagnostic.text(),
             });
         }
         if s.code.is_some_and(|c| ok.contains(&c)) {

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -116,8 +116,20 @@ impl Environment {
 
 /// Set to stop a running command: Terraform gets one SIGINT and is waited for. Clone it into
 /// the Ctrl-C handler; `trigger` may be called any number of times.
+///
+/// It also counts the commands running under it, so that the handler knows whether there is
+/// a Terraform to pass the interrupt to ([`Interrupt::running`]) or the program can simply
+/// end. Once triggered, no new command starts under it: a handler that triggers and then
+/// finds nothing running can exit without a command slipping in between (both sides use
+/// sequentially consistent operations: at least one of them sees the other).
 #[derive(Debug, Clone, Default)]
-pub struct Interrupt(Arc<AtomicBool>);
+pub struct Interrupt(Arc<InterruptState>);
+
+#[derive(Debug, Default)]
+struct InterruptState {
+    triggered: AtomicBool,
+    running: AtomicUsize,
+}
 
 impl Interrupt {
     pub fn new() -> Self {
@@ -125,11 +137,32 @@ impl Interrupt {
     }
 
     pub fn trigger(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.triggered.store(true, Ordering::SeqCst);
     }
 
     pub fn is_triggered(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.triggered.load(Ordering::SeqCst)
+    }
+
+    /// How many commands run under this interrupt now.
+    pub fn running(&self) -> usize {
+        self.0.running.load(Ordering::SeqCst)
+    }
+
+    /// Counts a command as running until the guard is dropped; None when the interrupt was
+    /// triggered already (the command must not start).
+    fn start(&self) -> Option<RunningGuard<'_>> {
+        self.0.running.fetch_add(1, Ordering::SeqCst);
+        let guard = RunningGuard(self);
+        (!self.is_triggered()).then_some(guard)
+    }
+}
+
+struct RunningGuard<'a>(&'a Interrupt);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.0.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -158,6 +191,12 @@ pub fn run(
     interrupt: &Interrupt,
     on_line: &mut dyn FnMut(&str),
 ) -> std::io::Result<Finished> {
+    let Some(_running) = interrupt.start() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "interrupted before it started",
+        ));
+    };
     let mut cmd = Command::new(binary);
     cmd.args(args)
         .current_dir(dir)

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResourceRegions {
     by_resource: BTreeMap<String, String>,
+    /// Provider configuration key (`aws.eu_west_1`) → region.
+    by_provider: BTreeMap<String, String>,
 }
 
 impl ResourceRegions {
@@ -42,7 +44,14 @@ impl ResourceRegions {
                 Some((r.address.clone(), region.to_string()))
             })
             .collect();
-        ResourceRegions { by_resource }
+        let by_provider = alias_regions
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ResourceRegions {
+            by_resource,
+            by_provider,
+        }
     }
 
     /// From the module's files: provider blocks give alias → region, resource and data
@@ -97,12 +106,22 @@ impl ResourceRegions {
                 by_resource.insert(address, region.clone());
             }
         }
-        ResourceRegions { by_resource }
+        ResourceRegions {
+            by_resource,
+            by_provider: alias_regions,
+        }
     }
 
     /// The region of a resource instance address (`data.aws_iam_role.access["ci"]` is looked
-    /// up as `data.aws_iam_role.access`).
+    /// up as `data.aws_iam_role.access`), or of a provider configuration as diagnostics and
+    /// the state name it (`provider["registry.terraform.io/hashicorp/aws"].eu_west_1`).
     pub fn region_of(&self, address: &str) -> Option<&str> {
+        if let Some(alias) = provider_alias(address) {
+            return self
+                .by_provider
+                .get(&format!("aws.{alias}"))
+                .map(String::as_str);
+        }
         let resource = address.split_once('[').map_or(address, |(a, _)| a);
         self.by_resource.get(resource).map(String::as_str)
     }
@@ -115,6 +134,14 @@ impl ResourceRegions {
     pub fn is_empty(&self) -> bool {
         self.by_resource.is_empty()
     }
+}
+
+/// The alias of a provider configuration address: `provider["registry.terraform.io/hashicorp/aws"].eu_west_1`
+/// is `eu_west_1`; None for a resource address or a provider without alias.
+pub fn provider_alias(address: &str) -> Option<&str> {
+    let rest = address.strip_prefix("provider[")?;
+    let (_, after) = rest.split_once("].")?;
+    (!after.is_empty()).then_some(after)
 }
 
 impl super::json::Plan {
@@ -156,6 +183,15 @@ mod tests {
         );
         assert_eq!(regions.region_of("aws_iam_user.app"), Some("eu-west-1"));
         assert_eq!(regions.region_of("aws_nothing.here"), None);
+        assert_eq!(
+            regions.region_of(r#"provider["registry.terraform.io/hashicorp/aws"].us_east_1"#),
+            Some("us-east-1"),
+            "a provider configuration's diagnostics name its region"
+        );
+        assert_eq!(
+            regions.region_of(r#"provider["registry.terraform.io/hashicorp/aws"]"#),
+            None
+        );
         assert_eq!(
             regions.regions().into_iter().collect::<Vec<_>>(),
             ["eu-west-1", "us-east-1"]

@@ -130,7 +130,7 @@ fn policy_documents(resource_type: &str) -> &'static [&'static str] {
 }
 
 /// Every policy statement of a template, by logical id (with its resource type).
-pub fn statements(template: &Value) -> BTreeMap<String, (String, Vec<Value>)> {
+pub fn statements(template: &Value) -> Statements {
     let mut out = BTreeMap::new();
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
         return out;
@@ -140,13 +140,8 @@ pub fn statements(template: &Value) -> BTreeMap<String, (String, Vec<Value>)> {
         let props = res.get("Properties");
         let mut list = Vec::new();
         for field in policy_documents(rtype) {
-            match props
-                .and_then(|p| p.get(*field))
-                .and_then(|d| d.get("Statement"))
-            {
-                Some(Value::Array(items)) => list.extend(items.iter().cloned()),
-                Some(single @ Value::Object(_)) => list.push(single.clone()),
-                _ => {}
+            if let Some(document) = props.and_then(|p| p.get(*field)) {
+                list.extend(document_statements(document));
             }
         }
         if !policy_documents(rtype).is_empty() {
@@ -156,6 +151,10 @@ pub fn statements(template: &Value) -> BTreeMap<String, (String, Vec<Value>)> {
     out
 }
 
+/// Every policy statement of one resource, by resource (logical ID or address), with the
+/// resource's type: what [`diff_statements`] compares.
+pub type Statements = BTreeMap<String, (String, Vec<Value>)>;
+
 /// Statements added or removed per policy resource, then allowed principals added or removed.
 /// `principals_parameter`: the parameter holding the allow list, with its old and new value.
 pub fn diff(
@@ -164,8 +163,23 @@ pub fn diff(
     principals: Option<(&str, &[String], &[String])>,
     describe_principal: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<SecurityChange> {
-    let before = statements(old);
-    let after = statements(new);
+    diff_statements(
+        &statements(old),
+        &statements(new),
+        principals,
+        describe_principal,
+    )
+}
+
+/// The security changes between two sets of policy statements, whatever engine read them
+/// (a CloudFormation template's, a Terraform plan's before and after), then the allowed
+/// principals added or removed.
+pub fn diff_statements(
+    before: &Statements,
+    after: &Statements,
+    principals: Option<(&str, &[String], &[String])>,
+    describe_principal: &dyn Fn(&str) -> Option<String>,
+) -> Vec<SecurityChange> {
     let mut out = Vec::new();
     let logicals: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for logical in logicals {
@@ -216,6 +230,15 @@ pub fn diff(
         }
     }
     out
+}
+
+/// The statements of a policy document (`Statement` as a list, or a single statement).
+pub fn document_statements(document: &Value) -> Vec<Value> {
+    match document.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(single @ Value::Object(_)) => vec![single.clone()],
+        _ => Vec::new(),
+    }
 }
 
 /// A statement in one line: `Allow s3:GetObject on X/* for AWS:... if StringLike aws:userId ...`.

@@ -19,6 +19,8 @@ pub enum EngineKind {
     /// One CloudFormation stack per region, through change sets.
     #[default]
     CloudFormation,
+    /// The rendered Terraform root module, one state for every region, through the CLI.
+    Terraform,
     /// One stack set: a stack instance per target account and region.
     StackSets,
 }
@@ -27,6 +29,7 @@ impl EngineKind {
     pub fn name(self) -> &'static str {
         match self {
             EngineKind::CloudFormation => "cloudformation",
+            EngineKind::Terraform => "terraform",
             EngineKind::StackSets => "stacksets",
         }
     }
@@ -157,11 +160,21 @@ pub struct ChangeSetPlan {
     pub created_review_stack: bool,
 }
 
+/// What the Terraform engine needs to apply a target's part of the plan: nothing of its own
+/// in the plan document (one Terraform plan covers every region; the plan file records it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TerraformPlan {
+    /// The resource addresses of this target that change (its part of the apply).
+    #[serde(skip)]
+    pub addresses: Vec<String>,
+}
+
 /// The engine's part of a target's plan: what it needs to apply or discard it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum EnginePlan {
     CloudFormation(ChangeSetPlan),
+    Terraform(TerraformPlan),
     StackSets(StackSetPlan),
 }
 
@@ -176,9 +189,13 @@ pub struct TargetPlan {
     pub security: Vec<SecurityChange>,
 }
 
-/// Resource types whose replacement or removal loses data (or breaks what refers to them).
+/// Resource types whose replacement or removal loses data (a bucket's objects, what a key
+/// encrypted), in either engine's spelling.
 pub fn holds_data(resource_type: &str) -> bool {
-    matches!(resource_type, "AWS::S3::Bucket" | "AWS::KMS::Key")
+    matches!(
+        resource_type,
+        "AWS::S3::Bucket" | "AWS::KMS::Key" | "aws_s3_bucket" | "aws_kms_key"
+    )
 }
 
 /// Resource types whose removal loses something users rely on: the data (bucket, key), the
@@ -216,7 +233,7 @@ impl TargetPlan {
     pub fn change_set(&self) -> &ChangeSetPlan {
         match &self.engine {
             EnginePlan::CloudFormation(c) => c,
-            EnginePlan::StackSets(_) => NO_CHANGE_SET,
+            _ => NO_CHANGE_SET,
         }
     }
 
@@ -224,7 +241,7 @@ impl TargetPlan {
     pub fn stack_set(&self) -> Option<&StackSetPlan> {
         match &self.engine {
             EnginePlan::StackSets(s) => Some(s),
-            EnginePlan::CloudFormation(_) => None,
+            _ => None,
         }
     }
 }

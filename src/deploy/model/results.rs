@@ -365,6 +365,8 @@ pub enum EngineStack {
         stack_id: String,
         termination_protection: bool,
     },
+    /// The target's resources in the Terraform state (one state holds every target).
+    Terraform,
     /// A stack instance; its stack, when CloudFormation names it.
     StackSetInstance { stack_id: Option<String> },
 }

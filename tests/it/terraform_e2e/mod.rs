@@ -6,6 +6,8 @@
 //!   against the configuration (`state.rs`), a second plan must change nothing, and that plan
 //!   must describe what the CloudFormation template describes (`parity.rs`).
 //! - With access lists, the deploying identity still manages the KMS key (`key.rs`).
+//! - The engine through the real binary (`engine.rs`): apply, a second plan, a change planned,
+//!   saved and applied, drift, one region's emulator stopped and back, destroy.
 //! - The driver (`provision::terraform`) runs init, plan, show, apply (interrupted once, and
 //!   meeting a held lock), a second plan and destroy on a deployment of its own (`driver.rs`).
 //!
@@ -17,6 +19,7 @@
 // the examples (key, parity, state) follow.
 mod deployments;
 mod driver;
+mod engine;
 mod key;
 mod parity;
 mod state;

@@ -43,7 +43,7 @@ fn plan(action: Action, changes: usize) -> TargetPlan {
 fn change_set(p: &mut TargetPlan) -> &mut ChangeSetPlan {
     match &mut p.engine {
         EnginePlan::CloudFormation(c) => c,
-        EnginePlan::StackSets(_) => panic!("a CloudFormation plan was built above"),
+        _ => panic!("a CloudFormation plan was built above"),
     }
 }
 

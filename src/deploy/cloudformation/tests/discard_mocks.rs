@@ -39,7 +39,7 @@ async fn apply(dir: &tempfile::TempDir, aws: FakeAws, args: &[&str]) -> DeployEr
         aws,
         Environment::default(),
     );
-    crate::deploy::cmd_apply(&ctx, &args)
+    crate::deploy::cmd_apply(&ctx, &args, &crate::terraform::Interrupt::new())
         .await
         .expect_err("apply stops before executing")
 }

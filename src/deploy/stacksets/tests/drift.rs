@@ -73,6 +73,9 @@ async fn drift_is_detected_once_for_the_set_and_reported_per_instance() {
         targets: runner::regions(&cfg.regions),
         clients: aws.clients(REGION),
         cfg,
+        config_file: "provision.yaml".into(),
+        engine: crate::deploy::EngineKind::StackSets,
+        terraform: Default::default(),
     };
     let mut engine = Engine::open(&session);
     let targets = engine

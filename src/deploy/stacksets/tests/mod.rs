@@ -159,6 +159,9 @@ async fn planned(aws: FakeAws) -> Result<(Session, Engine, Reports<TargetPlan>),
     let session = Session {
         targets: runner::regions(&cfg.regions),
         clients: aws.clients(REGION),
+        config_file: "provision.yaml".into(),
+        engine: crate::deploy::EngineKind::StackSets,
+        terraform: Default::default(),
         cfg,
     };
     let mut engine = Engine::open(&session);

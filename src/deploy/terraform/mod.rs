@@ -1,0 +1,16 @@
+//! The Terraform engine: the rendered root module, one state for every region, planned,
+//! applied and destroyed through the Terraform CLI (`crate::terraform`), behind the engine
+//! seam (`deploy::engine::Engine`).
+//!
+//! Terraform plans and applies every region in one run; the seam asks per target. So the
+//! engine runs Terraform once per command and hands each target its region's part: the plan
+//! split by provider alias (`plan.rs`), the apply's events and errors by region, the state's
+//! resources by region (`engine.rs`).
+
+pub mod engine;
+pub mod imports;
+pub mod plan;
+pub mod saved;
+pub mod security;
+
+pub use engine::TerraformEngine;
