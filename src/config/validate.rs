@@ -489,4 +489,25 @@ fn check_adopted(c: &Config, p: &mut Problems) {
             ));
         }
     }
+    check_adopted_buckets(c, a, p);
+}
+
+/// Adopted buckets: in a configured region, a valid name, and an engine that can import them
+/// (a stack set's template is the same in every account, so it cannot name one account's
+/// bucket).
+fn check_adopted_buckets(c: &Config, a: &super::model::Adopted, p: &mut Problems) {
+    if !a.buckets.is_empty() && c.engine == super::model::Engine::Stacksets {
+        p.push((
+            "adopted.buckets".into(),
+            "engine stacksets cannot import an existing bucket (one template for every account); use engine cloudformation or terraform in that account".into(),
+        ));
+    }
+    for (region, name) in &a.buckets {
+        let field = format!("adopted.buckets.{region}");
+        if !c.regions.contains(region) {
+            p.push((field, format!("`{region}` is not one of `regions`")));
+        } else if let Err(e) = rules::bucket_name(name) {
+            p.push((field, format!("`{name}` {e}")));
+        }
+    }
 }
