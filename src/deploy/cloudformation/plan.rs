@@ -1,6 +1,7 @@
 //! Planning one region: a change set (CREATE for a new stack, UPDATE otherwise), waited for
 //! and described, with the security changes computed from the templates.
 
+use super::import;
 use super::security;
 use super::stack::{self, StackError, StackInfo, describe_stack};
 use super::target::StackTarget;
@@ -27,13 +28,16 @@ pub struct PlanInput<'a> {
     pub target: &'a StackTarget,
     pub principals: Option<&'a Principals>,
     pub polling: Polling,
+    /// The bucket-name parameter's value where it exists in SSM, read at plan time for a
+    /// region with an adopted bucket (imported with it: creating it would fail).
+    pub parameter_in_ssm: Option<String>,
 }
 
 /// A plan being made: what is known before the change set.
-struct Planning<'a> {
-    input: &'a PlanInput<'a>,
-    new_template: Value,
-    existing: Option<StackInfo>,
+pub(super) struct Planning<'a> {
+    pub(super) input: &'a PlanInput<'a>,
+    pub(super) new_template: Value,
+    pub(super) existing: Option<StackInfo>,
 }
 
 /// Plans one region: describes the stack, creates a change set and waits for it. The change
@@ -83,7 +87,7 @@ fn rendered_template(target: &StackTarget) -> Result<Value, StackFailure> {
 }
 
 impl Planning<'_> {
-    fn plan(&self, action: Action, engine: ChangeSetPlan) -> TargetPlan {
+    pub(super) fn plan(&self, action: Action, engine: ChangeSetPlan) -> TargetPlan {
         TargetPlan {
             stack_name: self.input.target.stack_name.clone(),
             action,
@@ -94,7 +98,7 @@ impl Planning<'_> {
     }
 
     /// The stack as it is, before any change set.
-    fn stack(&self) -> ChangeSetPlan {
+    pub(super) fn stack(&self) -> ChangeSetPlan {
         let existing = self.existing.as_ref();
         ChangeSetPlan {
             stack_status: existing.map(|s| s.status.clone()),
@@ -102,7 +106,17 @@ impl Planning<'_> {
             stack_id: existing.map(|s| s.stack_id.clone()),
             stack_changed_at: existing.and_then(|s| s.changed_at().map(str::to_string)),
             created_review_stack: false,
+            import: false,
         }
+    }
+
+    /// The security changes from `old` (the deployed template) to the rendered one.
+    pub(super) fn security(
+        &self,
+        old: &Value,
+        deployed: Option<&StackInfo>,
+    ) -> Vec<SecurityChange> {
+        security_changes(old, &self.new_template, deployed, self.input)
     }
 
     /// A stack whose first creation failed: every resource is created again.
@@ -124,6 +138,15 @@ impl Planning<'_> {
             (ChangeSetType::Update, Some(_)) => deployed_template(cf, target).await?,
             _ => Value::Null,
         };
+        let imports = import::wanted(
+            target,
+            &self.new_template,
+            &old_template,
+            self.input.parameter_in_ssm.as_deref(),
+        );
+        if !imports.is_empty() {
+            return self.with_import(cf, old_template, imports).await;
+        }
         let old_info = self
             .existing
             .as_ref()
@@ -223,7 +246,10 @@ fn unrecoverable_hint(status: &str) -> String {
 }
 
 /// The deployed template, parsed (the original, as submitted).
-async fn deployed_template(cf: &Client, target: &StackTarget) -> Result<Value, StackFailure> {
+pub(super) async fn deployed_template(
+    cf: &Client,
+    target: &StackTarget,
+) -> Result<Value, StackFailure> {
     let out = cf
         .get_template()
         .stack_name(&target.stack_name)

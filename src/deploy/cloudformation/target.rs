@@ -16,6 +16,9 @@ pub struct StackTarget {
     pub template_sha256: String,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+    /// The existing bucket adopted in this region (`adopted.buckets`), imported into the stack
+    /// when the stack does not manage it yet.
+    pub adopted_bucket: Option<String>,
 }
 
 impl StackTarget {
@@ -33,6 +36,7 @@ impl StackTarget {
             template_sha256: sha256_hex(template),
             parameters,
             tags,
+            adopted_bucket: None,
         }
     }
 
