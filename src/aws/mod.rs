@@ -9,10 +9,12 @@ pub mod clients;
 pub mod error;
 #[cfg(test)]
 mod error_tests;
+pub mod polling;
 pub mod ssm;
 
 pub use clients::{ClientSource, Clients, Target};
 pub use error::{AwsError, ClientRegion, ErrorKind, SdkResultExt, describe};
+pub use polling::{Backoff, GaveUp, Polling};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

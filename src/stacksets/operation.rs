@@ -5,68 +5,12 @@
 use super::describe::{InstanceSummary, list_instances, next_token};
 use super::problem::InstanceProblem;
 use super::{InstanceKey, RunningOperation, StackSetError, is_transient, sdk_error, timestamp};
+pub use crate::aws::Polling;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{CallAs, StackSetOperation, StackSetOperationSummary};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
-
-/// How often and how long to poll an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Polling {
-    pub initial: Duration,
-    pub max: Duration,
-    /// Give up waiting after this long (the operation goes on in CloudFormation).
-    pub timeout: Duration,
-    /// Consecutive transient errors (throttling, timeouts) tolerated while polling.
-    pub max_transient_errors: u32,
-}
-
-impl Polling {
-    /// Against AWS: operations take minutes (a stack per account and region); start at 2 s,
-    /// back off to 30 s, wait up to 6 hours.
-    pub fn aws() -> Self {
-        Polling {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(30),
-            timeout: Duration::from_secs(6 * 3600),
-            max_transient_errors: 8,
-        }
-    }
-
-    /// Against an emulator, which completes every operation at once.
-    pub fn emulator() -> Self {
-        Polling {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(200),
-            timeout: Duration::from_secs(600),
-            max_transient_errors: 8,
-        }
-    }
-
-    /// No waiting (canned answers).
-    pub fn immediate() -> Self {
-        Polling {
-            initial: Duration::ZERO,
-            max: Duration::ZERO,
-            timeout: Duration::from_secs(60),
-            max_transient_errors: 3,
-        }
-    }
-
-    /// The intervals this polling sleeps between attempts (capped doubling).
-    pub fn intervals(&self, n: usize) -> Vec<Duration> {
-        let mut d = self.initial;
-        (0..n)
-            .map(|_| {
-                let cur = d;
-                d = (d * 2).min(self.max);
-                cur
-            })
-            .collect()
-    }
-}
 
 /// A stack set operation as DescribeStackSetOperation reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -308,8 +252,7 @@ pub async fn wait_operation(
     polling: &Polling,
     progress: &dyn Fn(String),
 ) -> Result<OperationSummary, StackSetError> {
-    let started = Instant::now();
-    let mut interval = polling.initial;
+    let mut backoff = polling.backoff();
     let mut transient = 0;
     let mut last = String::new();
     loop {
@@ -337,15 +280,13 @@ pub async fn wait_operation(
             }
             Err(e) => return Err(sdk_error(name, "DescribeStackSetOperation", &e)),
         }
-        if started.elapsed() >= polling.timeout {
+        if let Err(gave_up) = backoff.wait("the operation").await {
             return Err(StackSetError::Timeout {
                 stack_set: name.to_string(),
                 operation_id: operation_id.to_string(),
-                waited: humantime::format_duration(polling.timeout).to_string(),
+                waited: humantime::format_duration(gave_up.after).to_string(),
             });
         }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(polling.max);
     }
 }
 
@@ -545,18 +486,4 @@ pub(crate) fn keys(accounts: &[String], regions: &[String]) -> Vec<InstanceKey> 
         .iter()
         .flat_map(|a| regions.iter().map(move |r| InstanceKey::new(a, r)))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn polling_backs_off_to_its_cap() {
-        let p = Polling::aws();
-        assert_eq!(
-            p.intervals(6),
-            [2, 4, 8, 16, 30, 30].map(Duration::from_secs)
-        );
-    }
 }
