@@ -12,6 +12,31 @@ use aws_sdk_cloudformation::types::{CallAs, StackSetOperation, StackSetOperation
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// An [`OperationSummary`] from either SDK shape: the described operation and the listed
+/// summary are different types with the same accessors.
+macro_rules! operation_summary {
+    ($o:expr) => {{
+        let o = $o;
+        OperationSummary {
+            operation_id: o.operation_id().unwrap_or_default().to_string(),
+            action: o
+                .action()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default(),
+            status: o
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: o.status_reason().map(str::to_string),
+            started: o.creation_timestamp().map(timestamp),
+            ended: o.end_timestamp().map(timestamp),
+            failed_instances: o
+                .status_details()
+                .and_then(|d| d.failed_stack_instances_count()),
+        }
+    }};
+}
+
 /// A stack set operation as DescribeStackSetOperation reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OperationSummary {
@@ -28,44 +53,12 @@ pub struct OperationSummary {
 
 impl OperationSummary {
     pub fn from_sdk(o: &StackSetOperation) -> Self {
-        OperationSummary {
-            operation_id: o.operation_id().unwrap_or_default().to_string(),
-            action: o
-                .action()
-                .map(|a| a.as_str().to_string())
-                .unwrap_or_default(),
-            status: o
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            status_reason: o.status_reason().map(str::to_string),
-            started: o.creation_timestamp().map(timestamp),
-            ended: o.end_timestamp().map(timestamp),
-            failed_instances: o
-                .status_details()
-                .and_then(|d| d.failed_stack_instances_count()),
-        }
+        operation_summary!(o)
     }
 
     /// An operation as ListStackSetOperations lists it.
     pub fn from_list(o: &StackSetOperationSummary) -> Self {
-        OperationSummary {
-            operation_id: o.operation_id().unwrap_or_default().to_string(),
-            action: o
-                .action()
-                .map(|a| a.as_str().to_string())
-                .unwrap_or_default(),
-            status: o
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            status_reason: o.status_reason().map(str::to_string),
-            started: o.creation_timestamp().map(timestamp),
-            ended: o.end_timestamp().map(timestamp),
-            failed_instances: o
-                .status_details()
-                .and_then(|d| d.failed_stack_instances_count()),
-        }
+        operation_summary!(o)
     }
 
     pub fn is_final(&self) -> bool {

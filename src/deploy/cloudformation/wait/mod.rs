@@ -8,8 +8,8 @@ pub use change_set::{
 };
 
 use super::stack::{self as cfn, StackError};
-use crate::aws::{AwsError, SdkResultExt};
 pub use crate::aws::Polling;
+use crate::aws::{AwsError, SdkResultExt};
 use crate::deploy::model::FailedEvent;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackEvent;
