@@ -2,7 +2,6 @@
 //! exit code and hint each failure gets.
 
 use super::events::{Diagnostic, LockInfo};
-use super::workdir;
 use crate::exit::{Classify, Exit};
 use std::path::PathBuf;
 
@@ -40,10 +39,14 @@ pub enum TerraformError {
         config: PathBuf,
     },
     #[error(
-        "{}: the directory is not empty and provision did not create it (no {})",
-        dir.display(), workdir::MARKER
+        "{}: the directory is not empty and provision did not create it (no {marker})",
+        dir.display()
     )]
-    WorkDirForeign { dir: PathBuf },
+    WorkDirForeign {
+        dir: PathBuf,
+        /// The marker file provision writes into the directories it creates.
+        marker: &'static str,
+    },
     #[error("{}: not a marker provision wrote: {message}", path.display())]
     WorkDirMarker { path: PathBuf, message: String },
     #[error("{}: {context}: {source}", path.display())]
