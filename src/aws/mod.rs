@@ -6,6 +6,8 @@
 
 mod assume_role;
 pub mod clients;
+#[cfg(test)]
+mod clients_tests;
 pub mod error;
 #[cfg(test)]
 mod error_tests;
