@@ -412,26 +412,9 @@ where
         .and_then(|out| {
             out.summaries()
                 .iter()
-                .find(|o| {
-                    matches!(
-                        o.status().map(|s| s.as_str()),
-                        Some("RUNNING" | "QUEUED" | "STOPPING")
-                    )
-                })
-                .map(|o| {
-                    Box::new(RunningOperation {
-                        operation_id: o.operation_id().unwrap_or_default().to_string(),
-                        action: o
-                            .action()
-                            .map(|a| a.as_str().to_string())
-                            .unwrap_or_default(),
-                        status: o
-                            .status()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
-                        started: o.creation_timestamp().map(timestamp),
-                    })
-                })
+                .map(OperationSummary::from_list)
+                .find(OperationSummary::is_running)
+                .map(|o| Box::new(o.running()))
         });
     StackSetError::OperationInProgress {
         stack_set: name.to_string(),
