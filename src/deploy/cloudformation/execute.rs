@@ -62,7 +62,8 @@ pub async fn apply_region(
         }
     };
     if plan.change_set().import {
-        plan = super::import::import_then_plan(cf, &plan, target, how, progress).await?;
+        plan = super::import_apply::import_then_plan(cf, &plan, target, &how.polling, progress)
+            .await?;
         if plan.action == Action::NoChanges {
             return Ok(applied(outcome, Some("IMPORT_COMPLETE".into()), vec![]));
         }

@@ -15,13 +15,11 @@
 //! full template and executes it as any update. An endpoint that does not implement IMPORT
 //! (moto answers Add) is refused at plan time, before anything runs.
 
-use super::plan::{Planning, discard, predict_replacements};
 use super::stack::{self, StackError, StackInfo};
 use super::target::StackTarget;
-use super::wait::{self, ChangeSetOutcome};
+use super::wait::{self, ChangeSetOutcome, Polling};
 use crate::aws::SdkResultExt;
-use crate::deploy::model::predicted;
-use crate::deploy::model::{Action, ChangeKind, ResourceChange, StackFailure, TargetPlan};
+use crate::deploy::model::{ChangeKind, ResourceChange, StackFailure};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
@@ -47,7 +45,7 @@ impl Imported {
 }
 
 /// What an imported resource is, in words.
-fn noun(resource_type: &str) -> &'static str {
+pub fn noun(resource_type: &str) -> &'static str {
     match resource_type {
         "AWS::S3::Bucket" => "bucket",
         _ => "parameter",
@@ -251,70 +249,39 @@ pub fn update_changes(
     out
 }
 
-impl Planning<'_> {
-    /// Plans a region whose stack must import first: the IMPORT change set, waited for and
-    /// checked, then the update predicted.
-    pub(super) async fn with_import(
-        self,
-        cf: &Client,
-        old_template: Value,
-        imports: Vec<Imported>,
-    ) -> Result<TargetPlan, StackFailure> {
-        let target = self.input.target;
-        let deployed = self
-            .existing
-            .as_ref()
-            .filter(|s| s.status != "REVIEW_IN_PROGRESS");
-        let mut engine = self.stack();
-        let created = create(cf, target, deployed, &old_template, &imports).await?;
-        engine.change_set_arn = created.id().map(str::to_string);
-        engine.import = true;
-        // A stack made for this change set (none existed) goes when the plan is discarded.
-        engine.created_review_stack = self.existing.is_none()
-            || created.stack_id().is_some() && created.stack_id() != engine.stack_id.as_deref();
-        if let Some(id) = created.stack_id() {
-            engine.stack_id = Some(id.to_string());
+/// Creates the IMPORT change set, waits for it and checks its changes: the change set's IDs
+/// (to discard it) and its Import changes, or why it cannot be used.
+pub async fn create_and_describe(
+    cf: &Client,
+    target: &StackTarget,
+    deployed: Option<&StackInfo>,
+    old_template: &Value,
+    imports: &[Imported],
+    polling: &Polling,
+) -> (
+    Option<CreateChangeSetOutput>,
+    Result<Vec<ResourceChange>, StackFailure>,
+) {
+    let created = match create(cf, target, deployed, old_template, imports).await {
+        Ok(c) => c,
+        Err(f) => return (None, Err(f)),
+    };
+    let arn = created.id().unwrap_or_default().to_string();
+    let failed = |why: String| {
+        target.failure(format!(
+            "{}: the IMPORT change set for stack {} failed: {why}",
+            target.region, target.stack_name
+        ))
+    };
+    let described = match wait::wait_change_set(cf, &arn, polling).await {
+        Ok(ChangeSetOutcome::Ready { mut changes, .. }) => {
+            check_described(target, imports, &mut changes).map(|()| changes)
         }
-        let arn = engine.change_set_arn.clone().unwrap_or_default();
-        let outcome = wait::wait_change_set(cf, &arn, &self.input.polling).await;
-        let mut changes = match outcome {
-            Ok(ChangeSetOutcome::Ready { changes, .. }) => changes,
-            other => {
-                let _ = discard(cf, &engine).await;
-                let why = match other {
-                    Ok(ChangeSetOutcome::Failed(reason)) => reason,
-                    Ok(_) => "it has no changes".into(),
-                    Err(e) => e.to_string(),
-                };
-                return Err(target.failure(format!(
-                    "{}: the IMPORT change set for stack {} failed: {why}",
-                    target.region, target.stack_name
-                )));
-            }
-        };
-        if let Err(f) = check_described(target, &imports, &mut changes) {
-            let _ = discard(cf, &engine).await;
-            return Err(f);
-        }
-        let imported: Vec<String> = imports.iter().map(|i| i.logical_id.clone()).collect();
-        let mut update = update_changes(&old_template, &imported, &self.new_template);
-        if let Some(info) = deployed {
-            let predictions =
-                predict_replacements(&old_template, info, &self.new_template, self.input);
-            predicted::merge(&mut update, &predictions, &self.new_template);
-        }
-        changes.extend(update);
-        let action = if deployed.is_some() {
-            Action::Update
-        } else {
-            Action::Create
-        };
-        let security = self.security(&old_template, deployed);
-        let mut plan = self.plan(action, engine);
-        plan.changes = changes;
-        plan.security = security;
-        Ok(plan)
-    }
+        Ok(ChangeSetOutcome::Failed(reason)) => Err(failed(reason)),
+        Ok(ChangeSetOutcome::NoChanges) => Err(failed("it has no changes".into())),
+        Err(e) => Err(failed(e.to_string())),
+    };
+    (Some(created), described)
 }
 
 /// The bucket-name parameter's value where it exists in SSM (the rendered template names
@@ -346,126 +313,16 @@ pub async fn parameter_in_ssm(
     }
 }
 
-/// Executes a plan's IMPORT change set and waits for `IMPORT_COMPLETE`; then plans the
-/// update with the full template, which must lose nothing the plan did not show. Returns
-/// that update's plan (or no changes). A failed import names the region, the stack and what
-/// it imported; CloudFormation rolls it back, and the retained resources stay as they were.
-pub async fn import_then_plan(
-    cf: &Client,
-    plan: &TargetPlan,
-    target: &StackTarget,
-    how: &super::execute::Execution,
-    progress: &dyn Fn(String),
-) -> Result<TargetPlan, StackFailure> {
-    let change_set = plan.change_set();
-    let what = imported_names(plan);
-    let arn = change_set
-        .change_set_arn
-        .clone()
-        .ok_or_else(|| target.failure("no IMPORT change set to execute"))?;
-    let stack_id = change_set
-        .stack_id
-        .clone()
-        .unwrap_or_else(|| target.stack_name.clone());
-    let mut tracker = wait::EventTracker::from_now(cf, &stack_id, &target.stack_name)
-        .await
-        .map_err(|e| target.failure(e))?;
-    if let Err(e) = cf
-        .execute_change_set()
-        .change_set_name(&arn)
-        .send()
-        .await
-        .classify("cloudformation:ExecuteChangeSet", cf)
-    {
-        let _ = discard(cf, change_set).await;
-        return Err(target.failure(StackError::from(e)));
-    }
-    progress(format!("importing {what}"));
-    let end = wait::wait_stack(cf, &stack_id, &mut tracker, 0, &how.polling, progress)
-        .await
-        .map_err(|e| target.failure(e))?;
-    if end.status != "IMPORT_COMPLETE" {
-        let mut failure = target
-            .failure(format!(
-                "{}: importing {what} into stack {} ended in {}: {}",
-                target.region,
-                target.stack_name,
-                end.status,
-                end.cause()
-            ))
-            .with_hint("nothing was deleted: what was to be imported is as it was; fix the cause and apply again");
-        failure.status = Some(end.status.clone());
-        failure.first_failure = end.first_failure.clone().map(Box::new);
-        return Err(failure);
-    }
-    progress("planning the update after the import".into());
-    let input = super::plan::PlanInput {
-        target,
-        principals: None,
-        polling: how.polling,
-        parameter_in_ssm: None,
-    };
-    let fresh = super::plan::plan_region(cf, &input).await?;
-    let unforeseen = unforeseen_loss(plan, &fresh, &target.region);
-    if fresh.change_set().import || !unforeseen.is_empty() {
-        let _ = discard(cf, fresh.change_set()).await;
-        let why = if unforeseen.is_empty() {
-            "the stack still does not manage it".to_string()
-        } else {
-            format!("the update would now {unforeseen}, which the plan did not show")
-        };
-        return Err(target
-            .failure(format!(
-                "{}: {what} imported into stack {}, but {why}",
-                target.region, target.stack_name
-            ))
-            .with_hint("plan again to see the update, then apply it"));
-    }
-    Ok(fresh)
-}
-
-/// What the plan imports, in words (`bucket hand-made-bucket and parameter /buckets/staging`).
-fn imported_names(plan: &TargetPlan) -> String {
-    let names: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == ChangeKind::Import)
-        .map(|c| {
-            let id = c.physical_id.as_deref().unwrap_or(&c.logical_id);
-            format!("{} {id}", noun(&c.resource_type))
-        })
-        .collect();
-    names.join(" and ")
-}
-
-/// The data loss the fresh update would cause that the plan did not show (and so was not
-/// allowed by `--allow-replace`).
-fn unforeseen_loss(plan: &TargetPlan, fresh: &TargetPlan, region: &str) -> String {
-    let target = crate::runner::Target::region(region);
-    let shown = plan.data_loss(&target);
-    fresh
-        .data_loss(&target)
-        .into_iter()
-        .filter(|l| !shown.iter().any(|s| s.logical_id == l.logical_id))
-        .map(|l| format!("{} {} ({})", l.resource_type, l.logical_id, l.action.word()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// A saved plan's IMPORT change set, read again: its Import changes named, and the update that
-/// follows predicted from the deployed template (the comparison adds the replacements).
-pub async fn loaded_changes(
-    cf: &Client,
+/// follows predicted from the deployed template (`Null`: no stack; the comparison adds the
+/// replacements).
+pub fn loaded_changes(
     target: &StackTarget,
-    stack: Option<&StackInfo>,
+    deployed: &Value,
     changes: &mut Vec<ResourceChange>,
 ) -> Result<(), StackFailure> {
     let rendered = super::security::parse_template(&target.template)
         .map_err(|m| target.failure(format!("rendered template: {m}")))?;
-    let deployed = match stack.filter(|s| s.status != "REVIEW_IN_PROGRESS") {
-        Some(_) => super::plan::deployed_template(cf, target).await?,
-        None => Value::Null,
-    };
     let mut imported = Vec::new();
     for c in changes
         .iter_mut()
@@ -475,6 +332,6 @@ pub async fn loaded_changes(
         c.cause = Some(format!("import: {} {id}", noun(&c.resource_type)));
         imported.push(c.logical_id.clone());
     }
-    changes.extend(update_changes(&deployed, &imported, &rendered));
+    changes.extend(update_changes(deployed, &imported, &rendered));
     Ok(())
 }

@@ -34,10 +34,10 @@ pub struct PlanInput<'a> {
 }
 
 /// A plan being made: what is known before the change set.
-pub(super) struct Planning<'a> {
-    pub(super) input: &'a PlanInput<'a>,
-    pub(super) new_template: Value,
-    pub(super) existing: Option<StackInfo>,
+struct Planning<'a> {
+    input: &'a PlanInput<'a>,
+    new_template: Value,
+    existing: Option<StackInfo>,
 }
 
 /// Plans one region: describes the stack, creates a change set and waits for it. The change
@@ -87,7 +87,7 @@ fn rendered_template(target: &StackTarget) -> Result<Value, StackFailure> {
 }
 
 impl Planning<'_> {
-    pub(super) fn plan(&self, action: Action, engine: ChangeSetPlan) -> TargetPlan {
+    fn plan(&self, action: Action, engine: ChangeSetPlan) -> TargetPlan {
         TargetPlan {
             stack_name: self.input.target.stack_name.clone(),
             action,
@@ -98,7 +98,7 @@ impl Planning<'_> {
     }
 
     /// The stack as it is, before any change set.
-    pub(super) fn stack(&self) -> ChangeSetPlan {
+    fn stack(&self) -> ChangeSetPlan {
         let existing = self.existing.as_ref();
         ChangeSetPlan {
             stack_status: existing.map(|s| s.status.clone()),
@@ -110,13 +110,63 @@ impl Planning<'_> {
         }
     }
 
-    /// The security changes from `old` (the deployed template) to the rendered one.
-    pub(super) fn security(
-        &self,
-        old: &Value,
-        deployed: Option<&StackInfo>,
-    ) -> Vec<SecurityChange> {
-        security_changes(old, &self.new_template, deployed, self.input)
+    /// Plans a region whose stack must import first ([`import`]): the IMPORT change set,
+    /// waited for and checked, then the update that follows it, predicted.
+    async fn with_import(
+        self,
+        cf: &Client,
+        old_template: Value,
+        imports: Vec<import::Imported>,
+    ) -> Result<TargetPlan, StackFailure> {
+        let input = self.input;
+        let deployed = self
+            .existing
+            .as_ref()
+            .filter(|s| s.status != "REVIEW_IN_PROGRESS");
+        let (created, described) = import::create_and_describe(
+            cf,
+            input.target,
+            deployed,
+            &old_template,
+            &imports,
+            &input.polling,
+        )
+        .await;
+        let mut engine = self.stack();
+        engine.import = true;
+        if let Some(created) = &created {
+            engine.change_set_arn = created.id().map(str::to_string);
+            // A stack made for this change set (none existed) goes when the plan is discarded.
+            let made = created
+                .stack_id()
+                .filter(|id| Some(*id) != engine.stack_id.as_deref());
+            engine.created_review_stack = made.is_some();
+            if let Some(id) = made {
+                engine.stack_id = Some(id.to_string());
+            }
+        }
+        let mut changes = match described {
+            Ok(changes) => changes,
+            Err(failure) => {
+                let _ = discard(cf, &engine).await;
+                return Err(failure);
+            }
+        };
+        let imported: Vec<String> = imports.iter().map(|i| i.logical_id.clone()).collect();
+        let mut update = import::update_changes(&old_template, &imported, &self.new_template);
+        if let Some(info) = deployed {
+            let predictions = predict_replacements(&old_template, info, &self.new_template, input);
+            predicted::merge(&mut update, &predictions, &self.new_template);
+        }
+        changes.extend(update);
+        let action = match deployed {
+            Some(_) => Action::Update,
+            None => Action::Create,
+        };
+        let mut plan = self.plan(action, engine);
+        plan.changes = changes;
+        plan.security = security_changes(&old_template, &self.new_template, deployed, input);
+        Ok(plan)
     }
 
     /// A stack whose first creation failed: every resource is created again.

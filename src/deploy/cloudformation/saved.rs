@@ -133,8 +133,12 @@ pub async fn load_region(
     }
     let mut changes = executable_changes(cf, region, record, target).await?;
     if record.import {
-        super::import::loaded_changes(cf, target, stack.as_ref(), &mut changes)
-            .await
+        let deployed = match stack.as_ref().filter(|s| s.status != "REVIEW_IN_PROGRESS") {
+            Some(_) => super::plan::deployed_template(cf, target).await,
+            None => Ok(serde_json::Value::Null),
+        };
+        deployed
+            .and_then(|d| super::import::loaded_changes(target, &d, &mut changes))
             .map_err(LoadError::Failed)?;
     }
     plan.security = compare_loaded(cf, input, stack.as_ref(), &mut changes)
