@@ -508,3 +508,49 @@ async fn a_failed_import_names_region_stack_and_bucket_and_deletes_nothing() {
     );
     assert_eq!(exec_import.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn a_saved_import_plan_is_read_back_with_its_imports_then_the_update() {
+    use crate::deploy::cloudformation::saved::{ChangeSetRecord, load_region};
+    use crate::deploy::planfile::SavedTarget;
+    let target = adopted_target();
+    let record = ChangeSetRecord::of(import_plan().change_set(), &target);
+    let saved = SavedTarget {
+        region: REGION.into(),
+        account: None,
+        action: Action::Create,
+        payload: record.payload(),
+    };
+    let record = ChangeSetRecord::read(&saved).unwrap();
+    assert!(record.import, "the plan file records the import");
+    // The IMPORT change set made the stack (REVIEW_IN_PROGRESS); it is still executable.
+    let st = mock!(Client::describe_stacks).then_output(|| stacks(StackStatus::ReviewInProgress));
+    let described = import_described(ChangeAction::Import);
+    let cf = cloudformation(&[&st, &described]);
+    let input = PlanInput {
+        target: &target,
+        principals: None,
+        polling: Polling::immediate(),
+        parameter_in_ssm: None,
+    };
+    let loaded = load_region(&cf, &saved, &record, &input).await.unwrap();
+    assert!(loaded.change_set().import);
+    assert_eq!(
+        summary(&loaded),
+        [
+            (
+                ChangeKind::Import,
+                "Bucket",
+                Some("import: bucket hand-made-bucket")
+            ),
+            (
+                ChangeKind::Import,
+                "BucketNameParameter",
+                Some("import: parameter /buckets/staging")
+            ),
+            (ChangeKind::Modify, "Bucket", None),
+            (ChangeKind::Modify, "BucketNameParameter", None),
+            (ChangeKind::Add, "ReadPolicy", None),
+        ]
+    );
+}
