@@ -22,7 +22,7 @@ use crate::aws::SdkResultExt;
 use crate::deploy::model::{ChangeKind, ResourceChange, StackFailure};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport, Tag};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport};
 use serde_json::{Map, Value, json};
 
 /// One existing resource to import.
@@ -172,13 +172,7 @@ async fn create(
         .template_body(import_template(template, imports))
         .set_parameters(parameters)
         .set_resources_to_import(Some(resources))
-        .set_tags(Some(
-            target
-                .tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .set_tags(Some(target.sdk_tags()))
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .send()

@@ -15,7 +15,7 @@ use crate::deploy::model::{
 use crate::render::PRINCIPALS_PARAMETER;
 use crate::replacement::Replacement;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, TemplateStage};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -273,13 +273,7 @@ async fn create_change_set(
                 })
                 .collect(),
         ))
-        .set_tags(Some(
-            target
-                .tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .set_tags(Some(target.sdk_tags()))
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .send()

@@ -40,6 +40,19 @@ impl StackTarget {
         }
     }
 
+    /// The stack's tags as CloudFormation takes them.
+    pub fn sdk_tags(&self) -> Vec<aws_sdk_cloudformation::types::Tag> {
+        self.tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_cloudformation::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect()
+    }
+
     /// A failure of this region's stack: `failure` is an error, its text or a [`Failure`].
     pub fn failure(&self, failure: impl Into<Failure>) -> StackFailure {
         StackFailure::new(&self.stack_name, failure)
