@@ -97,6 +97,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
         version: &req.version,
         force_latest: args.force_latest,
         copy: args.copy || (!args.no_copy && copy_pays(digest.size, regions.len())),
+        dry_run: args.dry_run,
         cancel: &ctx.cancel,
         lines: regions
             .iter()

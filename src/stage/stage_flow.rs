@@ -1,8 +1,9 @@
 //! `stage` across regions: check, upload in claim order, then metadata and `latest`.
 //!
 //! 1. Check every region concurrently (bucket name, existing object). Other bytes already
-//!    staged anywhere: stop, nothing changed. The same bytes: that region is already staged
-//!    (a rerun completes the rest).
+//!    staged: stop, nothing changed. The same bytes: that region is already staged (a rerun
+//!    completes the rest). A small artifact's object is read in the claim region only: in
+//!    the others the conditional `PutObject` is the check ([`Job::inspects`]).
 //! 2. Upload. Regions are committed in a fixed order ([`claim_order`]: the organisation
 //!    configuration's `regions` in their order, then any others sorted) until the first
 //!    commit succeeds — the claim — and then all the others at once. Two stagers of one version with
@@ -57,6 +58,7 @@ pub struct LatestChange {
 #[derive(Debug, Clone, Default)]
 pub struct RegionStaging {
     pub bucket: Option<String>,
+    /// What the check found; `Absent` also where it did not look ([`Job::inspects`]).
     pub existing: Option<Existing>,
     /// The round trip of the check's `HeadObject` when it found nothing (one exchange on a
     /// connection already open): it sets the parts in flight.
@@ -76,6 +78,8 @@ pub struct Job<'a> {
     pub version: &'a Version,
     pub force_latest: bool,
     pub copy: bool,
+    /// Nothing is written: every region is inspected (see [`Job::inspects`]).
+    pub dry_run: bool,
     /// Multipart uploads in flight register their abort with it (see [`crate::cancel`]).
     pub cancel: &'a Cancel,
     /// Regions in claim order.
@@ -114,6 +118,11 @@ impl Job<'_> {
                 .await;
                 match bucket {
                     Err(e) => out.error = Some(e),
+                    Ok(bucket) if !self.inspects(&region) => {
+                        // The conditional `PutObject` is this region's check (see `inspects`).
+                        out.existing = Some(Existing::Absent);
+                        out.bucket = Some(bucket);
+                    }
                     Ok(bucket) => {
                         let s3 = self.target.s3_read(&region);
                         let started = std::time::Instant::now();
@@ -133,6 +142,24 @@ impl Job<'_> {
             })
             .await;
         results.into_iter().collect()
+    }
+
+    /// Whether the check reads `region`'s object (`HeadObject`) before anything is written.
+    /// Every region is inspected for a dry run, in the claim region (the first in claim
+    /// order), and wherever the artifact goes up as a multipart upload or a copy. Elsewhere —
+    /// a small artifact's other regions — the conditional `PutObject` (`If-None-Match: *`)
+    /// is the check, one round trip fewer on the farthest link: a refused write is inspected
+    /// as after a lost race (the same bytes: already staged; other bytes: that region fails,
+    /// naming them). The trade-off: other bytes in such a region, which only a writer
+    /// outside `provision`'s claim can have put there, are found after the claim region was
+    /// written, not before anything was. A multipart upload or a copy keeps the check: its
+    /// round trip is small against the upload, a conflict found first costs no upload, and
+    /// moto ignores `If-None-Match` on `CopyObject`.
+    fn inspects(&self, region: &str) -> bool {
+        self.dry_run
+            || self.copy
+            || self.artifact.digest.part_size.is_some()
+            || self.regions.first().map(String::as_str) == Some(region)
     }
 
     /// Phase 2: uploads the artifact where it is absent. `Err` when other bytes won the
