@@ -135,7 +135,17 @@ async fn stage(aws: FakeAws, bootstrap: &str) -> Exit {
 }
 
 async fn stage_with(aws: FakeAws, bootstrap: &str, extra: &[&str]) -> Exit {
-    let file = artifact();
+    stage_file(aws, bootstrap, extra, artifact())
+        .await
+        .expect("the stage runs")
+}
+
+async fn stage_file(
+    aws: FakeAws,
+    bootstrap: &str,
+    extra: &[&str],
+    file: tempfile::NamedTempFile,
+) -> Result<Exit, super::StageError> {
     let path = file.path().to_str().expect("UTF-8 path").to_string();
     let mut argv = vec!["stage", "app", "1.0.0", &path, "--region", bootstrap];
     argv.extend_from_slice(extra);
@@ -144,7 +154,7 @@ async fn stage_with(aws: FakeAws, bootstrap: &str, extra: &[&str]) -> Exit {
     };
     // The default configuration file, absent from the crate's directory: none is needed.
     let ctx = context(Path::new("provision.yaml"), aws, Environment::default());
-    super::cmd_stage(&ctx, &args).await.expect("the stage runs")
+    super::cmd_stage(&ctx, &args).await
 }
 
 #[tokio::test]
@@ -311,6 +321,74 @@ async fn outside_the_claim_region_the_conditional_put_is_the_check() {
     }
     assert_eq!(east.metadata.num_calls(), 0);
     assert_eq!(east.latest.num_calls(), 0);
+}
+
+/// Proposal 3e: with a copy, the claim region's parts go up while the other regions are
+/// still being checked; other bytes found in one of them abort that upload before it is
+/// completed, so nothing becomes visible anywhere.
+#[tokio::test]
+async fn a_conflict_found_while_the_claim_regions_parts_go_up_aborts_them() {
+    use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
+    use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
+    use aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput;
+    use aws_sdk_s3::operation::upload_part::UploadPartOutput;
+    let all = ["eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let create = mock!(aws_sdk_s3::Client::create_multipart_upload)
+        .match_requests(|r| r.key() == Some(KEY))
+        .then_output(|| {
+            CreateMultipartUploadOutput::builder()
+                .upload_id("u1")
+                .build()
+        });
+    let part = mock!(aws_sdk_s3::Client::upload_part)
+        .match_requests(|r| r.upload_id() == Some("u1"))
+        .sequence()
+        .output(|| UploadPartOutput::builder().e_tag("\"p\"").build())
+        .repeatedly()
+        .build();
+    let complete = mock!(aws_sdk_s3::Client::complete_multipart_upload)
+        .then_output(|| CompleteMultipartUploadOutput::builder().build());
+    let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload)
+        .match_requests(|r| r.upload_id() == Some("u1"))
+        .then_output(|| AbortMultipartUploadOutput::builder().build());
+    let other = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key() == Some(KEY))
+        .then_output(|| {
+            HeadObjectOutput::builder()
+                .metadata("sha256", "0".repeat(64))
+                .build()
+        });
+    let aws = fake(&[
+        (&north, north.answers(&[&create, &part, &complete, &abort])),
+        (&west, west.answers(&[&other])),
+        (&east, east.answers(&[])),
+    ]);
+    let big = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(big.path(), vec![7u8; 17 << 20]).expect("write");
+    let refused = stage_file(aws, "eu-west-1", &["--copy"], big).await;
+    let Err(super::StageError::Conflict { regions, .. }) = refused else {
+        panic!("other bytes in eu-west-1 stop the stage: {refused:?}");
+    };
+    assert_eq!(regions.len(), 1);
+    assert_eq!(regions[0].0, "eu-west-1");
+    // Started during the check (before 3e nothing was started once a check found a
+    // conflict), never completed, aborted. (The fake AWS does not read request bodies, so a
+    // part here ends as "not sent in full" and the upload is aborted by its own failure.)
+    assert_eq!(create.num_calls(), 1, "the claim region's upload started");
+    assert!(part.num_calls() >= 1);
+    assert_eq!(complete.num_calls(), 0, "nothing completed");
+    assert_eq!(abort.num_calls(), 1, "the upload is aborted");
+    assert!(writes.lock().unwrap().is_empty());
+    for r in [&north, &west, &east] {
+        assert_eq!(
+            r.metadata.num_calls() + r.latest.num_calls(),
+            0,
+            "{}",
+            r.name
+        );
+    }
 }
 
 /// A dry run writes nothing, so every region's object is read.

@@ -161,7 +161,7 @@ async fn run(
     args: &StageArgs,
     req: &Request,
 ) -> Result<HashMap<String, RegionStaging>, StageError> {
-    let mut states = job.check().await;
+    let (mut states, head_start) = job.check().await;
     let conflicts: Vec<(String, String)> = job
         .regions
         .iter()
@@ -171,11 +171,14 @@ async fn run(
         })
         .collect();
     if !conflicts.is_empty() {
+        if let Some(h) = head_start {
+            h.abandon().await;
+        }
         finish_lines(job, &states, args.dry_run);
         return Err(conflict(args, req, conflicts));
     }
     if !args.dry_run {
-        if let Err(Conflict(regions)) = job.upload(&mut states).await {
+        if let Err(Conflict(regions)) = job.upload(&mut states, head_start).await {
             finish_lines(job, &states, false);
             return Err(conflict(args, req, regions));
         }

@@ -87,6 +87,22 @@ pub struct Job<'a> {
     pub lines: HashMap<String, ProgressLine>,
 }
 
+/// The claim region's multipart upload, started during the check ([`Job::check`]): not
+/// visible until it is completed.
+pub struct HeadStart {
+    pub region: String,
+    pub parts: Result<Pending, RegionError>,
+}
+
+impl HeadStart {
+    /// Aborts the upload (the stage stopped, or the claim went elsewhere).
+    pub async fn abandon(self) {
+        if let Ok(p) = self.parts {
+            upload::abort(&p).await;
+        }
+    }
+}
+
 /// The stage stopped before writing: another version of these bytes is staged.
 pub struct Conflict(pub Vec<(String, String)>);
 
@@ -101,47 +117,94 @@ impl Job<'_> {
         &self.lines[region]
     }
 
-    /// Phase 1: bucket and existing object in every region.
-    pub async fn check(&self) -> HashMap<String, RegionStaging> {
+    /// Phase 1: bucket and existing object in every region. With a copy, the claim region's
+    /// multipart upload starts as soon as its own check found nothing, while the other
+    /// regions are still being checked (proposal 3e): its parts stay invisible until
+    /// `CompleteMultipartUpload`, which [`Job::upload`] sends only once every check is in.
+    pub async fn check(&self) -> (HashMap<String, RegionStaging>, Option<HeadStart>) {
         let results =
             runner::for_each_region(&self.regions, self.regions.len(), |region| async move {
-                self.line(&region).set("checking");
-                let mut out = RegionStaging::default();
-                // `latest` is read here too, only to open a second connection while the first
-                // is opened (their set-ups overlap): the finish then writes the metadata and
-                // reads `latest` at once on two warm connections instead of paying a set-up
-                // (a round trip, two with TLS) on the second. The finish reads it again.
-                let (bucket, _) = futures_util::future::join(
-                    self.target.bucket(&region),
-                    self.target.latest(&region, self.project),
-                )
-                .await;
-                match bucket {
-                    Err(e) => out.error = Some(e),
-                    Ok(bucket) if !self.inspects(&region) => {
-                        // The conditional `PutObject` is this region's check (see `inspects`).
-                        out.existing = Some(Existing::Absent);
-                        out.bucket = Some(bucket);
+                let out = self.check_region(&region).await;
+                let head_start = match (&out.bucket, &out.existing) {
+                    (Some(bucket), Some(Existing::Absent)) if self.starts_early(&region) => {
+                        let in_flight = upload::parts_in_flight(
+                            out.rtt,
+                            self.artifact.digest.part_size.unwrap_or(1),
+                        );
+                        self.line(&region).set("uploading parts");
+                        let s3 = self.target.s3_write(&region);
+                        let parts = upload::upload_parts(
+                            &s3,
+                            bucket,
+                            self.artifact,
+                            self.line(&region),
+                            in_flight,
+                            self.cancel,
+                        )
+                        .await;
+                        Some(HeadStart {
+                            region: region.clone(),
+                            parts,
+                        })
                     }
-                    Ok(bucket) => {
-                        let s3 = self.target.s3_read(&region);
-                        let started = std::time::Instant::now();
-                        match upload::inspect(&s3, &bucket, self.artifact).await {
-                            Ok(existing) => {
-                                if existing == Existing::Absent {
-                                    out.rtt = Some(started.elapsed());
-                                }
-                                out.existing = Some(existing);
-                            }
-                            Err(e) => out.error = Some(e),
-                        }
-                        out.bucket = Some(bucket);
-                    }
-                }
-                out
+                    _ => None,
+                };
+                (out, head_start)
             })
             .await;
-        results.into_iter().collect()
+        let mut head_start = None;
+        let mut states = HashMap::new();
+        for (region, (out, head)) in results {
+            head_start = head_start.or(head);
+            states.insert(region, out);
+        }
+        (states, head_start)
+    }
+
+    async fn check_region(&self, region: &str) -> RegionStaging {
+        self.line(region).set("checking");
+        let mut out = RegionStaging::default();
+        // `latest` is read here too, only to open a second connection while the first
+        // is opened (their set-ups overlap): the finish then writes the metadata and
+        // reads `latest` at once on two warm connections instead of paying a set-up
+        // (a round trip, two with TLS) on the second. The finish reads it again.
+        let (bucket, _) = futures_util::future::join(
+            self.target.bucket(region),
+            self.target.latest(region, self.project),
+        )
+        .await;
+        match bucket {
+            Err(e) => out.error = Some(e),
+            Ok(bucket) if !self.inspects(region) => {
+                // The conditional `PutObject` is this region's check (see `inspects`).
+                out.existing = Some(Existing::Absent);
+                out.bucket = Some(bucket);
+            }
+            Ok(bucket) => {
+                let s3 = self.target.s3_read(region);
+                let started = std::time::Instant::now();
+                match upload::inspect(&s3, &bucket, self.artifact).await {
+                    Ok(existing) => {
+                        if existing == Existing::Absent {
+                            out.rtt = Some(started.elapsed());
+                        }
+                        out.existing = Some(existing);
+                    }
+                    Err(e) => out.error = Some(e),
+                }
+                out.bucket = Some(bucket);
+            }
+        }
+        out
+    }
+
+    /// Whether `region` gets its upload before the other regions' checks are in: the claim
+    /// region (first in claim order) of a multipart upload that the others copy.
+    fn starts_early(&self, region: &str) -> bool {
+        !self.dry_run
+            && self.copy
+            && self.artifact.digest.part_size.is_some()
+            && self.regions.first().map(String::as_str) == Some(region)
     }
 
     /// Whether the check reads `region`'s object (`HeadObject`) before anything is written.
@@ -167,6 +230,7 @@ impl Job<'_> {
     pub async fn upload(
         &self,
         states: &mut HashMap<String, RegionStaging>,
+        head_start: Option<HeadStart>,
     ) -> Result<(), Conflict> {
         let mut absent = Vec::new();
         let mut claimed = None;
@@ -186,6 +250,9 @@ impl Job<'_> {
             }
         }
         if absent.is_empty() {
+            if let Some(h) = head_start {
+                h.abandon().await;
+            }
             return Ok(());
         }
         let rtts: HashMap<String, Duration> = states
@@ -193,7 +260,8 @@ impl Job<'_> {
             .filter_map(|(r, s)| s.rtt.map(|rtt| (r.clone(), rtt)))
             .collect();
         let results = if self.copy {
-            self.upload_copying(absent, claimed, &rtts).await?
+            self.upload_copying(absent, claimed, &rtts, head_start)
+                .await?
         } else if self.artifact.digest.part_size.is_none() {
             claim_then_rest(
                 absent,
@@ -256,19 +324,36 @@ impl Job<'_> {
         absent: Vec<(String, String)>,
         claimed: Option<(String, String)>,
         rtts: &HashMap<String, Duration>,
+        mut head_start: Option<HeadStart>,
     ) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict> {
         let mut results = Vec::new();
         let mut rest = absent.into_iter();
         let source = match claimed {
-            Some(src) => src,
+            Some(src) => {
+                // The claim was won earlier (a rerun): the head start's region gets a copy.
+                if let Some(h) = head_start.take() {
+                    h.abandon().await;
+                }
+                src
+            }
             None => loop {
                 let Some((r, b)) = rest.next() else {
                     return Ok(results);
                 };
-                match self
-                    .direct(&r, &b, true, self.parts_in_flight(rtts, &r))
-                    .await
-                {
+                let settled = match head_start.take() {
+                    Some(h) if h.region == r => match h.parts {
+                        Ok(p) => self.commit_multipart(r.clone(), p, true).await,
+                        Err(e) => Settled::Failed(e),
+                    },
+                    other => {
+                        if let Some(h) = other {
+                            h.abandon().await;
+                        }
+                        self.direct(&r, &b, true, self.parts_in_flight(rtts, &r))
+                            .await
+                    }
+                };
+                match settled {
                     Settled::Done(u) => {
                         results.push((r.clone(), Ok(u)));
                         break (r, b);
