@@ -1,12 +1,11 @@
 //! `provision stage PROJECT VERSION FILE`: inputs, the run, and the per-region report.
 
 use super::StageError;
+use super::claim::{Conflict, claim_order, copy_pays};
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
 use super::meta::MetadataOutcome;
 use super::resolve::{self, StagingTarget};
-use super::stage_flow::{
-    Conflict, Job, LatestChange, RegionStaging, Upload, claim_order, copy_pays,
-};
+use super::stage_flow::{Job, LatestChange, RegionStaging, Upload};
 use super::upload::{Artifact, Existing};
 use crate::cli::StageArgs;
 use crate::context::Context;
