@@ -2,7 +2,7 @@
 //! What the shared commands ask of an engine (`deploy::engine::Engine`), done with
 //! CloudFormation.
 
-use super::destroy::{destroy_region, inventory};
+use super::destroy::{destroy_region, forget_missing_buckets, inventory};
 use super::drift::detect_region;
 use super::execute::{Execution, apply_region};
 use super::plan::{PlanInput, discard, plan_region};
@@ -179,11 +179,16 @@ impl CloudFormation {
         load_region(&self.cloudformation(&target), saved, &record, &input).await
     }
 
-    /// What a region's stack holds; `None`: no stack.
+    /// What a region's stack holds; `None`: no stack. A retained bucket deleted by hand is not
+    /// retained.
     pub async fn inventory(&self, target: &Target) -> Result<Option<Inventory>, StackFailure> {
-        inventory(&self.cloudformation(target), &self.stack_name)
+        let mut found = inventory(&self.cloudformation(target), &self.stack_name)
             .await
-            .map_err(|e: StackError| StackFailure::new(&self.stack_name, e))
+            .map_err(|e: StackError| StackFailure::new(&self.stack_name, e))?;
+        if let Some(inv) = &mut found {
+            forget_missing_buckets(&self.clients.s3_reads(target), &mut inv.resources).await;
+        }
+        Ok(found)
     }
 
     /// Deletes a region's stack (what it retains stays).

@@ -272,6 +272,32 @@ async fn destroy_removes_the_stacks_and_lists_the_retained_buckets() {
     assert_output_snapshot!("destroy_of_nothing", out);
 }
 
+/// A retained bucket deleted by hand is not listed as retained (issue 13): the stack still
+/// names it, S3 says it is gone.
+#[tokio::test]
+async fn destroy_does_not_list_a_retained_bucket_that_no_longer_exists() {
+    let url = shared_url();
+    let s = Setup::new();
+    s.write(&[("eu-west-1", &url)], "");
+    assert_eq!(s.run(&["apply", "--yes"]).0, 0);
+    let bucket = physical_id(&url, "eu-west-1", &s.name, "Bucket").await;
+    let log_bucket = physical_id(&url, "eu-west-1", &s.name, "LogBucket").await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config(&url, "eu-west-1"))
+            .force_path_style(true)
+            .build(),
+    );
+    s3.delete_bucket().bucket(&bucket).send().await.unwrap();
+
+    let (code, out, err) = s.run(&["destroy", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(bucket.as_str()), "{bucket} is gone: {out}");
+    assert!(
+        out.contains(log_bucket.as_str()),
+        "{log_bucket} is kept: {out}"
+    );
+}
+
 #[tokio::test]
 async fn without_a_terminal_apply_requires_yes_and_changes_nothing() {
     let url = shared_url();

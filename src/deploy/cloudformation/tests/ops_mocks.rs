@@ -1,7 +1,7 @@
 //! `drift`, `destroy` and `status` against canned CloudFormation.
 
 use super::*;
-use crate::deploy::cloudformation::destroy::{destroy_region, inventory};
+use crate::deploy::cloudformation::destroy::{destroy_region, forget_missing_buckets, inventory};
 use crate::deploy::cloudformation::drift::detect_region;
 use crate::deploy::cloudformation::status::region_status;
 use crate::deploy::cloudformation::wait::Polling;
@@ -326,6 +326,38 @@ async fn destroy_turns_protection_off_deletes_and_lists_the_retained_bucket_and_
         "termination protection turned off once"
     );
     assert_eq!(rules[5].num_calls(), 1, "DeleteStack once");
+}
+
+/// A retained bucket deleted by hand is not listed as retained; one S3 cannot answer for
+/// (denied) still is, and so is the key.
+#[tokio::test]
+async fn a_retained_bucket_that_no_longer_exists_is_not_retained() {
+    let rules = destroy_rules(StackStatus::DeleteComplete, None);
+    let cf = cloudformation(&rules.iter().collect::<Vec<_>>());
+    let mut inv = inventory(&cf, STACK).await.unwrap().unwrap();
+    let gone = mock!(aws_sdk_s3::Client::head_bucket)
+        .match_requests(|r| r.bucket() == Some("acme-artifacts-eu-west-1"))
+        .then_http_response(|| testing::response(404, ""));
+    let s3 = testing::clients(&[&gone]).s3(REGION);
+    let mut kept = inv.clone();
+    forget_missing_buckets(&s3, &mut inv.resources).await;
+    assert_eq!(gone.num_calls(), 1, "HeadBucket once, for the bucket only");
+    let retained: Vec<String> = inv
+        .retained()
+        .iter()
+        .map(|r| r.resource_type.clone())
+        .collect();
+    assert_eq!(retained, ["AWS::KMS::Key"]);
+
+    let denied =
+        mock!(aws_sdk_s3::Client::head_bucket).then_http_response(|| testing::response(403, ""));
+    let s3 = testing::clients(&[&denied]).s3(REGION);
+    forget_missing_buckets(&s3, &mut kept.resources).await;
+    assert_eq!(
+        kept.retained().len(),
+        2,
+        "a bucket S3 would not describe is still listed"
+    );
 }
 
 #[tokio::test]
