@@ -191,11 +191,13 @@ async fn the_binary_deploys_a_self_managed_set_to_two_accounts_in_three_regions_
     let only_dev = targets.replace(&format!(", \"{}\"", accounts[1]), "");
     assert_ne!(only_dev, targets);
     write_config(dir.path(), &n, &only_dev);
+    // The plan shows them and refuses (exit 1), as apply does, until --allow-replace.
     let (code, out, err) = run(
         dir.path(),
         &["plan", "--detailed-exitcode", "--output", "json"],
     );
-    assert_eq!(code, 2, "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--allow-replace"), "{err}");
     let deletions: Vec<(String, String)> = planned(&json(&out))
         .into_iter()
         .filter(|(_, action)| action == "delete")
