@@ -25,6 +25,7 @@ use crate::cancel::Cancel;
 use crate::runner;
 use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
+use schemars::JsonSchema;
 use semver::Version;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ use std::future::Future;
 use std::time::Duration;
 
 /// How the artifact got into a region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Upload {
     /// One `PutObject`.
@@ -46,7 +47,7 @@ pub enum Upload {
 }
 
 /// What happened to `latest` in a region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LatestChange {
     pub previous: Option<String>,
     pub current: String,

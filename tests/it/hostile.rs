@@ -165,7 +165,7 @@ fn remote_text_cannot_drive_the_terminal() {
             .args(["--output", "json", "info", "app", "1.0.0"]),
     );
     assert_eq!(code, 0);
-    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let info = crate::support::schema::document(&out);
     assert_eq!(info["metadata"]["two\nlines"], "x\r\u{1b}[32mverified OK");
 
     // `--filename` refuses bidirectional controls and whitespace-only names: when staging...

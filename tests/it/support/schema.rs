@@ -21,6 +21,29 @@ pub fn validated(file: &str, out: &str) -> Value {
     doc
 }
 
+/// Parses `out` as one JSON document and validates it against the schema its `schema` field
+/// names (`provision.stage/v1`: `schema/stage.schema.json`); panics on a document without
+/// one, or one that breaks it.
+pub fn document(out: &str) -> Value {
+    let doc: Value =
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("one JSON document: {e}\n{out}"));
+    let kind = doc["schema"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("provision."))
+        .and_then(|s| s.strip_suffix("/v1"))
+        .unwrap_or_else(|| panic!("no `schema: provision.<kind>/v1` in {doc:#}"));
+    validated(&format!("{kind}.schema.json"), out)
+}
+
+/// Panics unless `text` is a JSON Schema valid against the draft 2020-12 meta-schema.
+pub fn assert_is_a_schema(text: &str) {
+    let schema: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON: {e}\n{text}"));
+    if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+        panic!("not a draft 2020-12 schema: {}: {e}", e.instance_path());
+    }
+}
+
 /// What in `doc` breaks `schema` (draft 2020-12): instance path and message per violation.
 fn violations(schema: &Value, doc: &Value) -> Vec<String> {
     let validator = jsonschema::draft202012::new(schema)

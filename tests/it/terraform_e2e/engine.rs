@@ -61,8 +61,7 @@ fn expect(dir: &Path, args: &[&str], code: i32) -> String {
 
 /// The module's outputs for one region, from `status --output json`.
 fn outputs(dir: &Path, region: &str) -> Value {
-    let status: Value = serde_json::from_str(&expect(dir, &["status", "--output", "json"], 0))
-        .expect("status JSON");
+    let status = crate::support::schema::document(&expect(dir, &["status", "--output", "json"], 0));
     status["regions"]
         .as_array()
         .and_then(|r| r.iter().find(|r| r["region"] == region))
@@ -232,8 +231,7 @@ fn the_terraform_engine_applies_plans_recovers_and_destroys_keeping_the_buckets(
         .expect("put versioning");
     };
     versioning(aws_sdk_s3::types::BucketVersioningStatus::Suspended);
-    let drift: Value =
-        serde_json::from_str(&expect(dir, &["drift", "--output", "json"], 2)).expect("drift JSON");
+    let drift = crate::support::schema::document(&expect(dir, &["drift", "--output", "json"], 2));
     let states: Vec<(&str, &str)> = drift["regions"]
         .as_array()
         .expect("regions")
@@ -324,5 +322,6 @@ fn the_terraform_engine_applies_plans_recovers_and_destroys_keeping_the_buckets(
         assert!(got.is_err(), "{region}: the parameter is deleted");
     }
     let status = expect(dir, &["status", "--output", "json"], 0);
+    crate::support::schema::document(&status);
     assert_eq!(status.matches("\"deployed\": false").count(), 2, "{status}");
 }
