@@ -66,8 +66,9 @@ pub struct Config {
     /// Settings of the Terraform engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terraform: Option<TerraformSettings>,
-    /// What an existing stack calls its resources, so that an update keeps them (written by
-    /// `provision adopt` for a stack deployed from Startifact's guide). CloudFormation engine.
+    /// What already exists, so that an update keeps it (written by `provision adopt`): the
+    /// logical IDs and policy descriptions of a stack deployed from Startifact's guide, and
+    /// buckets that no stack owns, to import.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adopted: Option<Adopted>,
 }
@@ -85,6 +86,12 @@ pub struct Adopted {
     /// The managed policies' descriptions, exactly as deployed (the guide's have no region).
     #[serde(default)]
     pub policy_descriptions: PolicyDescriptions,
+    /// Existing buckets that no stack owns (made by hand, or kept by a retained destroy), by
+    /// region: rendered with exactly this name and imported instead of created — by an IMPORT
+    /// change set (CloudFormation engine) or an `import {}` block (Terraform engine). Overrides
+    /// `bucket.name` in these regions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub buckets: BTreeMap<String, String>,
 }
 
 /// CloudFormation logical IDs of the resources an adopted stack already has. Absent: the
@@ -419,9 +426,21 @@ impl Config {
         self.endpoints.get(region).map(String::as_str)
     }
 
+    /// The existing bucket adopted in a region (`adopted.buckets`), to import, if any.
+    pub fn adopted_bucket(&self, region: &str) -> Option<&str> {
+        self.adopted
+            .as_ref()
+            .and_then(|a| a.buckets.get(region))
+            .map(String::as_str)
+    }
+
     /// The bucket name in a region, with `{region}` substituted and `{account_id}` replaced by
     /// `account_id` (a CloudFormation `${AWS::AccountId}` or a Terraform interpolation).
+    /// An adopted bucket (`adopted.buckets`) keeps its own name.
     pub fn bucket_name_in(&self, region: &str, account_id: &str) -> Option<String> {
+        if let Some(name) = self.adopted_bucket(region) {
+            return Some(name.to_string());
+        }
         self.bucket.name.as_ref().map(|n| {
             n.replace("{region}", region)
                 .replace("{account_id}", account_id)

@@ -123,3 +123,20 @@ fn without_prefixes_the_policies_cover_what_the_guide_covers() {
     );
     assert_eq!(ctx.arn.objects, "arn:${Partition}:s3:::${Bucket}/*");
 }
+
+#[test]
+fn an_adopted_bucket_keeps_its_name_in_its_region_only() {
+    let cfg = config(
+        "bucket: {name: \"acme-{region}\"}\nadopted: {buckets: {eu-west-1: hand-made-bucket}}\n",
+    );
+    assert_eq!(
+        region_context(&cfg, "eu-west-1").bucket.name.as_deref(),
+        Some("hand-made-bucket")
+    );
+    assert_eq!(
+        region_context(&cfg, "us-east-1").bucket.name.as_deref(),
+        Some("acme-us-east-1")
+    );
+    assert_eq!(cfg.adopted_bucket("eu-west-1"), Some("hand-made-bucket"));
+    assert_eq!(cfg.adopted_bucket("us-east-1"), None);
+}
