@@ -56,7 +56,9 @@ pub struct GlobalArgs {
         help_heading = "AWS"
     )]
     pub endpoint_url: Option<String>,
-    /// How results are printed: human-readable text, or JSON with a versioned schema on stdout.
+    /// How results are printed: human-readable text, or one JSON document on stdout
+    /// (`provision.<command>/v1`; a failure: `provision.error/v1`), its JSON Schema in
+    /// schema/<command>.schema.json, every field always present.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, help_heading = "Output")]
     pub output: OutputFormat,
     /// More detail on stderr (-v: info, -vv: debug, -vvv: trace, including AWS requests).

@@ -255,16 +255,36 @@ async fn forward_signals(ui: &Ui, interrupt: &Interrupt) -> std::convert::Infall
     std::future::pending().await
 }
 
+/// What `validate` reports: the file is valid (an invalid one is an error document, exit 3),
+/// and the regions it names.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Validated {
+    file: std::path::PathBuf,
+    valid: bool,
+    regions: Vec<String>,
+}
+
+impl crate::document::Document for Validated {
+    const KIND: &'static str = "validate";
+}
+
 fn dispatch(ctx: &Context, command: Command) -> Result<Exit, Error> {
     match command {
         Command::Validate => {
             let cfg = ctx.config()?;
-            ctx.ui.emit_report(
-                "validate",
-                &serde_json::json!({"file": ctx.global.file, "valid": true, "regions": cfg.regions}),
-                || format!("{}: valid ({} region{})", ctx.global.file.display(), cfg.regions.len(),
-                    if cfg.regions.len() == 1 { "" } else { "s" }),
-            )?;
+            let validated = Validated {
+                file: ctx.global.file.clone(),
+                valid: true,
+                regions: cfg.regions.clone(),
+            };
+            ctx.ui.emit_report(&validated, || {
+                format!(
+                    "{}: valid ({} region{})",
+                    ctx.global.file.display(),
+                    cfg.regions.len(),
+                    if cfg.regions.len() == 1 { "" } else { "s" }
+                )
+            })?;
             Ok(Exit::Success)
         }
         Command::Render(args) => Ok(render::cmd_render(ctx, &args)?),

@@ -1,8 +1,9 @@
 //! Reference documentation generated from the code, so it cannot drift: the CLI reference from
-//! the clap model, the configuration reference from the JSON Schema, and the IAM permissions
-//! from the policy templates. `tests/it/docs_drift.rs` fails when docs/cli.md,
-//! docs/configuration.md or docs/iam-permissions.md differ from what these functions produce
-//! (`UPDATE_DOCS=1 cargo test --test it docs_drift` rewrites them).
+//! the clap model, the configuration reference from the JSON Schema, the IAM permissions
+//! from the policy templates, and the JSON Schemas of the output documents from their types.
+//! `tests/it/docs_drift.rs` fails when docs/cli.md, docs/configuration.md,
+//! docs/iam-permissions.md or `schema/<kind>.schema.json` differ from what these functions
+//! produce (`UPDATE_DOCS=1 cargo test --test it docs_drift` rewrites them).
 
 use clap::CommandFactory;
 use serde_json::Value;
@@ -305,4 +306,28 @@ pub fn iam_permissions() -> String {
         }
     }
     out
+}
+
+/// `schema/<kind>.schema.json` of every document `--output json` prints (path, text), one per
+/// command and `error` for a failure (see [`crate::document`]).
+pub fn json_schemas() -> Vec<(String, String)> {
+    use crate::document::schema_file;
+    vec![
+        schema_file::<crate::commands::Validated>(),
+        schema_file::<crate::render::Report>(),
+        schema_file::<crate::deploy::model::PlanReport>(),
+        schema_file::<crate::deploy::apply::ApplyReport>(),
+        schema_file::<crate::deploy::destroy::DestroyReport>(),
+        schema_file::<crate::deploy::status::StatusReport>(),
+        schema_file::<crate::deploy::drift::DriftReport>(),
+        schema_file::<crate::org::SetupReport>(),
+        schema_file::<crate::stage::stage_cmd::StageReport>(),
+        schema_file::<crate::stage::download::Downloaded>(),
+        schema_file::<crate::stage::query::Info>(),
+        schema_file::<crate::stage::query::Listing>(),
+        schema_file::<crate::stage::metadata_cmd::Report>(),
+        schema_file::<crate::stage::presign::Presigned>(),
+        schema_file::<crate::adopt::Adopted>(),
+        schema_file::<crate::document::Failure>(),
+    ]
 }

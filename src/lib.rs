@@ -14,6 +14,7 @@ pub mod config;
 pub mod context;
 pub mod deploy;
 pub mod docs;
+pub mod document;
 pub mod exit;
 pub mod org;
 pub mod org_accounts;

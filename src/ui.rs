@@ -10,16 +10,15 @@
 //! stderr are best effort: there is nowhere left to report their failure.
 
 use crate::cli::{ColorChoice, GlobalArgs, OutputFormat};
+use crate::document::{self, Document};
 use crate::exit::{Classify, Exit};
 use crate::text::escape_keeping_lines;
 use anstyle::{AnsiColor, Style};
-use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Version of every JSON document `provision` prints; bumped on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub use crate::document::JSON_SCHEMA_VERSION;
 
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -227,35 +226,27 @@ impl Ui {
 
     /// Prints the report of a command run for its effect (stage, apply, setup, ...): like
     /// [`Ui::emit`], but `-q` silences the text (JSON, when asked for, is always printed).
-    pub fn emit_report<T: Serialize>(
+    pub fn emit_report<T: Document>(
         &self,
-        kind: &str,
         value: &T,
         text: impl FnOnce() -> String,
     ) -> Result<(), OutputError> {
         if self.quiet && !self.json() {
             return Ok(());
         }
-        self.emit(kind, value, text)
+        self.emit(value, text)
     }
 
-    /// Prints a command's result: JSON (with `schema: "provision.<kind>/v1"`) or its text.
-    /// This is the requested data (status, info, list, plan), so `-q` does not silence it.
-    pub fn emit<T: Serialize>(
+    /// Prints a command's result: its JSON document (`schema: "provision.<kind>/v1"`, see
+    /// [`crate::document`]) or its text. This is the requested data (status, info, list,
+    /// plan), so `-q` does not silence it.
+    pub fn emit<T: Document>(
         &self,
-        kind: &str,
         value: &T,
         text: impl FnOnce() -> String,
     ) -> Result<(), OutputError> {
         let mut out = if self.json() {
-            let mut doc = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
-            if let serde_json::Value::Object(map) = &mut doc {
-                map.insert(
-                    "schema".into(),
-                    format!("provision.{kind}/v{JSON_SCHEMA_VERSION}").into(),
-                );
-            }
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
+            serde_json::to_string_pretty(&document::to_json(value)).unwrap_or_default()
         } else {
             text()
         };
@@ -269,33 +260,14 @@ impl Ui {
     }
 
     /// With `--output json`, a command that ended in an error before it printed its document
-    /// prints this one instead (`provision.error/v1`, `schema/error.schema.json`), so that
-    /// stdout always holds one document: the command, the exit code, the error with its
-    /// causes and hint, and the per-region failures. Every field is always present.
+    /// prints this one instead (`provision.error/v1`, [`document::Failure`],
+    /// `schema/error.schema.json`), so that stdout always holds one document: the command, the
+    /// exit code, the error with its causes and hint, and the per-region failures.
     pub fn emit_failure(&self, command: &str, exit: u8, e: &dyn Classify) {
         if !self.json() || self.stdout_written.load(Ordering::Relaxed) {
             return;
         }
-        let mut causes = Vec::new();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            causes.push(s.to_string());
-            source = s.source();
-        }
-        let failures: Vec<_> = e
-            .failures()
-            .into_iter()
-            .map(|(region, error)| serde_json::json!({"region": region, "error": error}))
-            .collect();
-        let doc = serde_json::json!({
-            "schema": format!("provision.error/v{JSON_SCHEMA_VERSION}"),
-            "command": command,
-            "exit": exit,
-            "error": e.to_string(),
-            "causes": causes,
-            "hint": e.hint(),
-            "failures": failures,
-        });
+        let doc = document::to_json(&document::Failure::of(command, exit, e));
         let text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
         let _ = self.write_stdout(text.as_bytes());
     }

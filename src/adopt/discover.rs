@@ -7,7 +7,7 @@ use crate::startifact::document::OrgConfig;
 use serde::Serialize;
 
 /// One region's findings.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Found {
     pub region: String,
     /// The organisation configuration, parsed as Startifact reads it.
@@ -25,7 +25,7 @@ pub struct Found {
 }
 
 /// The stack that owns the bucket.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct OwningStack {
     pub name: String,
     pub status: String,

@@ -116,16 +116,37 @@ pub async fn cmd_adopt(ctx: &Context, args: &AdoptArgs) -> Result<Exit, AdoptErr
     })?;
     std::fs::write(path, &yaml)
         .map_err(|e| AdoptError::Failed(format!("{}: cannot write: {e}", path.display())))?;
-    ctx.ui.out(format!(
-        "{report}Wrote {}: nothing was changed in AWS.",
-        path.display()
-    ))?;
-    let problems = found.iter().any(|f| f.bucket.is_some() && !f.bucket_exists);
+    let adopted = Adopted {
+        file: path.clone(),
+        regions: found,
+    };
+    ctx.ui.emit(&adopted, || {
+        format!(
+            "{report}Wrote {}: nothing was changed in AWS.",
+            path.display()
+        )
+    })?;
+    let problems = adopted
+        .regions
+        .iter()
+        .any(|f| f.bucket.is_some() && !f.bucket_exists);
     Ok(if problems {
         Exit::Failure
     } else {
         Exit::Success
     })
+}
+
+/// What `adopt` reports (`--output json`): the configuration file written, and what each
+/// region holds.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Adopted {
+    file: std::path::PathBuf,
+    regions: Vec<Found>,
+}
+
+impl crate::document::Document for Adopted {
+    const KIND: &'static str = "adopt";
 }
 
 /// The buckets named with `--bucket`, by region: `REGION=NAME`, or `NAME` alone when there is

@@ -16,15 +16,20 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, Target, TargetReport};
 use crate::ui::{Tone, Ui};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write;
 use std::path::Path;
 
 /// The result of `apply`, text or JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ApplyReport {
     pub plan: PlanReport,
     pub results: Reports<Applied>,
+}
+
+impl crate::document::Document for ApplyReport {
+    const KIND: &'static str = "apply";
 }
 
 impl ApplyReport {
@@ -144,8 +149,7 @@ pub async fn cmd_apply(
     apply
         .results
         .report_failures(&ctx.ui, Some(&session.subject()));
-    ctx.ui
-        .emit_report("apply", &apply, || apply.text(&ctx.ui))?;
+    ctx.ui.emit_report(&apply, || apply.text(&ctx.ui))?;
     Ok(apply.results.exit())
 }
 

@@ -11,13 +11,18 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, Target};
 use crate::ui::{Tone, Ui};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct DestroyReport {
     pub stack_name: String,
     pub regions: Reports<Destroyed>,
+}
+
+impl crate::document::Document for DestroyReport {
+    const KIND: &'static str = "destroy";
 }
 
 impl DestroyReport {
@@ -121,8 +126,7 @@ pub async fn cmd_destroy(
     report
         .regions
         .report_failures(&ctx.ui, Some(&session.subject()));
-    ctx.ui
-        .emit_report("destroy", &report, || report.text(&ctx.ui))?;
+    ctx.ui.emit_report(&report, || report.text(&ctx.ui))?;
     Ok(report.regions.exit())
 }
 

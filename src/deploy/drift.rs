@@ -10,13 +10,18 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetOutcome};
 use crate::ui::{Tone, Ui};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct DriftReport {
     pub stack_name: String,
     pub regions: Reports<StackDrift>,
+}
+
+impl crate::document::Document for DriftReport {
+    const KIND: &'static str = "drift";
 }
 
 impl DriftReport {
@@ -104,6 +109,6 @@ pub async fn cmd_drift(
     report
         .regions
         .report_failures(&ctx.ui, Some(&session.subject()));
-    ctx.ui.emit("drift", &report, || report.text(&ctx.ui))?;
+    ctx.ui.emit(&report, || report.text(&ctx.ui))?;
     Ok(report.exit())
 }

@@ -236,7 +236,7 @@ impl Engine {
     ) -> Result<Destroyed, StackFailure> {
         match self {
             Engine::CloudFormation(e) => e.destroy(target, inventory, line).await,
-            Engine::StackSets(e) => e.destroy(target).await,
+            Engine::StackSets(e) => e.destroy(target, inventory).await,
             Engine::Terraform(e) => e.destroy(target, inventory, line).await,
         }
     }

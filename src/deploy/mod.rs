@@ -22,6 +22,7 @@ pub mod model;
 pub mod plan;
 pub mod planfile;
 pub mod principals;
+pub mod retained;
 pub mod session;
 pub mod stacksets;
 pub mod status;

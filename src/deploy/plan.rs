@@ -84,7 +84,7 @@ pub async fn cmd_plan(
         }
     };
     ctx.ui
-        .emit("plan", &report, || display::plan_text(&report, &ctx.ui))?;
+        .emit(&report, || display::plan_text(&report, &ctx.ui))?;
     report
         .regions
         .report_failures(&ctx.ui, Some(&session.subject()));

@@ -9,13 +9,18 @@ use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetReport};
 use crate::ui::{Tone, Ui};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StatusReport {
     pub stack_name: String,
     pub regions: Reports<StackStatus>,
+}
+
+impl crate::document::Document for StatusReport {
+    const KIND: &'static str = "status";
 }
 
 impl StatusReport {
@@ -125,6 +130,6 @@ pub async fn cmd_status(
     report
         .regions
         .report_failures(&ctx.ui, Some(&session.subject()));
-    ctx.ui.emit("status", &report, || report.text(&ctx.ui))?;
+    ctx.ui.emit(&report, || report.text(&ctx.ui))?;
     Ok(report.regions.exit())
 }

@@ -2,6 +2,8 @@
 mod accounts;
 mod setup;
 
+/// `provision.setup/v1` (`crate::docs::json_schemas`).
+pub use setup::SetupReport;
 pub use setup::cmd_setup;
 
 use crate::exit::{Classify, Exit};

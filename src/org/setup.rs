@@ -15,11 +15,12 @@ use crate::exit::Exit;
 use crate::runner::{self, Failure, Reports, Run, Target, TargetOutcome};
 use crate::startifact::document::{self, KeyChange, OrgConfig};
 use crate::ui::{Tone, Ui};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum Status {
     /// Already exactly the configuration (byte for byte).
@@ -35,28 +36,47 @@ enum Status {
 }
 
 /// One region's configuration, as found and as left.
-#[derive(Debug, Serialize)]
-struct RegionSetup {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RegionSetup {
     status: Status,
     /// Keys added or changed.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     changes: Vec<KeyChange>,
     /// Same values, different formatting (e.g. written by hand): rewritten as Startifact would.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     reformatted: bool,
     /// Keys Startifact does not define, kept as they are.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     kept_unknown: Vec<String>,
     /// The current value was not a JSON object (why).
-    #[serde(skip_serializing_if = "Option::is_none")]
     replaced_invalid: Option<String>,
     /// The regions the current configuration lists.
     #[serde(skip)]
     listed: Vec<String>,
 }
 
+/// A region whose configuration could not be read or written: nothing changed there.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SetupFailed {
+    status: FailedStatus,
+    changes: Vec<KeyChange>,
+    reformatted: bool,
+    kept_unknown: Vec<String>,
+    replaced_invalid: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum FailedStatus {
+    Failed,
+}
+
 impl TargetOutcome for RegionSetup {
     type Error = Failure;
+    type Entry<'a> = &'a RegionSetup;
+    type FailedEntry = SetupFailed;
+    type ErrorEntry = String;
+
+    fn entry(&self, _: Duration) -> &RegionSetup {
+        self
+    }
 
     fn exit(&self) -> Exit {
         match self.status {
@@ -69,11 +89,15 @@ impl TargetOutcome for RegionSetup {
         self.status.text().to_string()
     }
 
-    fn failed_entry(_: &Target, error: &Failure, _: Duration) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("status".into(), "failed".into());
-        m.insert("error".into(), error.message.clone().into());
-        m
+    fn failed_entry(_: &Target, error: &Failure, _: Duration) -> (SetupFailed, String) {
+        let failed = SetupFailed {
+            status: FailedStatus::Failed,
+            changes: Vec::new(),
+            reformatted: false,
+            kept_unknown: Vec::new(),
+            replaced_invalid: None,
+        };
+        (failed, error.message.clone())
     }
 }
 
@@ -97,11 +121,15 @@ impl Status {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct SetupReport {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SetupReport {
     parameter: String,
     check: bool,
     regions: Reports<RegionSetup>,
+}
+
+impl crate::document::Document for SetupReport {
+    const KIND: &'static str = "setup";
 }
 
 pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError> {
@@ -142,8 +170,7 @@ pub async fn cmd_setup(ctx: &Context, args: &SetupArgs) -> Result<Exit, OrgError
     report
         .regions
         .report_failures(&ctx.ui, Some(&format!("parameter {}", report.parameter)));
-    ctx.ui
-        .emit_report("setup", &report, || render(ctx, &report))?;
+    ctx.ui.emit_report(&report, || render(ctx, &report))?;
     Ok(report.regions.exit())
 }
 

@@ -4,18 +4,23 @@ use super::{RenderError, RenderedFile, Templates};
 use crate::cli::{RenderArgs, RenderFormat};
 use crate::context::Context;
 use crate::exit::Exit;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The file `render --format cloudformation` writes for `engine: stacksets`.
 pub const STACK_SET_FILE: &str = "stackset.yaml";
 
-#[derive(Debug, Serialize)]
-struct Report {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Report {
     file: PathBuf,
     format: &'static str,
     out: PathBuf,
     written: Vec<PathBuf>,
+}
+
+impl crate::document::Document for Report {
+    const KIND: &'static str = "render";
 }
 
 pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, RenderError> {
@@ -54,7 +59,7 @@ pub fn cmd_render(ctx: &Context, args: &RenderArgs) -> Result<Exit, RenderError>
         // -q: the files are the requested data; the list of them is not.
         return Ok(Exit::Success);
     }
-    ctx.ui.emit("render", &report, || {
+    ctx.ui.emit(&report, || {
         let mut text = format!(
             "{}: rendered {} file{} ({format}) into {}\n",
             report.file.display(),

@@ -19,7 +19,7 @@ mod terraform;
 #[cfg(test)]
 mod test_config;
 
-pub use command::{STACK_SET_FILE, cmd_render};
+pub use command::{Report, STACK_SET_FILE, cmd_render};
 pub use context::{identifier, region_suffix};
 pub use helpers::{hcl_string, json_string, yaml_scalar};
 pub use placeholders::EXAMPLE_ACCOUNT_ID;

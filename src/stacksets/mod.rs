@@ -71,7 +71,7 @@ impl std::fmt::Display for InstanceKey {
 }
 
 /// An operation that was already running on the set when another one was asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RunningOperation {
     pub operation_id: String,
     pub action: String,

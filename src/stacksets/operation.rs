@@ -38,7 +38,7 @@ macro_rules! operation_summary {
 }
 
 /// A stack set operation as DescribeStackSetOperation reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct OperationSummary {
     pub operation_id: String,
     /// CREATE, UPDATE, DELETE or DETECT_DRIFT.

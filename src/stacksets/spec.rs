@@ -36,7 +36,7 @@ pub struct AutoDeployment {
 }
 
 /// How CloudFormation paces each operation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Preferences {
     /// Every region of the set, in the order operations visit them.
     pub region_order: Vec<String>,

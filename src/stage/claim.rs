@@ -3,11 +3,12 @@
 //! choice between uploading to every region and uploading once and copying.
 
 use super::RegionError;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::future::Future;
 
 /// How the artifact got into a region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Upload {
     /// One `PutObject`.

@@ -22,6 +22,7 @@ use crate::startifact::layout::{
 };
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::types::ChecksumMode;
+use schemars::JsonSchema;
 use semver::Version;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -70,6 +71,20 @@ impl Serialize for Verification {
     }
 }
 
+/// `sha256`, `s3-<algorithm>` or `none`.
+impl schemars::JsonSchema for Verification {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Verification".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^(sha256|none|s3-(crc32|crc32c|crc64nvme|sha1|sha256))$",
+        })
+    }
+}
+
 impl Verification {
     fn text(self) -> String {
         match self {
@@ -81,8 +96,8 @@ impl Verification {
 }
 
 /// What `download` reports.
-#[derive(Debug, Serialize)]
-pub(super) struct Downloaded {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Downloaded {
     project: String,
     version: String,
     pub(super) region: String,
@@ -98,7 +113,11 @@ pub(super) struct Downloaded {
     pub(super) skipped: Vec<Skipped>,
 }
 
-#[derive(Debug, Serialize)]
+impl crate::document::Document for Downloaded {
+    const KIND: &'static str = "download";
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
 pub(super) struct Skipped {
     pub(super) region: String,
     pub(super) error: String,
@@ -112,7 +131,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, St
             done.key
         ));
     }
-    ctx.ui.emit_report("download", &done, || {
+    ctx.ui.emit_report(&done, || {
         format!(
             "downloaded {} {} from {} to {} ({}, {})",
             done.project,

@@ -96,7 +96,7 @@ pub async fn put(
 }
 
 /// What staging did to a region's metadata object.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MetadataOutcome {
     /// Written now.

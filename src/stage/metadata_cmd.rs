@@ -19,14 +19,15 @@ use crate::runner::{Failure, Reports, Run, Target, TargetOutcome};
 use crate::startifact::layout::{self, Metadata};
 use crate::ui::Tone;
 use crate::ui::Ui;
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const ATTEMPTS: usize = 5;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 enum Status {
     Updated,
@@ -34,14 +35,35 @@ enum Status {
 }
 
 /// A region's metadata after the update.
-#[derive(Debug, Serialize)]
-struct Updated {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Updated {
     status: Status,
     metadata: Metadata,
 }
 
+/// A region whose metadata could not be updated.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotUpdated {
+    status: FailedStatus,
+    /// Always `null`: what the region holds is unknown.
+    metadata: Option<Metadata>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum FailedStatus {
+    Failed,
+}
+
 impl TargetOutcome for Updated {
     type Error = Failure;
+    type Entry<'a> = &'a Updated;
+    type FailedEntry = NotUpdated;
+    type ErrorEntry = String;
+
+    fn entry(&self, _: Duration) -> &Updated {
+        self
+    }
 
     fn summary(&self) -> String {
         match self.status {
@@ -50,20 +72,25 @@ impl TargetOutcome for Updated {
         }
     }
 
-    fn failed_entry(_: &Target, error: &Failure, _: Duration) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("status".into(), "failed".into());
-        m.insert("error".into(), error.message.clone().into());
-        m
+    fn failed_entry(_: &Target, error: &Failure, _: Duration) -> (NotUpdated, String) {
+        let failed = NotUpdated {
+            status: FailedStatus::Failed,
+            metadata: None,
+        };
+        (failed, error.message.clone())
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Report {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Report {
     project: String,
     version: String,
     set: BTreeMap<String, String>,
     regions: Reports<Updated>,
+}
+
+impl crate::document::Document for Report {
+    const KIND: &'static str = "metadata";
 }
 
 pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, StageError> {
@@ -94,8 +121,7 @@ pub async fn cmd_metadata(ctx: &Context, args: &MetadataArgs) -> Result<Exit, St
         regions,
     };
     report.regions.report_failures(&ctx.ui, Some(&key));
-    ctx.ui
-        .emit_report("metadata", &report, || render(&ctx.ui, &report))?;
+    ctx.ui.emit_report(&report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())
 }
 

@@ -16,6 +16,7 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::time::{Duration, SystemTime};
 
@@ -37,8 +38,8 @@ pub fn parse_expiry(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-#[derive(Debug, Serialize)]
-struct Presigned {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Presigned {
     url: String,
     project: String,
     version: String,
@@ -47,6 +48,10 @@ struct Presigned {
     key: String,
     expires_in_seconds: u64,
     expires_at: String,
+}
+
+impl crate::document::Document for Presigned {
+    const KIND: &'static str = "presign";
 }
 
 pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, StageError> {
@@ -91,7 +96,7 @@ pub async fn cmd_presign(ctx: &Context, args: &PresignArgs) -> Result<Exit, Stag
         "{} {} in {}, valid until {}",
         out.project, out.version, out.region, out.expires_at
     ));
-    ctx.ui.emit("presign", &out, || out.url.clone())?;
+    ctx.ui.emit(&out, || out.url.clone())?;
     Ok(Exit::Success)
 }
 

@@ -13,6 +13,7 @@ use crate::startifact::layout::{self, Metadata, value_text};
 use crate::text::escape;
 use crate::ui::Tone;
 use aws_smithy_types::date_time::Format;
+use schemars::JsonSchema;
 use semver::Version;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -20,8 +21,8 @@ use std::collections::BTreeMap;
 pub use super::metadata_cmd::cmd_metadata;
 pub use super::presign::cmd_presign;
 
-#[derive(Debug, Serialize)]
-struct Info {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Info {
     project: String,
     version: String,
     region: String,
@@ -33,6 +34,10 @@ struct Info {
     metadata: Metadata,
 }
 
+impl crate::document::Document for Info {
+    const KIND: &'static str = "info";
+}
+
 pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, StageError> {
     layout::check_project(&args.project).map_err(StageError::Input)?;
     let mut version = parse_wanted(&args.version)?;
@@ -41,7 +46,7 @@ pub async fn cmd_info(ctx: &Context, args: &InfoArgs) -> Result<Exit, StageError
     for region in target.read_order() {
         match info_in(&target, &region, &args.project, &mut version).await {
             Ok(info) => {
-                ctx.ui.emit("info", &info, || render_info(&info))?;
+                ctx.ui.emit(&info, || render_info(&info))?;
                 return Ok(Exit::Success);
             }
             Err(why) => {
@@ -133,15 +138,15 @@ fn render_info(i: &Info) -> String {
     out
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 struct Listed {
     version: String,
     /// Regions holding it (of those that answered).
     regions: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct Listing {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Listing {
     project: String,
     /// The highest `latest` among the regions that answered.
     latest: Option<String>,
@@ -150,7 +155,11 @@ struct Listing {
     failed: Vec<FailedRegion>,
 }
 
-#[derive(Debug, Serialize)]
+impl crate::document::Document for Listing {
+    const KIND: &'static str = "list";
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
 struct FailedRegion {
     region: String,
     error: String,
@@ -222,8 +231,7 @@ pub async fn cmd_list(ctx: &Context, args: &ListArgs) -> Result<Exit, StageError
     for f in &listing.failed {
         ctx.ui.warn(format!("{}: {}", f.region, f.error));
     }
-    ctx.ui
-        .emit("list", &listing, || render_list(ctx, &listing))?;
+    ctx.ui.emit(&listing, || render_list(ctx, &listing))?;
     Ok(if listing.failed.is_empty() {
         Exit::Success
     } else {

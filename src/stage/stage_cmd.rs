@@ -13,8 +13,8 @@ use crate::exit::Exit;
 use crate::runner::{Failed, Failure, Reports, Target, TargetOutcome, TargetReport};
 use crate::startifact::layout::{self, Metadata};
 use crate::ui::{Tone, Ui};
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -117,8 +117,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
     let states = run(&job, args, &req).await?;
     let report = report(args, &req, &target, &job, &digest, states);
     report.regions.report_failures(&ctx.ui, Some(&key));
-    ctx.ui
-        .emit_report("stage", &report, || render(&ctx.ui, &report))?;
+    ctx.ui.emit_report(&report, || render(&ctx.ui, &report))?;
     Ok(report.regions.exit())
 }
 
@@ -210,7 +209,7 @@ fn finish_lines(job: &Job<'_>, states: &HashMap<String, RegionStaging>, dry_run:
 }
 
 /// A region's status in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Staged,
@@ -229,22 +228,37 @@ impl Status {
 }
 
 /// A region staged (or, with `--dry-run`, ready to be).
-#[derive(Debug, Serialize)]
 /// Every field is always in the JSON document (`null` when it does not apply), as in a
-/// failed region's entry (`failed_entry`).
-struct Staged {
+/// failed region's entry (`failed_entry`); the entry's `error` is `null`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Staged {
     status: Status,
     bucket: Option<String>,
     upload: Option<Upload>,
     metadata: Option<MetadataOutcome>,
     latest: Option<LatestChange>,
-    /// Always `null` here; a failed region's reason.
-    error: Option<String>,
+}
+
+/// A region not staged, as its entry shows it: what was done there before it failed
+/// (`latest` is never moved there); the entry's `error` says why.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StageFailed {
+    status: FailedStatus,
+    bucket: Option<String>,
+    upload: Option<Upload>,
+    metadata: Option<MetadataOutcome>,
+    latest: Option<LatestChange>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum FailedStatus {
+    Failed,
 }
 
 /// A region not staged: why, and what was done there before it failed.
 #[derive(Debug)]
-struct NotStaged {
+pub struct NotStaged {
     failure: Failure,
     bucket: Option<String>,
     upload: Option<Upload>,
@@ -259,24 +273,27 @@ impl Failed for NotStaged {
 
 impl TargetOutcome for Staged {
     type Error = NotStaged;
+    type Entry<'a> = &'a Staged;
+    type FailedEntry = StageFailed;
+    type ErrorEntry = String;
+
+    fn entry(&self, _: Duration) -> &Staged {
+        self
+    }
 
     fn summary(&self) -> String {
         self.status.text().to_string()
     }
 
-    fn failed_entry(_: &Target, e: &NotStaged, _: Duration) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("status".into(), "failed".into());
-        m.insert("bucket".into(), e.bucket.clone().into());
-        for (key, value) in [
-            ("upload", serde_json::to_value(e.upload)),
-            ("metadata", serde_json::to_value(&e.metadata)),
-        ] {
-            m.insert(key.into(), value.unwrap_or(Value::Null));
-        }
-        m.insert("latest".into(), Value::Null);
-        m.insert("error".into(), e.failure.message.clone().into());
-        m
+    fn failed_entry(_: &Target, e: &NotStaged, _: Duration) -> (StageFailed, String) {
+        let failed = StageFailed {
+            status: FailedStatus::Failed,
+            bucket: e.bucket.clone(),
+            upload: e.upload,
+            metadata: e.metadata.clone(),
+            latest: None,
+        };
+        (failed, e.failure.message.clone())
     }
 }
 
@@ -298,7 +315,6 @@ fn outcome(s: RegionStaging, dry_run: bool) -> Result<Staged, NotStaged> {
             upload: s.upload,
             metadata: s.metadata,
             latest: s.latest,
-            error: None,
         }),
         None => Err(NotStaged {
             failure: s
@@ -311,8 +327,8 @@ fn outcome(s: RegionStaging, dry_run: bool) -> Result<Staged, NotStaged> {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct StageReport {
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StageReport {
     project: String,
     version: String,
     key: String,
@@ -329,6 +345,10 @@ struct StageReport {
     staged: usize,
     total: usize,
     regions: Reports<Staged>,
+}
+
+impl crate::document::Document for StageReport {
+    const KIND: &'static str = "stage";
 }
 
 fn report(

@@ -29,13 +29,14 @@ use crate::cancel::Cancel;
 use crate::runner;
 use crate::startifact::layout::{Metadata, moves_forward};
 use crate::ui::ProgressLine;
+use schemars::JsonSchema;
 use semver::Version;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
 
 /// What happened to `latest` in a region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LatestChange {
     pub previous: Option<String>,
     pub current: String,

@@ -127,11 +127,10 @@ pub fn desired(cfg: &Config) -> Map<String, Value> {
 }
 
 /// One key's change between what a region has and what it should have.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct KeyChange {
     pub key: String,
-    /// The current value; absent when the key is new.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The current value; `null` when the key is new.
     pub from: Option<Value>,
     pub to: Value,
 }

@@ -165,7 +165,17 @@ fn a_guide_stack_is_adopted_with_its_logical_ids_and_plans_without_replacing_any
         std::fs::read_to_string(dir.path().join("provision.yaml")).unwrap(),
         written
     );
-    assert_eq!(g.provision(dir.path(), &["adopt", "--force"]).0, 0);
+    // --force: written again; its JSON document names the file and what every region holds.
+    let (code, out, err) = g.provision(dir.path(), &["--output", "json", "adopt", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    let adopted = crate::support::schema::document(&out);
+    let stacks: Vec<&str> = adopted["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .filter_map(|r| r["stack"]["name"].as_str())
+        .collect();
+    assert_eq!(stacks, [g.stack.as_str(); REGIONS.len()], "{adopted}");
 
     // The plan keeps every guide resource: no removal, no replacement, nothing refused.
     let before: Vec<_> = REGIONS.iter().map(|r| g.physical_ids(r)).collect();

@@ -136,6 +136,12 @@ fn every_example_is_valid() {
             "{}: schema header",
             path.display()
         );
+        // What an editor checks the file with agrees: valid against the configuration's schema.
+        let as_json: serde_json::Value = serde_saphyr::from_str(&text).expect("YAML");
+        crate::support::schema::validated(
+            "provision.schema.json",
+            &serde_json::to_string(&as_json).expect("JSON"),
+        );
         n += 1;
     }
     assert!(n >= 5, "only {n} examples");
@@ -145,6 +151,8 @@ fn every_example_is_valid() {
 fn the_committed_schema_matches_the_code() {
     let out = provision(&repo_root()).arg("schema").output().expect("run");
     assert_eq!(out.status.code(), Some(0));
+    // `provision schema` prints a valid draft 2020-12 schema (checked against the meta-schema).
+    crate::support::schema::assert_is_a_schema(&String::from_utf8_lossy(&out.stdout));
     let committed = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/provision.schema.json"))
         .expect("schema/provision.schema.json (regenerate: provision schema > schema/provision.schema.json)");
     assert_eq!(

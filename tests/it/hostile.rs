@@ -165,7 +165,7 @@ fn remote_text_cannot_drive_the_terminal() {
             .args(["--output", "json", "info", "app", "1.0.0"]),
     );
     assert_eq!(code, 0);
-    let info: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let info = crate::support::schema::document(&out);
     assert_eq!(info["metadata"]["two\nlines"], "x\r\u{1b}[32mverified OK");
 
     // `--filename` refuses bidirectional controls and whitespace-only names: when staging...
@@ -437,39 +437,15 @@ fn messages_say_what_happened() {
     }
 }
 
-/// Checks a failure document against schema/error.schema.json: its required fields, their
-/// types, no other field.
+/// Validates a failure document against schema/error.schema.json, then its command and exit.
 fn assert_error_document(out: &str, command: &str, exit: i32) -> serde_json::Value {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::support::repo_root().join("schema/error.schema.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let doc: serde_json::Value =
-        serde_json::from_str(out).unwrap_or_else(|e| panic!("one JSON document: {e}\n{out}"));
-    let props = schema["properties"].as_object().unwrap();
-    let fields = doc.as_object().unwrap();
-    for required in schema["required"].as_array().unwrap() {
-        assert!(
-            fields.contains_key(required.as_str().unwrap()),
-            "{required} missing: {doc}"
-        );
-    }
-    for key in fields.keys() {
-        assert!(props.contains_key(key), "{key} is not in the schema: {doc}");
-    }
-    assert_eq!(doc["schema"], schema["properties"]["schema"]["const"]);
+    let doc = crate::support::schema::validated("error.schema.json", out);
     assert_eq!(doc["command"], command, "{doc}");
     assert_eq!(doc["exit"], exit, "{doc}");
     assert!(
         doc["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{doc}"
     );
-    assert!(doc["causes"].is_array() && doc["failures"].is_array());
-    assert!(doc["hint"].is_null() || doc["hint"].is_string());
-    for f in doc["failures"].as_array().unwrap() {
-        assert!(f["region"].is_string() && f["error"].is_string(), "{doc}");
-    }
     doc
 }
 
@@ -493,6 +469,17 @@ fn json_output_is_one_document_on_every_failure_path() {
     assert_eq!(code, 1, "{err}");
     let doc = assert_error_document(&out, "download", 1);
     assert!(!doc["failures"].as_array().unwrap().is_empty(), "{doc}");
+    // render into a directory that cannot be made (a file is in the way).
+    std::fs::write(dir.path().join("blocker"), "").unwrap();
+    let example = crate::support::repo_root().join("examples/multi-region.yaml");
+    let (code, out, err) = output(
+        offline(dir.path())
+            .args(["--output", "json", "render", "-f"])
+            .arg(&example)
+            .args(["--out", "blocker/rendered"]),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_error_document(&out, "render", 1);
     let (st, work) = set_up("");
     // stage refused: other bytes staged under this version.
     let a = random_file(work.path(), "a.bin", 100, 1);

@@ -22,8 +22,8 @@ fn json_doc(kind: &str, args: &[&str], (code, stdout, stderr): &(i32, String, St
         *code, 0,
         "{args:?}: exit code\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    let doc: Value = serde_json::from_str(stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: stdout is not one JSON document ({e}):\n{stdout}"));
+    // One document, valid against its schema (schema/<kind>.schema.json).
+    let doc = crate::support::schema::document(stdout);
     assert_eq!(doc["schema"], format!("provision.{kind}/v1"), "{args:?}");
     assert!(
         !stdout.contains('\u{1b}') && !stderr.contains('\u{1b}'),
@@ -110,4 +110,40 @@ fn every_reporting_command_speaks_versioned_json_and_honours_quiet_and_colour() 
     let (code, _, stderr) = run(d, &["destroy"]);
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("--yes"), "{stderr}");
+
+    // drift: the emulator cannot detect drift, so every region fails; the document still
+    // holds every region, each with its error, valid against schema/drift.schema.json.
+    let (code, stdout, stderr) = run(d, &["--output", "json", "drift"]);
+    assert_eq!(code, 1, "{stderr}");
+    let drift = crate::support::schema::document(&stdout);
+    let states: Vec<(&str, &str)> = drift["regions"]
+        .as_array()
+        .expect("regions")
+        .iter()
+        .map(|r| {
+            (
+                r["state"].as_str().unwrap_or(""),
+                r["error"]["message"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(states.len(), 2, "{drift}");
+    assert!(
+        states
+            .iter()
+            .all(|(state, message)| *state == "failed" && message.contains("unsupported")),
+        "{drift}"
+    );
+
+    // destroy, last: its document lists what it keeps.
+    let result = run(d, &["--output", "json", "destroy", "--yes"]);
+    let destroyed = json_doc("destroy", &["destroy", "--yes"], &result);
+    assert!(
+        destroyed["regions"]
+            .as_array()
+            .expect("regions")
+            .iter()
+            .all(|r| r["result"] == "deleted" && r["error"].is_null()),
+        "{destroyed}"
+    );
 }

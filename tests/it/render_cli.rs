@@ -60,7 +60,7 @@ fn cloudformation_writes_one_template_per_region_and_reports_them_as_json() {
         support::provision(dir.path()).args(["--output", "json", "render", "--out", "out"]),
     );
     assert_eq!(code, 0, "{stderr}");
-    serde_json::from_str::<Value>(&stdout).expect("one JSON document");
+    support::schema::document(&stdout);
     // The format and every file written, relative to the working directory.
     assert_output_snapshot!("render_report_as_json", stdout);
     for region in ["eu-west-1", "us-east-1"] {

@@ -128,7 +128,7 @@ fn artifacts_staged_by_startifact_download_with_provision_byte_identical() {
         "provision download latest",
     );
     assert_eq!(sha256_file(&down.path().join("out.bin")), sha256_file(&f));
-    let done: Value = serde_json::from_str(&out).unwrap();
+    let done = crate::support::schema::document(&out);
     assert_eq!(done["version"], "2.0.0");
     assert_eq!(
         done["verified"], "s3-crc32",
@@ -151,7 +151,7 @@ fn artifacts_staged_by_startifact_download_with_provision_byte_identical() {
             .args(["--output", "json", "info", "SugarWater"]),
         "provision info",
     );
-    let ours: Value = serde_json::from_str(&ours).unwrap();
+    let ours = crate::support::schema::document(&ours);
     let theirs = run_ok(
         driver(&st, down.path()).args(["metadata", "SugarWater", "2.0.0"]),
         "metadata",
@@ -169,7 +169,7 @@ fn artifacts_staged_by_startifact_download_with_provision_byte_identical() {
             .arg("--filename"),
         "provision restage",
     );
-    let report: Value = serde_json::from_str(&out).unwrap();
+    let report = crate::support::schema::document(&out);
     assert!(
         report["regions"]
             .as_array()
@@ -357,20 +357,18 @@ fn an_organisation_without_prefixes_works_both_ways_with_startifact() {
         "provision download latest",
     );
     assert_eq!(sha256_file(&down.path().join("out.bin")), sha256_file(&g));
-    let info: Value = serde_json::from_str(&run_ok(
+    let info = crate::support::schema::document(&run_ok(
         st.ci(down.path())
             .args(["--output", "json", "info", &theirs]),
         "provision info",
-    ))
-    .unwrap();
+    ));
     assert_eq!(info["version"], "2.1.0", "{info}");
     assert_eq!(info["metadata"]["lang"], "go", "{info}");
-    let list: Value = serde_json::from_str(&run_ok(
+    let list = crate::support::schema::document(&run_ok(
         st.ci(down.path())
             .args(["--output", "json", "list", &theirs]),
         "provision list",
-    ))
-    .unwrap();
+    ));
     assert_eq!(list["latest"], "2.1.0", "{list}");
     assert_eq!(list["versions"][0]["version"], "2.1.0", "{list}");
 }

@@ -1,12 +1,12 @@
 //! Destroying one region's stack: its inventory first (what CloudFormation keeps: buckets and
 //! keys with `DeletionPolicy: Retain` stay, with their data), then termination protection off,
-//! `DeleteStack`, and the wait. A retained bucket that no longer exists (deleted by hand) is
-//! not listed as retained: there is nothing left to keep.
+//! `DeleteStack`, and the wait. (A retained bucket that no longer exists is not listed as
+//! retained: `deploy::retained`.)
 
 use super::security;
 use super::stack::{StackError, describe_stack};
 use super::wait::{self, EventTracker, Polling};
-use crate::aws::{ErrorKind, SdkResultExt};
+use crate::aws::SdkResultExt;
 use crate::deploy::model::{EngineStack, Inventory, StackFailure, StackResource};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::TemplateStage;
@@ -69,26 +69,6 @@ pub async fn inventory(cf: &Client, stack_name: &str) -> Result<Option<Inventory
         }
     }
     Ok(Some(inventory(resources)))
-}
-
-/// Marks a retained bucket that S3 says does not exist (`HeadBucket`: 404) as not retained:
-/// the stack still lists it, but deleting the stack keeps nothing of it. Any other answer
-/// (denied, unreachable) keeps it listed: saying a bucket is kept errs on the safe side.
-pub async fn forget_missing_buckets(s3: &aws_sdk_s3::Client, resources: &mut [StackResource]) {
-    let buckets = resources.iter_mut().filter(|r| {
-        r.retained && r.resource_type == "AWS::S3::Bucket" && !r.physical_id.is_empty()
-    });
-    for r in buckets {
-        let head = s3
-            .head_bucket()
-            .bucket(&r.physical_id)
-            .send()
-            .await
-            .classify("s3:HeadBucket", s3);
-        if matches!(head, Err(e) if e.kind == ErrorKind::NotFound) {
-            r.retained = false;
-        }
-    }
 }
 
 /// Deletes one stack and waits until it is gone.

@@ -2,7 +2,7 @@
 //! What the shared commands ask of an engine (`deploy::engine::Engine`), done with
 //! CloudFormation.
 
-use super::destroy::{destroy_region, forget_missing_buckets, inventory};
+use super::destroy::{destroy_region, inventory};
 use super::drift::detect_region;
 use super::execute::{Execution, apply_region};
 use super::import;
@@ -21,6 +21,7 @@ use crate::deploy::model::{
 };
 use crate::deploy::planfile::{PlanFile, SavedTarget};
 use crate::deploy::principals;
+use crate::deploy::retained::forget_missing_buckets;
 use crate::render::{self, Templates};
 use crate::runner::Target;
 use crate::ui::ProgressLine;

@@ -1,23 +1,21 @@
 //! One resource change of a plan, engine-neutral: what happens to it (`ChangeKind`) and why.
 //! A leaf of the model: the plan, the guard and the prediction read it.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// One resource change, as `plan` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ResourceChange {
     pub action: ChangeKind,
     pub resource_type: String,
     pub logical_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub physical_id: Option<String>,
     /// Why it is replaced: the create-only properties that force it, as `provision` predicts
     /// them (`BucketName changed`; see [`super::predicted`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
     /// What the engine itself answered about replacing it, where it answers (CloudFormation's
     /// change set: `True`, `Conditional`, `False`), shown beside the prediction.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub engine_replacement: Option<String>,
 }
 
@@ -34,7 +32,7 @@ impl ResourceChange {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeKind {
     Add,

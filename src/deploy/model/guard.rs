@@ -11,10 +11,11 @@
 
 use super::change::{ChangeKind, ResourceChange};
 use crate::runner::Target;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// What a guarded resource is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Guarded {
     Bucket,
@@ -38,16 +39,14 @@ impl Guarded {
 }
 
 /// One change the guard refuses: a guarded resource removed or (maybe) replaced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DataLoss {
     pub region: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     pub guarded: Guarded,
     pub resource_type: String,
     pub logical_id: String,
     pub action: ChangeKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
 

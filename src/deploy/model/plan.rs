@@ -4,16 +4,17 @@
 //! the plan file records it.
 
 use super::change::{ChangeKind, ResourceChange};
+use super::entries::StackError;
 use super::guard::DataLoss;
 use super::results::StackFailure;
 use super::stackset::{StackSetOverview, StackSetPlan};
 use crate::runner::{Reports, Target, TargetOutcome};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::time::Duration;
 
 /// What deploys the storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineKind {
     /// One CloudFormation stack per region, through change sets.
@@ -44,7 +45,7 @@ impl EngineKind {
 }
 
 /// What a target's deployment needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     Create,
@@ -72,7 +73,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Sign {
     Added,
@@ -89,7 +90,7 @@ impl Sign {
 }
 
 /// One security-relevant difference: a policy statement or an allowed principal.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 pub struct SecurityChange {
     pub change: Sign,
     /// Logical id of the policy resource, or the principals parameter.
@@ -100,7 +101,7 @@ pub struct SecurityChange {
 }
 
 /// One allowed `aws:userId` pattern and where it comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Principal {
     /// `AROA…:*` (any session of a role), `AROA…:session`, `AIDA…` (a user), or the account ID.
     pub pattern: String,
@@ -109,7 +110,7 @@ pub struct Principal {
 }
 
 /// The resolved allow list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Principals {
     pub account: String,
     pub deployer_arn: String,
@@ -143,14 +144,11 @@ impl Principals {
 }
 
 /// What the CloudFormation engine needs to apply a plan: the change set and the stack.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ChangeSetPlan {
     /// The stack's status before the plan (absent: no stack).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub change_set_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_id: Option<String>,
     /// When the stack last changed at plan time (a plan file is stale when it moved).
     #[serde(skip)]
@@ -166,7 +164,7 @@ pub struct ChangeSetPlan {
 
 /// What the Terraform engine needs to apply a target's part of the plan: nothing of its own
 /// in the plan document (one Terraform plan covers every region; the plan file records it).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TerraformPlan {
     /// The resource addresses of this target that change (its part of the apply).
     #[serde(skip)]
@@ -174,7 +172,7 @@ pub struct TerraformPlan {
 }
 
 /// The engine's part of a target's plan: what it needs to apply or discard it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EnginePlan {
     CloudFormation(ChangeSetPlan),
@@ -183,7 +181,7 @@ pub enum EnginePlan {
 }
 
 /// One target's plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TargetPlan {
     pub stack_name: String,
     pub action: Action,
@@ -251,38 +249,51 @@ impl TargetPlan {
     }
 }
 
+/// A target that could not be planned: only its `error`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct NotPlanned {}
+
 impl TargetOutcome for TargetPlan {
     type Error = StackFailure;
+    type Entry<'a> = &'a TargetPlan;
+    type FailedEntry = NotPlanned;
+    type ErrorEntry = StackError;
 
     fn summary(&self) -> String {
         self.action.word().to_string()
     }
 
-    fn failed_entry(target: &Target, error: &StackFailure, _: Duration) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("error".into(), error.json(target));
-        m
+    fn entry(&self, _: Duration) -> &TargetPlan {
+        self
+    }
+
+    fn failed_entry(
+        target: &Target,
+        error: &StackFailure,
+        _: Duration,
+    ) -> (NotPlanned, StackError) {
+        (NotPlanned {}, error.entry(target))
     }
 }
 
 /// The plan of every target, as `plan` prints it and `apply` shows it before asking.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct PlanReport {
     pub stack_name: String,
     pub engine: EngineKind,
     pub regions: Reports<TargetPlan>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub principals: Option<Principals>,
     /// The stack set as a whole (StackSets): its targets resolved, what changes set-wide.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub stack_set: Option<Box<StackSetOverview>>,
     pub summary: Summary,
     /// What the data-loss guard refuses (shown by `plan`, refused by `plan` and `apply`
     /// without `--allow-replace`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_loss: Vec<DataLoss>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_file: Option<String>,
+}
+
+impl crate::document::Document for PlanReport {
+    const KIND: &'static str = "plan";
 }
 
 impl PlanReport {
@@ -318,25 +329,18 @@ impl PlanReport {
     }
 }
 
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
 /// Counts over all targets.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Summary {
     pub regions: usize,
     pub create: usize,
     pub update: usize,
     pub recreate: usize,
-    #[serde(skip_serializing_if = "is_zero")]
     pub delete: usize,
-    #[serde(skip_serializing_if = "is_zero")]
     pub retry: usize,
     pub unchanged: usize,
     pub failed: usize,
     pub add: usize,
-    #[serde(skip_serializing_if = "is_zero")]
     pub import: usize,
     pub modify: usize,
     pub remove: usize,
@@ -415,7 +419,7 @@ impl Summary {
 mod tests {
     use super::*;
     use crate::runner::TargetReport;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn keys(v: &Value) -> Vec<&str> {
         v.as_object()
@@ -425,7 +429,8 @@ mod tests {
             .collect()
     }
 
-    /// `provision.plan/v1` keeps its fields and their order; `engine` is new.
+    /// `provision.plan/v1` keeps its fields and their order (`engine` new, every field always
+    /// present).
     #[test]
     fn the_plan_document_keeps_its_shape_with_the_engine_added() {
         let plan = TargetPlan {
@@ -453,24 +458,38 @@ mod tests {
             None,
         );
         let doc = serde_json::to_value(&report).expect("JSON");
-        assert_eq!(keys(&doc), ["stack_name", "engine", "regions", "summary"]);
+        assert_eq!(
+            keys(&doc),
+            [
+                "stack_name",
+                "engine",
+                "regions",
+                "principals",
+                "stack_set",
+                "summary",
+                "data_loss",
+                "plan_file"
+            ]
+        );
         assert_eq!(doc["engine"], "cloudformation");
         assert_eq!(
             keys(&doc["regions"][0]),
             [
                 "region",
+                "account",
                 "stack_name",
                 "action",
                 "stack_status",
                 "change_set_arn",
                 "stack_id",
                 "changes",
-                "security"
+                "security",
+                "error"
             ]
         );
         assert_eq!(
             doc["regions"][1],
-            json!({"region": "us-east-1", "error": {
+            json!({"region": "us-east-1", "account": null, "error": {
                 "region": "us-east-1", "stack": "artifact-storage",
                 "message": "cannot connect", "hint": "retry"
             }})

@@ -5,44 +5,36 @@
 use crate::org_accounts::MemberAccount;
 use crate::stacksets::spec::Preferences;
 use crate::stacksets::{OperationSummary, ParameterChange, RunningOperation};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// What the StackSets engine keeps of one target's plan: the instance as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StackSetPlan {
     /// The instance now: CURRENT, OUTDATED or INOPERABLE (absent: no instance yet).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub instance_status: Option<String>,
     /// Why it is not CURRENT, in CloudFormation's words.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
     /// The OU the instance was deployed through (service-managed).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizational_unit: Option<String>,
     /// The set's parameters that change (the same for every instance the update reaches).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameter_changes: Vec<ParameterChange>,
     /// Deleting the instance keeps its stack (`retain_stacks_on_delete`).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub retain_stack: bool,
     /// What the display says under the target beyond its resource changes.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
 
 /// An account the stack set deploys to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SetAccount {
     pub id: String,
     /// The account's name in the organisation (when Organizations was asked).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The configured OU it was reached through (service-managed).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub organizational_unit: Option<String>,
     /// The OU that holds it directly, when nested below the configured one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub nested_in: Option<String>,
 }
 
@@ -58,7 +50,7 @@ impl SetAccount {
 }
 
 /// The stack set as a whole, as `plan` shows it above the instances.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StackSetOverview {
     pub name: String,
     /// `SERVICE_MANAGED` (organizational units) or `SELF_MANAGED` (accounts).
@@ -67,28 +59,21 @@ pub struct StackSetOverview {
     pub exists: bool,
     /// Its template changes (UpdateStackSet reaches every instance).
     pub template_changed: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parameter_changes: Vec<ParameterChange>,
     /// Other settings that change: description, tags, roles, automatic deployment.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub setting_changes: Vec<String>,
     /// The configured OUs with the accounts under each (nested OUs included).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub organizational_units: BTreeMap<String, Vec<String>>,
     /// The accounts the instances should be in.
     pub accounts: Vec<SetAccount>,
     /// The management account sits under a target OU: StackSets never deploys there.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub management_account_skipped: Option<String>,
     /// The regions, in the order operations visit them, and the pacing.
     pub preferences: Preferences,
     /// An operation running now: `apply` refuses until it ends.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub running_operation: Option<RunningOperation>,
     /// The set's most recent operation.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_operation: Option<OperationSummary>,
     /// What could not be checked, and other remarks.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }

@@ -11,6 +11,7 @@ use crate::deploy::error::DeployError;
 use crate::deploy::model::{
     DestroyResult, Destroyed, EngineStack, Inventory, StackFailure, StackResource, holds_data,
 };
+use crate::deploy::retained::forget_missing_buckets;
 use crate::runner::{Failure, Target};
 use crate::stacksets::destroy::retained_logical_ids;
 use crate::stacksets::{self, DestroyReport, InstanceKey, StackResourceRef};
@@ -39,7 +40,7 @@ pub async fn inventory(
             .ok(),
         None => None,
     };
-    let resources = match listed {
+    let mut resources = match listed {
         Some(list) => list
             .into_iter()
             .map(|r| StackResource {
@@ -51,6 +52,7 @@ pub async fn inventory(
             .collect(),
         None => from_template(&info.template, target, retain_stacks, &kept),
     };
+    forget_missing_buckets(&engine.member.s3_reads(target), &mut resources).await;
     Ok(Some(Inventory {
         status: instance.status.clone(),
         resources,
@@ -162,11 +164,13 @@ fn key(target: &Target) -> InstanceKey {
     InstanceKey::new(target.account.clone().unwrap_or_default(), &target.region)
 }
 
-/// One target's part of the destroy: deleted (with what stays), or still there.
+/// One target's part of the destroy: deleted (with what stays), or still there. What the
+/// inventory found gone (a bucket deleted by hand) is not listed as kept.
 pub fn outcome(
     engine: &StackSets,
     report: Option<&DestroyReport>,
     target: &Target,
+    inventory: &Inventory,
 ) -> Result<Destroyed, StackFailure> {
     let not_deployed = Destroyed {
         result: DestroyResult::NotDeployed,
@@ -200,10 +204,17 @@ pub fn outcome(
             retained: true,
         });
     }
+    let gone = |logical_id: &str| {
+        inventory
+            .resources
+            .iter()
+            .any(|r| r.logical_id == logical_id && !r.retained)
+    };
     retained.extend(
         kept.resources
             .iter()
             .filter(|r| !kept.whole_stack || holds_data(&r.resource_type))
+            .filter(|r| !gone(&r.logical_id))
             .map(|r| StackResource {
                 logical_id: r.logical_id.clone(),
                 resource_type: r.resource_type.clone(),

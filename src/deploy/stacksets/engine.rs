@@ -120,9 +120,13 @@ impl StackSets {
         destroy::inventory(self, target).await
     }
 
-    pub async fn destroy(&self, target: &Target) -> Result<Destroyed, StackFailure> {
+    pub async fn destroy(
+        &self,
+        target: &Target,
+        inventory: &Inventory,
+    ) -> Result<Destroyed, StackFailure> {
         match self.destroyed.get() {
-            Some(report) => destroy::outcome(self, report.as_ref(), target),
+            Some(report) => destroy::outcome(self, report.as_ref(), target, inventory),
             None => Err(self.failure("the stack set was not destroyed")),
         }
     }

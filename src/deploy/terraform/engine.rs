@@ -6,6 +6,7 @@
 use super::plan::{Split, target_plans};
 use super::saved::{Stale, TerraformRecord, sha256_hex};
 use super::security::PolicyTemplates;
+use crate::aws::Clients;
 use crate::config::Config;
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{
@@ -14,6 +15,7 @@ use crate::deploy::model::{
     TargetPlan, holds_data,
 };
 use crate::deploy::planfile::{PlanFile, SavedTarget};
+use crate::deploy::retained::forget_missing_buckets;
 use crate::deploy::session::{Session, TerraformOptions};
 use crate::exit::Classify;
 use crate::render::{self, RenderedFile, Templates, region_suffix};
@@ -42,6 +44,8 @@ type Counts = BTreeMap<String, [u32; 3]>;
 
 pub struct TerraformEngine {
     cfg: Config,
+    /// S3 reads only: whether a retained bucket still exists (`destroy`).
+    clients: Clients,
     config_file: PathBuf,
     options: TerraformOptions,
     /// Set by `connect`: the binary, the working directory (module written, `init` done).
@@ -67,6 +71,7 @@ impl TerraformEngine {
     pub fn new(session: &Session) -> Self {
         TerraformEngine {
             cfg: session.cfg.clone(),
+            clients: session.clients.clone(),
             config_file: session.config_file.clone(),
             options: session.terraform.clone(),
             tf: None,
@@ -492,17 +497,20 @@ impl TerraformEngine {
             .into_iter()
             .map(|r| r.address)
             .collect();
+        let status = format!("{} resources in the Terraform state", instances.len());
+        let mut resources: Vec<StackResource> = instances
+            .into_iter()
+            .map(|i| StackResource {
+                retained: kept.contains(&i.address),
+                logical_id: i.address,
+                resource_type: i.resource_type,
+                physical_id: i.id.unwrap_or_default(),
+            })
+            .collect();
+        forget_missing_buckets(&self.clients.s3_reads(target), &mut resources).await;
         Ok(Some(Inventory {
-            status: format!("{} resources in the Terraform state", instances.len()),
-            resources: instances
-                .into_iter()
-                .map(|i| StackResource {
-                    retained: kept.contains(&i.address),
-                    logical_id: i.address,
-                    resource_type: i.resource_type,
-                    physical_id: i.id.unwrap_or_default(),
-                })
-                .collect(),
+            status,
+            resources,
             engine: EngineStack::Terraform,
         }))
     }

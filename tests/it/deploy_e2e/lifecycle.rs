@@ -149,7 +149,7 @@ async fn a_configuration_change_exits_2_and_shows_the_change() {
 
     let (code, out, _) = s.run(&["--output", "json", "plan"]);
     assert_eq!(code, 0, "without --detailed-exitcode changes are success");
-    serde_json::from_str::<serde_json::Value>(&out).expect("one JSON document");
+    crate::support::schema::document(&out);
     assert_output_snapshot!("plan_of_a_bucket_change_as_json", out);
 }
 
@@ -298,6 +298,36 @@ async fn destroy_does_not_list_a_retained_bucket_that_no_longer_exists() {
     );
 }
 
+/// `--output json` without a terminal: `apply` and `destroy` without `--yes` print one
+/// document, `provision.error/v1`, validated against its schema (issue 13).
+#[tokio::test]
+async fn without_a_terminal_apply_and_destroy_print_one_error_document() {
+    let url = shared_url();
+    let s = Setup::new();
+    s.write(&[("eu-west-1", &url)], "");
+    for (command, deployed) in [("apply", None), ("destroy", Some("CREATE_COMPLETE"))] {
+        if deployed.is_some() {
+            assert_eq!(s.run(&["apply", "--yes"]).0, 0);
+        }
+        let (code, out, err) = s.run(&["--output", "json", command]);
+        assert_eq!(code, 3, "{command}: {err}");
+        let doc = crate::support::schema::validated("error.schema.json", &out);
+        assert_eq!(
+            (doc["command"].as_str(), doc["exit"].as_i64()),
+            (Some(command), Some(3))
+        );
+        assert!(
+            doc["hint"].as_str().is_some_and(|h| h.contains("--yes")),
+            "{doc}"
+        );
+        assert_eq!(
+            stack_status(&url, "eu-west-1", &s.name).await.as_deref(),
+            deployed
+        );
+    }
+    assert_eq!(s.run(&["destroy", "--yes"]).0, 0);
+}
+
 #[tokio::test]
 async fn without_a_terminal_apply_requires_yes_and_changes_nothing() {
     let url = shared_url();
@@ -325,7 +355,7 @@ async fn status_shows_each_region_in_text_and_json() {
     assert_output_snapshot!("status_of_one_deployed_region_and_one_not", out);
     let (code, out, _) = s.run(&["--output", "json", "status"]);
     assert_eq!(code, 0);
-    serde_json::from_str::<serde_json::Value>(&out).expect("one JSON document");
+    crate::support::schema::document(&out);
     assert_output_snapshot!("status_of_one_deployed_region_and_one_not_as_json", out);
 }
 

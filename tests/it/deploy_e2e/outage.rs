@@ -29,6 +29,20 @@ async fn an_unreachable_region_fails_alone_and_a_rerun_completes_it() {
         Some("CREATE_COMPLETE")
     );
     let events_before = event_count(&a.url(), "eu-west-1", &s.name).await;
+    // The JSON documents of plan and status name the failed region in their entry, valid
+    // against their schemas (the failed shape).
+    for command in ["plan", "status"] {
+        let (code, out, err) = s.run(&["--output", "json", command]);
+        assert_eq!(code, 1, "{command}: {err}");
+        let doc = crate::support::schema::document(&out);
+        let down = &doc["regions"][1];
+        assert_eq!(
+            (down["region"].as_str(), down["error"]["region"].as_str()),
+            (Some("eu-north-1"), Some("eu-north-1")),
+            "{command}: {doc}"
+        );
+        assert!(doc["regions"][0]["error"].is_null(), "{command}: {doc}");
+    }
 
     // The region is back (a fresh emulator: a restarted moto has lost its state).
     let c = emulators.start();

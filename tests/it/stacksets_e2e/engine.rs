@@ -245,6 +245,16 @@ async fn the_binary_deploys_a_self_managed_set_to_two_accounts_in_three_regions_
     );
     let accounts = [accounts[0].clone()];
 
+    // A retained bucket deleted by hand is not listed as retained (issue 13).
+    let gone = format!("{n}-{}-us-east-1", accounts[0]);
+    let conf = member(&accounts[0], &setup_role(&cfg, &accounts[0]), ADMIN_REGION).await;
+    s3(&conf)
+        .delete_bucket()
+        .bucket(&gone)
+        .send()
+        .await
+        .expect("delete one instance's bucket by hand");
+
     // Destroy: the instances and the set go; the buckets stay, listed.
     let (code, out, err) = run(dir.path(), &["destroy", "--yes", "--output", "json"]);
     assert_eq!(code, 0, "{err}");
@@ -260,7 +270,11 @@ async fn the_binary_deploys_a_self_managed_set_to_two_accounts_in_three_regions_
     for account in &accounts {
         for region in REGIONS {
             let bucket = format!("{n}-{account}-{region}");
-            assert!(retained.contains(&bucket), "{bucket} listed: {destroyed}");
+            assert_eq!(
+                retained.contains(&bucket),
+                bucket != gone,
+                "{bucket} listed unless deleted by hand: {destroyed}"
+            );
         }
     }
     assert!(

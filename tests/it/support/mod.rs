@@ -11,6 +11,7 @@ pub mod moto;
 pub mod moto_s3;
 pub mod parity;
 pub mod report;
+pub mod schema;
 pub mod snapshot;
 pub mod storage;
 pub mod terraform;

@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 
-/// The command's standard output as one JSON document.
+/// The command's standard output as one JSON document, validated against the schema it names
+/// (`schema/<kind>.schema.json`).
 pub fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
+    super::schema::document(stdout)
 }
 
 /// One region's entry of a report's `regions` list.

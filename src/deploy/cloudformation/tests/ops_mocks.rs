@@ -1,12 +1,13 @@
 //! `drift`, `destroy` and `status` against canned CloudFormation.
 
 use super::*;
-use crate::deploy::cloudformation::destroy::{destroy_region, forget_missing_buckets, inventory};
+use crate::deploy::cloudformation::destroy::{destroy_region, inventory};
 use crate::deploy::cloudformation::drift::detect_region;
 use crate::deploy::cloudformation::status::region_status;
 use crate::deploy::cloudformation::wait::Polling;
 use crate::deploy::drift::DriftReport;
 use crate::deploy::model::DriftState;
+use crate::deploy::retained::forget_missing_buckets;
 use crate::exit::Exit;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;

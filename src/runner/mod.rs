@@ -11,12 +11,14 @@ use crate::aws::{AwsError, ErrorKind};
 use crate::exit::{Classify, Exit};
 use crate::ui::{Progress, ProgressLine, Ui};
 use futures_util::StreamExt;
+use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 pub use crate::aws::Target;
+
+mod entry;
 
 /// A failure confined to one target, classified.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,9 +83,21 @@ impl Failed for Failure {
 }
 
 /// The result of one target's work, as a command reports it.
-pub trait TargetOutcome: Serialize + Sized {
+pub trait TargetOutcome: Sized + 'static {
     /// What a failed target holds (a [`Failure`], or a failure with details).
     type Error: Failed;
+
+    /// The fields of a succeeded target's JSON entry (after `region` and `account`): the
+    /// result itself, or the result with more.
+    type Entry<'a>: Serialize + JsonSchema
+    where
+        Self: 'a;
+
+    /// The fields of a failed target's JSON entry, in the shape of the command's document.
+    type FailedEntry: Serialize + JsonSchema;
+
+    /// What a failed target's `error` says (a message, or an object with the stack).
+    type ErrorEntry: Serialize + JsonSchema;
 
     /// The exit status this result calls for: success, or changes found (drift, a differing
     /// configuration). A failed target is always exit 1.
@@ -94,17 +108,15 @@ pub trait TargetOutcome: Serialize + Sized {
     /// The last words of the target's progress line.
     fn summary(&self) -> String;
 
-    /// The JSON entry of a failed target (after `region`), in the shape of the command's
-    /// document.
-    fn failed_entry(target: &Target, error: &Self::Error, elapsed: Duration) -> Map<String, Value>;
+    /// A succeeded target's fields.
+    fn entry(&self, elapsed: Duration) -> Self::Entry<'_>;
 
-    /// The JSON entry of a target that succeeded (after `region`): the result's fields.
-    fn entry(&self, _elapsed: Duration) -> Map<String, Value> {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        }
-    }
+    /// A failed target's fields and its `error`.
+    fn failed_entry(
+        target: &Target,
+        error: &Self::Error,
+        elapsed: Duration,
+    ) -> (Self::FailedEntry, Self::ErrorEntry);
 }
 
 /// One target's result or failure, and how long its work took.
@@ -136,22 +148,6 @@ impl<T: TargetOutcome> TargetReport<T> {
     /// The target in words: its region, or `account/region` for a target in an account.
     pub fn label(&self) -> String {
         self.target.to_string()
-    }
-}
-
-impl<T: TargetOutcome> Serialize for TargetReport<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = Map::new();
-        map.insert("region".into(), self.target.region.clone().into());
-        if let Some(account) = &self.target.account {
-            map.insert("account".into(), account.clone().into());
-        }
-        let fields = match &self.outcome {
-            Ok(t) => t.entry(self.elapsed),
-            Err(e) => T::failed_entry(&self.target, e, self.elapsed),
-        };
-        map.extend(fields);
-        map.serialize(s)
     }
 }
 
@@ -212,12 +208,6 @@ impl<T: TargetOutcome> Reports<T> {
                 failure,
             });
         }
-    }
-}
-
-impl<T: TargetOutcome> Serialize for Reports<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
     }
 }
 
@@ -358,15 +348,27 @@ pub fn regions(regions: &[String]) -> Vec<Target> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Serialize)]
+    #[derive(Debug, Serialize, JsonSchema)]
     struct Checked {
         state: &'static str,
         #[serde(skip)]
         drifted: bool,
     }
 
+    #[derive(Debug, Serialize, JsonSchema)]
+    struct NotChecked {
+        state: &'static str,
+    }
+
     impl TargetOutcome for Checked {
         type Error = Failure;
+        type Entry<'a> = &'a Checked;
+        type FailedEntry = NotChecked;
+        type ErrorEntry = String;
+
+        fn entry(&self, _: Duration) -> &Checked {
+            self
+        }
 
         fn exit(&self) -> Exit {
             if self.drifted {
@@ -380,11 +382,8 @@ mod tests {
             self.state.to_string()
         }
 
-        fn failed_entry(_: &Target, error: &Failure, _: Duration) -> Map<String, Value> {
-            let mut m = Map::new();
-            m.insert("state".into(), "failed".into());
-            m.insert("error".into(), error.message.clone().into());
-            m
+        fn failed_entry(_: &Target, error: &Failure, _: Duration) -> (NotChecked, String) {
+            (NotChecked { state: "failed" }, error.message.clone())
         }
     }
 
@@ -422,9 +421,9 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&reports).unwrap(),
             serde_json::json!([
-                {"region": "c-1", "state": "in-sync"},
-                {"region": "a-1", "account": "210987654321", "state": "drifted"},
-                {"region": "b-1", "state": "failed", "error": "cannot connect"},
+                {"region": "c-1", "account": null, "state": "in-sync", "error": null},
+                {"region": "a-1", "account": "210987654321", "state": "drifted", "error": null},
+                {"region": "b-1", "account": null, "state": "failed", "error": "cannot connect"},
             ])
         );
         let drifted = Reports(
