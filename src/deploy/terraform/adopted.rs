@@ -6,9 +6,11 @@
 //!   configuration says it does, and a typo must not plan a new, empty bucket instead;
 //! - the bucket-name parameter is imported while the state does not hold it and SSM has it
 //!   (a hand-written parameter: creating it would fail, since it exists);
-//! - nothing else: the bucket's settings (public access block, ownership, encryption,
-//!   versioning, lifecycle, CORS, policy, logging) are resources of their own in Terraform,
-//!   whose creation writes each setting over what the bucket had (a `Put`): no object is read,
+//! - the bucket's policy, with the bucket, when it has one (`GetBucketPolicy`): so that the
+//!   plan's security table lists the statements the bucket loses as well as those it gains;
+//! - nothing else: the bucket's other settings (public access block, ownership, encryption,
+//!   versioning, lifecycle, CORS, logging) are resources of their own in Terraform, whose
+//!   creation writes each setting over what the bucket had (a `Put`): no object is read,
 //!   written or deleted, and the plan shows each as `+` (docs/engines.md, "Imports").
 //!
 //! Once applied, the state holds both, so the next plan hands no import block and stays empty.
@@ -27,6 +29,8 @@ pub struct Wanted {
     pub bucket: Option<ImportBlock>,
     /// The bucket-name parameter, when the state does not hold it.
     pub parameter: Option<ImportBlock>,
+    /// The bucket's policy, if it has one, when the bucket is imported.
+    pub policy: Option<ImportBlock>,
 }
 
 /// The address of a region's artifact bucket in the rendered module.
@@ -37,6 +41,11 @@ pub fn bucket_address(region: &str) -> String {
 /// The address of a region's bucket-name parameter in the rendered module.
 pub fn parameter_address(region: &str) -> String {
     format!("aws_ssm_parameter.bucket_name_{}", region_suffix(region))
+}
+
+/// The address of a region's artifact bucket policy in the rendered module.
+pub fn policy_address(region: &str) -> String {
+    format!("aws_s3_bucket_policy.artifacts_{}", region_suffix(region))
 }
 
 /// Offline: per region of `adopted.buckets`, in the configuration's order, what the state
@@ -60,6 +69,12 @@ pub fn wanted(cfg: &Config, state: Option<&RawState>) -> Vec<Wanted> {
                     address: parameter_address(region),
                     id: cfg.parameters.bucket_name.clone(),
                 }),
+                policy: (lacks(&bucket_address(region)) && lacks(&policy_address(region))).then(
+                    || ImportBlock {
+                        address: policy_address(region),
+                        id: bucket.to_string(),
+                    },
+                ),
             };
             (w.bucket.is_some() || w.parameter.is_some()).then_some(w)
         })
@@ -103,7 +118,8 @@ pub async fn imports(
     }
 }
 
-/// One region's imports: the bucket if it exists (else the error), the parameter if SSM has it.
+/// One region's imports: the bucket if it exists (else the error) with its policy if it has
+/// one, the parameter if SSM has it.
 async fn check(w: &Wanted, clients: &Clients) -> Result<Vec<ImportBlock>, String> {
     let mut found = Vec::new();
     if let Some(bucket) = &w.bucket {
@@ -117,6 +133,28 @@ async fn check(w: &Wanted, clients: &Clients) -> Result<Vec<ImportBlock>, String
         match head {
             Ok(_) => found.push(bucket.clone()),
             Err(e) => return Err(missing_bucket(&bucket.id, &w.region, &e)),
+        }
+        if let Some(policy) = &w.policy {
+            let got = s3
+                .get_bucket_policy()
+                .bucket(&bucket.id)
+                .send()
+                .await
+                .classify("s3:GetBucketPolicy", &s3);
+            match got {
+                Ok(p) if p.policy().is_some_and(|text| !text.trim().is_empty()) => {
+                    found.push(policy.clone());
+                }
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    return Err(format!(
+                        "cannot read the adopted bucket {}'s policy: {}",
+                        bucket.id,
+                        e.with_operation()
+                    ));
+                }
+            }
         }
     }
     if let Some(parameter) = &w.parameter {

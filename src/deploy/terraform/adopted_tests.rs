@@ -50,14 +50,20 @@ fn only_what_the_state_lacks_is_wanted_and_only_in_adopted_regions() {
         address: "aws_ssm_parameter.bucket_name_eu_west_1".into(),
         id: "/buckets/staging".into(),
     };
+    let policy = ImportBlock {
+        address: "aws_s3_bucket_policy.artifacts_eu_west_1".into(),
+        id: "hand-made-bucket".into(),
+    };
     assert_eq!(
         wanted(&cfg, None),
         [Wanted {
             region: "eu-west-1".into(),
             bucket: Some(bucket.clone()),
             parameter: Some(parameter.clone()),
+            policy: Some(policy),
         }]
     );
+    // The bucket held: its policy is provision's (or created over), never imported again.
     let held = state(&["aws_s3_bucket.artifacts_eu_west_1"]);
     assert_eq!(
         wanted(&cfg, Some(&held)),
@@ -65,6 +71,7 @@ fn only_what_the_state_lacks_is_wanted_and_only_in_adopted_regions() {
             region: "eu-west-1".into(),
             bucket: None,
             parameter: Some(parameter),
+            policy: None,
         }]
     );
     // Applied: the state holds both, nothing is imported again.
@@ -76,7 +83,7 @@ fn only_what_the_state_lacks_is_wanted_and_only_in_adopted_regions() {
 }
 
 #[test]
-fn the_bucket_is_imported_and_the_parameter_only_when_ssm_has_it() {
+fn the_bucket_is_imported_with_its_policy_if_any_and_the_parameter_if_ssm_has_it() {
     let cfg = config();
     let head = mock!(aws_sdk_s3::Client::head_bucket)
         .match_requests(|r| r.bucket() == Some("hand-made-bucket"))
@@ -93,24 +100,45 @@ fn the_bucket_is_imported_and_the_parameter_only_when_ssm_has_it() {
                 )
                 .build()
         });
+    let policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .match_requests(|r| r.bucket() == Some("hand-made-bucket"))
+        .then_http_response(|| {
+            testing::response(200, r#"{"Version":"2012-10-17","Statement":[]}"#)
+        });
     let blocks = rt()
-        .block_on(imports(&cfg, None, &testing::clients(&[&head, &found])))
+        .block_on(imports(
+            &cfg,
+            None,
+            &testing::clients(&[&head, &found, &policy]),
+        ))
         .expect("imports");
     let addresses: Vec<&str> = blocks.iter().map(|b| b.address.as_str()).collect();
     assert_eq!(
         addresses,
         [
             "aws_s3_bucket.artifacts_eu_west_1",
+            "aws_s3_bucket_policy.artifacts_eu_west_1",
             "aws_ssm_parameter.bucket_name_eu_west_1"
         ]
     );
 
     let missing = mock!(aws_sdk_ssm::Client::get_parameter)
         .then_http_response(|| json_error(400, "ParameterNotFound", "none"));
+    let no_policy = mock!(aws_sdk_s3::Client::get_bucket_policy)
+        .then_http_response(|| testing::s3_error(404, "NoSuchBucketPolicy"));
     let blocks = rt()
-        .block_on(imports(&cfg, None, &testing::clients(&[&head, &missing])))
+        .block_on(imports(
+            &cfg,
+            None,
+            &testing::clients(&[&head, &missing, &no_policy]),
+        ))
         .expect("imports");
-    assert_eq!(blocks.len(), 1, "the parameter is created: {blocks:?}");
+    let addresses: Vec<&str> = blocks.iter().map(|b| b.address.as_str()).collect();
+    assert_eq!(
+        addresses,
+        ["aws_s3_bucket.artifacts_eu_west_1"],
+        "no policy to import, the parameter is created"
+    );
 }
 
 #[test]

@@ -131,6 +131,7 @@ fn import_note(c: &TfChange, id: &str) -> String {
     let what = match c.resource_type.as_str() {
         "aws_s3_bucket" => "bucket",
         "aws_ssm_parameter" => "parameter",
+        "aws_s3_bucket_policy" => "policy of bucket",
         other => other,
     };
     if c.change.actions.contains(&TfAction::Update) {
