@@ -178,6 +178,10 @@ pub struct AdoptArgs {
     /// The bucket-name parameter, when no configuration parameter names it.
     #[arg(long, value_name = "NAME", default_value = "/buckets/staging")]
     pub bucket_parameter: String,
+    /// An existing bucket that no stack owns, to import (repeatable): `REGION=NAME`, or `NAME`
+    /// alone when there is one region.
+    #[arg(long = "bucket", value_name = "[REGION=]NAME")]
+    pub buckets: Vec<String>,
     /// The organisation's short name in the written configuration.
     #[arg(long, value_name = "NAME", default_value = "startifact")]
     pub organisation: String,

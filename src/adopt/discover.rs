@@ -19,6 +19,8 @@ pub struct Found {
     pub bucket: Option<String>,
     /// Whether the bucket named by the parameter exists (and is this account's).
     pub bucket_exists: bool,
+    /// The bucket was named with `--bucket`, not by the bucket-name parameter.
+    pub bucket_given: bool,
     pub stack: Option<OwningStack>,
 }
 
@@ -43,14 +45,26 @@ pub enum DiscoverError {
     Refused(String),
 }
 
-/// Discovers `region`. `parameter` is the organisation configuration parameter;
-/// `bucket_parameter` the bucket-name parameter when the configuration does not name one.
+/// Where to look in a region: the organisation configuration parameter, the bucket-name
+/// parameter when the configuration does not name one, and a bucket named with `--bucket`.
+#[derive(Debug, Clone, Copy)]
+pub struct Look<'a> {
+    pub parameter: &'a str,
+    pub bucket_parameter: &'a str,
+    pub bucket: Option<&'a str>,
+}
+
+/// Discovers `region`.
 pub async fn region(
     clients: &Clients,
     region: &str,
-    parameter: &str,
-    bucket_parameter: &str,
+    look: Look<'_>,
 ) -> Result<Found, DiscoverError> {
+    let Look {
+        parameter,
+        bucket_parameter,
+        bucket: given,
+    } = look;
     let ssm = clients.ssm_reads(region);
     let mut found = Found {
         region: region.to_string(),
@@ -72,29 +86,67 @@ pub async fn region(
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| bucket_parameter.to_string());
     found.bucket = parameter_value(&ssm, &found.bucket_parameter).await?;
+    if let Some(given) = given {
+        // The parameter is what Startifact reads: importing another bucket would redirect it.
+        if let Some(named) = found.bucket.as_deref().filter(|b| *b != given) {
+            return Err(DiscoverError::Refused(format!(
+                "{region}: --bucket {given}, but parameter {} names bucket {named}: Startifact uses the parameter's bucket; adopt that one, or change the parameter first",
+                found.bucket_parameter
+            )));
+        }
+        found.bucket = Some(given.to_string());
+        found.bucket_given = true;
+    }
     let Some(bucket) = found.bucket.clone() else {
         return Ok(found);
+    };
+    found.bucket_exists = bucket_exists(clients, region, &bucket, &found).await?;
+    if found.bucket_exists {
+        found.stack = owning_stack(clients, region, &bucket).await?;
+    }
+    Ok(found)
+}
+
+/// Whether the bucket exists (HeadBucket). A bucket this account may not read is refused, and
+/// so is a missing bucket named with `--bucket`; a missing bucket named by the parameter is
+/// reported.
+async fn bucket_exists(
+    clients: &Clients,
+    region: &str,
+    bucket: &str,
+    found: &Found,
+) -> Result<bool, DiscoverError> {
+    let named_by = if found.bucket_given {
+        "--bucket names".to_string()
+    } else {
+        format!("parameter {} names", found.bucket_parameter)
     };
     let s3 = clients.s3_reads(region);
     match s3
         .head_bucket()
-        .bucket(&bucket)
+        .bucket(bucket)
         .send()
         .await
         .classify("s3:HeadBucket", &s3)
     {
-        Ok(_) => found.bucket_exists = true,
-        Err(e) if e.kind == ErrorKind::NotFound => return Ok(found),
-        Err(e) if e.kind == ErrorKind::AccessDenied => {
-            return Err(DiscoverError::Refused(format!(
-                "{region}: parameter {} names bucket {bucket}, which this account may not read: a bucket in another account cannot be adopted",
-                found.bucket_parameter
-            )));
+        Ok(out) => match out.bucket_region() {
+            // A bucket is imported into a stack of its own region only.
+            Some(other) if other != region => Err(DiscoverError::Refused(format!(
+                "{region}: {named_by} bucket {bucket}, which is in {other}: a bucket is adopted in its own region"
+            ))),
+            _ => Ok(true),
+        },
+        Err(e) if e.kind == ErrorKind::NotFound && found.bucket_given => {
+            Err(DiscoverError::Refused(format!(
+                "{region}: {named_by} bucket {bucket}, which does not exist"
+            )))
         }
-        Err(e) => return Err(e.into()),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind == ErrorKind::AccessDenied => Err(DiscoverError::Refused(format!(
+            "{region}: {named_by} bucket {bucket}, which this account may not read: a bucket in another account cannot be adopted"
+        ))),
+        Err(e) => Err(e.into()),
     }
-    found.stack = owning_stack(clients, region, &bucket).await?;
-    Ok(found)
 }
 
 async fn parameter_value(

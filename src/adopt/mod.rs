@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::exit::{Classify, Exit};
 use crate::render::yaml_scalar;
 use discover::{DiscoverError, Found};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,8 +71,13 @@ pub async fn cmd_adopt(ctx: &Context, args: &AdoptArgs) -> Result<Exit, AdoptErr
             )
         })?;
     let clients = ctx.clients.open(&first, &Default::default()).await;
+    let look = discover::Look {
+        parameter: &parameter,
+        bucket_parameter: &args.bucket_parameter,
+        bucket: None,
+    };
     let regions = if given.is_empty() {
-        let home = discover::region(&clients, &first, &parameter, &args.bucket_parameter)
+        let home = discover::region(&clients, &first, look)
             .await
             .map_err(failed)?;
         match home.configuration {
@@ -85,12 +91,15 @@ pub async fn cmd_adopt(ctx: &Context, args: &AdoptArgs) -> Result<Exit, AdoptErr
     } else {
         given
     };
+    let named = named_buckets(&args.buckets, &regions)?;
     let mut found = Vec::new();
     let results = crate::runner::for_each_region(&regions, 4, |region| {
         let clients = clients.clone();
-        let parameter = parameter.clone();
-        let bucket_parameter = args.bucket_parameter.clone();
-        async move { discover::region(&clients, &region, &parameter, &bucket_parameter).await }
+        let bucket = named.get(&region).map(String::as_str);
+        async move {
+            let look = discover::Look { bucket, ..look };
+            discover::region(&clients, &region, look).await
+        }
     })
     .await;
     for (_, result) in results {
@@ -115,6 +124,42 @@ pub async fn cmd_adopt(ctx: &Context, args: &AdoptArgs) -> Result<Exit, AdoptErr
     } else {
         Exit::Success
     })
+}
+
+/// The buckets named with `--bucket`, by region: `REGION=NAME`, or `NAME` alone when there is
+/// one region. Each region once, and one of the regions adopted.
+fn named_buckets(
+    given: &[String],
+    regions: &[String],
+) -> Result<BTreeMap<String, String>, AdoptError> {
+    let mut named = BTreeMap::new();
+    for arg in given {
+        let (region, name) = match arg.split_once('=') {
+            Some((region, name)) => (region.trim().to_string(), name.trim().to_string()),
+            None if regions.len() == 1 => (regions[0].clone(), arg.trim().to_string()),
+            None => {
+                return Err(AdoptError::Input(format!(
+                    "--bucket {arg}: which region? With {} regions, write --bucket REGION={arg}",
+                    regions.len()
+                )));
+            }
+        };
+        if !regions.contains(&region) {
+            return Err(AdoptError::Input(format!(
+                "--bucket {arg}: `{region}` is not one of the regions adopted ({})",
+                regions.join(", ")
+            )));
+        }
+        if let Err(e) = crate::config::rules::bucket_name(&name) {
+            return Err(AdoptError::Input(format!("--bucket {arg}: `{name}` {e}")));
+        }
+        if named.insert(region.clone(), name).is_some() {
+            return Err(AdoptError::Input(format!(
+                "--bucket: {region} is named twice; one bucket per region"
+            )));
+        }
+    }
+    Ok(named)
 }
 
 fn failed(e: DiscoverError) -> AdoptError {
@@ -223,9 +268,18 @@ fn configuration(
         "bucket:\n  key_prefix: {}",
         crate::render::json_string(&common.key_prefix)
     );
-    let _ = found;
+    let unowned = unowned_buckets(found);
+    if common.stack.is_some() || !unowned.is_empty() {
+        let _ = writeln!(y, "adopted:");
+    }
+    if !unowned.is_empty() {
+        let _ = writeln!(y, "  buckets:");
+        for (region, bucket) in unowned {
+            let _ = writeln!(y, "    {region}: {}", q(bucket));
+        }
+    }
     if let Some(s) = &common.stack {
-        let _ = writeln!(y, "adopted:\n  logical_ids:\n    bucket: {}", s.bucket_id);
+        let _ = writeln!(y, "  logical_ids:\n    bucket: {}", s.bucket_id);
         if let Some(p) = &s.parameter_id {
             let _ = writeln!(y, "    bucket_name_parameter: {p}");
         }
@@ -247,6 +301,15 @@ fn configuration(
     y
 }
 
+/// The existing buckets no stack owns, by region: imported by the first `apply`.
+fn unowned_buckets(found: &[Found]) -> Vec<(&str, &str)> {
+    found
+        .iter()
+        .filter(|f| f.bucket_exists && f.stack.is_none())
+        .filter_map(|f| Some((f.region.as_str(), f.bucket.as_deref()?)))
+        .collect()
+}
+
 /// Per region: what was found; then what is missing or points nowhere.
 fn report(found: &[Found]) -> String {
     let mut out = String::new();
@@ -260,6 +323,7 @@ fn report(found: &[Found]) -> String {
         });
         match (&f.bucket, f.bucket_exists) {
             (None, _) => parts.push(format!("no bucket-name parameter {}", f.bucket_parameter)),
+            (Some(b), true) if f.bucket_given => parts.push(format!("bucket {b} (--bucket)")),
             (Some(b), true) => parts.push(format!("bucket {b} (named by {})", f.bucket_parameter)),
             (Some(b), false) => parts.push(format!(
                 "parameter {} points to bucket {b}, which does not exist",
@@ -278,7 +342,7 @@ fn report(found: &[Found]) -> String {
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            None if f.bucket_exists => parts.push("owned by no stack".into()),
+            None if f.bucket_exists => parts.push("owned by no stack: will be imported".into()),
             None => {}
         }
         if !f.configuration_found && f.bucket.is_none() {

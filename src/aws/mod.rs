@@ -6,13 +6,17 @@
 
 mod assume_role;
 pub mod clients;
+#[cfg(test)]
+mod clients_tests;
 pub mod error;
 #[cfg(test)]
 mod error_tests;
+pub mod polling;
 pub mod ssm;
 
 pub use clients::{ClientSource, Clients, Target};
 pub use error::{AwsError, ClientRegion, ErrorKind, SdkResultExt, describe};
+pub use polling::{Backoff, GaveUp, Polling};
 
 use std::collections::BTreeMap;
 use std::time::Duration;

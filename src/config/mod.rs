@@ -1,5 +1,6 @@
 //! The configuration file: model, loading with positions, semantic validation, JSON Schema.
 
+mod adopted;
 mod load;
 mod model;
 pub mod rules;

@@ -91,16 +91,14 @@ pub async fn cmd_apply(
     interrupt: &crate::terraform::Interrupt,
 ) -> Result<Exit, DeployError> {
     let request = Request {
+        operation: Operation::Apply,
         regions: &args.regions.regions,
         engine: &args.engine,
-        changes: true,
+        templates: args.templates.as_deref(),
         interrupt,
     };
-    let session = Session::open(ctx, &request).await?;
-    let mut engine = Engine::open(&session);
-    engine.prepare(&session, args.templates.as_deref()).await?;
+    let (session, engine, targets) = Engine::start(ctx, &request).await?;
     let concurrency = usize::from(args.max_concurrency);
-    let targets = engine.targets(&session, Operation::Apply).await?;
     let plans = match &args.plan {
         Some(path) => {
             let wanted = &args.regions.regions;

@@ -71,15 +71,13 @@ pub async fn cmd_destroy(
     interrupt: &crate::terraform::Interrupt,
 ) -> Result<Exit, DeployError> {
     let request = Request {
+        operation: Operation::Destroy,
         regions: &args.regions.regions,
         engine: &args.engine,
-        changes: true,
+        templates: None,
         interrupt,
     };
-    let session = Session::open(ctx, &request).await?;
-    let mut engine = Engine::open(&session);
-    engine.connect(&session).await?;
-    let targets = engine.targets(&session, Operation::Destroy).await?;
+    let (session, engine, targets) = Engine::start(ctx, &request).await?;
     let found: Found = runner::for_each(&targets, PLAN_CONCURRENCY, |t| {
         let engine = &engine;
         async move { engine.inventory(&t).await }

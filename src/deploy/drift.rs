@@ -5,7 +5,7 @@ use super::engine::Engine;
 use super::error::DeployError;
 use super::model::{AllTargets, Operation};
 use super::model::{DriftState, StackDrift};
-use super::session::{PLAN_CONCURRENCY, Request, Session};
+use super::session::{PLAN_CONCURRENCY, Request};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetOutcome};
@@ -82,15 +82,13 @@ pub async fn cmd_drift(
     interrupt: &crate::terraform::Interrupt,
 ) -> Result<Exit, DeployError> {
     let request = Request {
+        operation: Operation::Drift,
         regions: &args.regions.regions,
         engine: &args.engine,
-        changes: false,
+        templates: None,
         interrupt,
     };
-    let session = Session::open(ctx, &request).await?;
-    let mut engine = Engine::open(&session);
-    engine.connect(&session).await?;
-    let targets = engine.targets(&session, Operation::Drift).await?;
+    let (session, engine, targets) = Engine::start(ctx, &request).await?;
     engine
         .run_all(AllTargets::Drift, &ctx.ui.progress())
         .await?;

@@ -20,9 +20,10 @@ use super::model::{
     Principals, StackDrift, StackFailure, StackSetOverview, StackStatus, TargetPlan,
 };
 use super::planfile::{PlanFile, SavedTarget};
-use super::session::Session;
+use super::session::{Request, Session};
 use super::stacksets::StackSets;
 use super::terraform::TerraformEngine;
+use crate::context::Context;
 use crate::runner::Target;
 use crate::ui::{Progress, ProgressLine};
 use serde_json::{Map, Value};
@@ -35,6 +36,27 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// What every deploy command starts with: the session, the engine ready for the command
+    /// (the rendered templates prepared for plan and apply; the existing deployment reached for
+    /// the others) and the targets it works on.
+    pub async fn start(
+        ctx: &Context,
+        request: &Request<'_>,
+    ) -> Result<(Session, Engine, Vec<Target>), DeployError> {
+        let session = Session::open(ctx, request).await?;
+        let mut engine = Engine::open(&session);
+        match request.operation {
+            Operation::Plan | Operation::Apply => {
+                engine.prepare(&session, request.templates).await?
+            }
+            Operation::Destroy | Operation::Status | Operation::Drift => {
+                engine.connect(&session).await?
+            }
+        }
+        let targets = engine.targets(&session, request.operation).await?;
+        Ok((session, engine, targets))
+    }
+
     /// The engine of a session's configuration.
     pub fn open(session: &Session) -> Engine {
         match session.engine {

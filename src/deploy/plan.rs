@@ -8,7 +8,7 @@ use super::error::DeployError;
 use super::model::Operation;
 use super::model::{PlanReport, TargetPlan};
 use super::planfile::{PlanFile, SavedTarget};
-use super::session::{PLAN_CONCURRENCY, Request, Session};
+use super::session::{PLAN_CONCURRENCY, Request};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, Target};
@@ -59,15 +59,13 @@ pub async fn cmd_plan(
     interrupt: &crate::terraform::Interrupt,
 ) -> Result<Exit, DeployError> {
     let request = Request {
+        operation: Operation::Plan,
         regions: &args.regions.regions,
         engine: &args.engine,
-        changes: true,
+        templates: args.templates.as_deref(),
         interrupt,
     };
-    let session = Session::open(ctx, &request).await?;
-    let mut engine = Engine::open(&session);
-    engine.prepare(&session, args.templates.as_deref()).await?;
-    let targets = engine.targets(&session, Operation::Plan).await?;
+    let (session, engine, targets) = Engine::start(ctx, &request).await?;
     let plans = plan_all(&engine, &targets, PLAN_CONCURRENCY).await;
     let mut report = PlanReport::new(
         &session.cfg.stack_name,

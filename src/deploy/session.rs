@@ -2,7 +2,7 @@
 //! engine that deploys them.
 
 use super::error::DeployError;
-use super::model::EngineKind;
+use super::model::{EngineKind, Operation};
 use crate::aws::Clients;
 use crate::cli::{EngineArgs, EngineChoice};
 use crate::config::Config;
@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::exit::UsageError;
 use crate::runner::{self, Target};
 use crate::terraform::Interrupt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How many targets are planned (and read) at once: plans only read and compute.
 pub const PLAN_CONCURRENCY: usize = 16;
@@ -35,14 +35,25 @@ pub fn select_regions(cfg: &Config, wanted: &[String]) -> Result<Vec<String>, Us
         .collect())
 }
 
-/// What a deploy command asks for: its regions, its engine options, whether it changes
-/// anything, and the interrupt its Ctrl-C handler triggers.
+/// What a deploy command asks for: the command, its regions, its engine options, where its
+/// templates come from, and the interrupt its Ctrl-C handler triggers.
 pub struct Request<'a> {
+    pub operation: Operation,
     pub regions: &'a [String],
     pub engine: &'a EngineArgs,
-    /// plan, apply, destroy (not status, drift).
-    pub changes: bool,
+    /// `--templates DIR` (plan, apply): deploy these instead of rendering.
+    pub templates: Option<&'a Path>,
     pub interrupt: &'a Interrupt,
+}
+
+impl Request<'_> {
+    /// plan, apply and destroy change the deployment; status and drift only read it.
+    pub fn changes(&self) -> bool {
+        matches!(
+            self.operation,
+            Operation::Plan | Operation::Apply | Operation::Destroy
+        )
+    }
 }
 
 /// What the Terraform engine needs beyond the configuration.
@@ -78,7 +89,8 @@ impl Session {
         let cfg = ctx.config()?;
         let engine = choose_engine(ctx, &cfg, request.engine.engine)?;
         let regions = select_regions(&cfg, request.regions)?;
-        if engine == EngineKind::Terraform && request.changes && regions.len() < cfg.regions.len() {
+        if engine == EngineKind::Terraform && request.changes() && regions.len() < cfg.regions.len()
+        {
             return Err(UsageError::new(format!(
                 "--region {}: the Terraform engine plans, applies and destroys every region of the configuration at once (one state holds them all)",
                 request.regions.join(" --region ")

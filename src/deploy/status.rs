@@ -4,7 +4,7 @@ use super::engine::Engine;
 use super::error::DeployError;
 use super::model::Operation;
 use super::model::StackStatus;
-use super::session::{PLAN_CONCURRENCY, Request, Session};
+use super::session::{PLAN_CONCURRENCY, Request};
 use crate::context::Context;
 use crate::exit::Exit;
 use crate::runner::{self, Reports, Run, TargetReport};
@@ -106,15 +106,13 @@ pub async fn cmd_status(
     interrupt: &crate::terraform::Interrupt,
 ) -> Result<Exit, DeployError> {
     let request = Request {
+        operation: Operation::Status,
         regions: &args.regions.regions,
         engine: &args.engine,
-        changes: false,
+        templates: None,
         interrupt,
     };
-    let session = Session::open(ctx, &request).await?;
-    let mut engine = Engine::open(&session);
-    engine.connect(&session).await?;
-    let targets = engine.targets(&session, Operation::Status).await?;
+    let (session, engine, targets) = Engine::start(ctx, &request).await?;
     let regions = runner::run(Run::quiet(PLAN_CONCURRENCY), &targets, |t, _| {
         let engine = &engine;
         async move { engine.status(&t).await }

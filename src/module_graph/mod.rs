@@ -1,8 +1,9 @@
 //! The module graph has no cycles: between the top-level modules, and between the submodules
 //! of any directory module (`deploy/`, `stage/`, ...). A directory's `mod.rs` counts as a
 //! node of its own. Its re-exports (`pub use child::Item`) are not dependencies of its own
-//! code, so they make no edge; any other use of a child does, and a child that uses the
-//! parent's items then closes a cycle.
+//! code, so they make no edge, and a path through a re-export (`super::Item`) is an edge to
+//! the module the item comes from; any other use of a child does, and a child that uses the
+//! parent's own items then closes a cycle.
 //!
 //! Modules compiled only for tests (`#[cfg(test)] mod ...`, the test support `testing`
 //! included) are left out: tests may use any layer, and no other code can use them.
@@ -186,4 +187,18 @@ fn the_checker_sees_cycles_through_use_paths_and_inline_modules() {
         "{found:?}"
     );
     assert!(found[1].contains("submodules of d"), "{found:?}");
+
+    // Through a re-export: x names `super::Y`, which the parent re-exports from y, and y uses
+    // x. Without following the re-export the edge would end at the parent and the cycle
+    // between x and y would go unseen.
+    write("b.rs", "pub struct Thing;\n");
+    write("d/mod.rs", "pub mod x;\npub mod y;\npub use y::Y;\n");
+    write("d/x.rs", "pub struct X;\nfn f(_: super::Y) {}\n");
+    write("d/y.rs", "pub struct Y;\nuse super::x::X;\n");
+    let found = cycles(&read_crate(src));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("submodules of d") && found[0].contains("x -> y"),
+        "{found:?}"
+    );
 }

@@ -210,9 +210,19 @@ fn module_at(spans: &[(usize, usize, ModPath)], base: &ModPath, offset: usize) -
         .map_or(base.clone(), |s| s.2.clone())
 }
 
-/// Resolves a path written in module `at` to the module it names (its longest prefix that is
-/// a module; an item's path resolves to the module defining or re-exporting it).
-fn resolve(path: &str, at: &ModPath, modules: &BTreeSet<ModPath>) -> Option<ModPath> {
+/// Items a module re-exports (`pub use child::Item`), by (module, name): the module the item
+/// comes from.
+type Reexports = BTreeMap<(ModPath, String), ModPath>;
+
+/// Resolves a path written in module `at` to the module it names: its longest prefix that is
+/// a module, then, through re-exports, the module an item really comes from (so that
+/// `super::Error`, re-exported by the parent from `error.rs`, is an edge to `error`).
+fn resolve(
+    path: &str,
+    at: &ModPath,
+    modules: &BTreeSet<ModPath>,
+    reexports: &Reexports,
+) -> Option<ModPath> {
     let segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
     let (mut current, rest): (ModPath, &[&str]) = match segments.first().copied()? {
         "crate" => (Vec::new(), &segments[1..]),
@@ -245,10 +255,67 @@ fn resolve(path: &str, at: &ModPath, modules: &BTreeSet<ModPath>) -> Option<ModP
         if modules.contains(&next) {
             current = next;
         } else {
+            // An item: where it comes from, when the module re-exports it (chains followed,
+            // a bounded number of times in case of a cycle of re-exports).
+            for _ in 0..8 {
+                match reexports.get(&(current.clone(), s.to_string())) {
+                    Some(from) if *from != current => current = from.clone(),
+                    _ => break,
+                }
+            }
             break;
         }
     }
     Some(current)
+}
+
+/// Every `pub use` (and `pub(…) use`) of a file: (offset, path, the name it exports).
+fn reexports_in(code: &str) -> Vec<(usize, String, String)> {
+    let mut found = Vec::new();
+    for (start, tree, reexport) in use_statements(code) {
+        if !reexport {
+            continue;
+        }
+        for p in expand(tree) {
+            let (path, alias) = match p.split_once(" as ") {
+                Some((path, alias)) => (path.to_string(), Some(alias.trim().to_string())),
+                None => (p.clone(), None),
+            };
+            let name =
+                alias.unwrap_or_else(|| path.rsplit("::").next().unwrap_or_default().to_string());
+            if name != "*" && name != "self" {
+                found.push((start, path, name));
+            }
+        }
+    }
+    found
+}
+
+/// Every `use` statement of a file's code: (offset, the tree after `use `, whether it is a
+/// re-export).
+fn use_statements(code: &str) -> Vec<(usize, &str, bool)> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while let Some(k) = code[i..].find("use ") {
+        let start = i + k;
+        let word_start = start == 0
+            || !code.as_bytes()[start - 1].is_ascii_alphanumeric()
+                && code.as_bytes()[start - 1] != b'_';
+        let Some(end) = code[start..].find(';') else {
+            break;
+        };
+        let before = code[..start].trim_end();
+        let reexport = before.ends_with("pub")
+            || before.ends_with(')') && {
+                let open = before.rfind("pub(").unwrap_or(0);
+                before[open..].starts_with("pub(")
+            };
+        if word_start {
+            found.push((start, &code[start + 4..start + end], reexport));
+        }
+        i = start + 4;
+    }
+    found
 }
 
 pub(super) fn read_crate(src: &Path) -> Crate {
@@ -275,11 +342,25 @@ pub(super) fn read_crate(src: &Path) -> Crate {
         .zip(&spans)
         .flat_map(|((_, base, code), spans)| test_modules(code, base, spans))
         .collect();
+    // Re-exports resolved twice, so that one re-exporting another's re-export is followed.
+    let mut reexports = Reexports::new();
+    for _ in 0..2 {
+        let mut next = Reexports::new();
+        for ((_, base, code), spans) in sources.iter().zip(&spans) {
+            for (offset, p, name) in reexports_in(code) {
+                let at = module_at(spans, base, offset);
+                if let Some(from) = resolve(&p, &at, &modules, &reexports) {
+                    next.insert((at, name), from);
+                }
+            }
+        }
+        reexports = next;
+    }
     let mut edges = BTreeMap::new();
     for ((file, base, code), spans) in sources.iter().zip(&spans) {
         for (offset, p) in paths_in(code) {
             let at = module_at(spans, base, offset);
-            if let Some(to) = resolve(&p, &at, &modules) {
+            if let Some(to) = resolve(&p, &at, &modules, &reexports) {
                 edges.entry((at, to)).or_insert_with(|| Origin {
                     file: file.clone(),
                     path: p.clone(),
@@ -298,28 +379,13 @@ pub(super) fn read_crate(src: &Path) -> Crate {
 /// (re-exports left out) and every `crate::`, `super::` and `self::` path elsewhere.
 fn paths_in(code: &str) -> Vec<(usize, String)> {
     let mut found: Vec<(usize, String)> = Vec::new();
-    let mut i = 0;
-    while let Some(k) = code[i..].find("use ") {
-        let start = i + k;
-        let word_start = start == 0
-            || !code.as_bytes()[start - 1].is_ascii_alphanumeric()
-                && code.as_bytes()[start - 1] != b'_';
-        let Some(end) = code[start..].find(';') else {
-            break;
-        };
-        let before = code[..start].trim_end();
-        let reexport = before.ends_with("pub")
-            || before.ends_with(')') && {
-                let open = before.rfind("pub(").unwrap_or(0);
-                before[open..].starts_with("pub(")
-            };
-        if word_start && !reexport {
-            for p in expand(&code[start + 4..start + end]) {
+    for (start, tree, reexport) in use_statements(code) {
+        if !reexport {
+            for p in expand(tree) {
                 let p = p.split(" as ").next().unwrap_or_default().to_string();
                 found.push((start, p));
             }
         }
-        i = start + 4;
     }
     for root in ["crate::", "super::", "self::"] {
         for (k, _) in code.match_indices(root) {

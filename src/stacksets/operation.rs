@@ -5,67 +5,36 @@
 use super::describe::{InstanceSummary, list_instances, next_token};
 use super::problem::InstanceProblem;
 use super::{InstanceKey, RunningOperation, StackSetError, is_transient, sdk_error, timestamp};
+pub use crate::aws::Polling;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::types::{CallAs, StackSetOperation, StackSetOperationSummary};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
 
-/// How often and how long to poll an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Polling {
-    pub initial: Duration,
-    pub max: Duration,
-    /// Give up waiting after this long (the operation goes on in CloudFormation).
-    pub timeout: Duration,
-    /// Consecutive transient errors (throttling, timeouts) tolerated while polling.
-    pub max_transient_errors: u32,
-}
-
-impl Polling {
-    /// Against AWS: operations take minutes (a stack per account and region); start at 2 s,
-    /// back off to 30 s, wait up to 6 hours.
-    pub fn aws() -> Self {
-        Polling {
-            initial: Duration::from_secs(2),
-            max: Duration::from_secs(30),
-            timeout: Duration::from_secs(6 * 3600),
-            max_transient_errors: 8,
+/// An [`OperationSummary`] from either SDK shape: the described operation and the listed
+/// summary are different types with the same accessors.
+macro_rules! operation_summary {
+    ($o:expr) => {{
+        let o = $o;
+        OperationSummary {
+            operation_id: o.operation_id().unwrap_or_default().to_string(),
+            action: o
+                .action()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default(),
+            status: o
+                .status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            status_reason: o.status_reason().map(str::to_string),
+            started: o.creation_timestamp().map(timestamp),
+            ended: o.end_timestamp().map(timestamp),
+            failed_instances: o
+                .status_details()
+                .and_then(|d| d.failed_stack_instances_count()),
         }
-    }
-
-    /// Against an emulator, which completes every operation at once.
-    pub fn emulator() -> Self {
-        Polling {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(200),
-            timeout: Duration::from_secs(600),
-            max_transient_errors: 8,
-        }
-    }
-
-    /// No waiting (canned answers).
-    pub fn immediate() -> Self {
-        Polling {
-            initial: Duration::ZERO,
-            max: Duration::ZERO,
-            timeout: Duration::from_secs(60),
-            max_transient_errors: 3,
-        }
-    }
-
-    /// The intervals this polling sleeps between attempts (capped doubling).
-    pub fn intervals(&self, n: usize) -> Vec<Duration> {
-        let mut d = self.initial;
-        (0..n)
-            .map(|_| {
-                let cur = d;
-                d = (d * 2).min(self.max);
-                cur
-            })
-            .collect()
-    }
+    }};
 }
 
 /// A stack set operation as DescribeStackSetOperation reports it.
@@ -84,44 +53,12 @@ pub struct OperationSummary {
 
 impl OperationSummary {
     pub fn from_sdk(o: &StackSetOperation) -> Self {
-        OperationSummary {
-            operation_id: o.operation_id().unwrap_or_default().to_string(),
-            action: o
-                .action()
-                .map(|a| a.as_str().to_string())
-                .unwrap_or_default(),
-            status: o
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            status_reason: o.status_reason().map(str::to_string),
-            started: o.creation_timestamp().map(timestamp),
-            ended: o.end_timestamp().map(timestamp),
-            failed_instances: o
-                .status_details()
-                .and_then(|d| d.failed_stack_instances_count()),
-        }
+        operation_summary!(o)
     }
 
     /// An operation as ListStackSetOperations lists it.
     pub fn from_list(o: &StackSetOperationSummary) -> Self {
-        OperationSummary {
-            operation_id: o.operation_id().unwrap_or_default().to_string(),
-            action: o
-                .action()
-                .map(|a| a.as_str().to_string())
-                .unwrap_or_default(),
-            status: o
-                .status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default(),
-            status_reason: o.status_reason().map(str::to_string),
-            started: o.creation_timestamp().map(timestamp),
-            ended: o.end_timestamp().map(timestamp),
-            failed_instances: o
-                .status_details()
-                .and_then(|d| d.failed_stack_instances_count()),
-        }
+        operation_summary!(o)
     }
 
     pub fn is_final(&self) -> bool {
@@ -308,8 +245,7 @@ pub async fn wait_operation(
     polling: &Polling,
     progress: &dyn Fn(String),
 ) -> Result<OperationSummary, StackSetError> {
-    let started = Instant::now();
-    let mut interval = polling.initial;
+    let mut backoff = polling.backoff();
     let mut transient = 0;
     let mut last = String::new();
     loop {
@@ -337,15 +273,13 @@ pub async fn wait_operation(
             }
             Err(e) => return Err(sdk_error(name, "DescribeStackSetOperation", &e)),
         }
-        if started.elapsed() >= polling.timeout {
+        if let Err(gave_up) = backoff.wait("the operation").await {
             return Err(StackSetError::Timeout {
                 stack_set: name.to_string(),
                 operation_id: operation_id.to_string(),
-                waited: humantime::format_duration(polling.timeout).to_string(),
+                waited: humantime::format_duration(gave_up.after).to_string(),
             });
         }
-        tokio::time::sleep(interval).await;
-        interval = (interval * 2).min(polling.max);
     }
 }
 
@@ -478,26 +412,9 @@ where
         .and_then(|out| {
             out.summaries()
                 .iter()
-                .find(|o| {
-                    matches!(
-                        o.status().map(|s| s.as_str()),
-                        Some("RUNNING" | "QUEUED" | "STOPPING")
-                    )
-                })
-                .map(|o| {
-                    Box::new(RunningOperation {
-                        operation_id: o.operation_id().unwrap_or_default().to_string(),
-                        action: o
-                            .action()
-                            .map(|a| a.as_str().to_string())
-                            .unwrap_or_default(),
-                        status: o
-                            .status()
-                            .map(|s| s.as_str().to_string())
-                            .unwrap_or_default(),
-                        started: o.creation_timestamp().map(timestamp),
-                    })
-                })
+                .map(OperationSummary::from_list)
+                .find(OperationSummary::is_running)
+                .map(|o| Box::new(o.running()))
         });
     StackSetError::OperationInProgress {
         stack_set: name.to_string(),
@@ -545,18 +462,4 @@ pub(crate) fn keys(accounts: &[String], regions: &[String]) -> Vec<InstanceKey> 
         .iter()
         .flat_map(|a| regions.iter().map(move |r| InstanceKey::new(a, r)))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn polling_backs_off_to_its_cap() {
-        let p = Polling::aws();
-        assert_eq!(
-            p.intervals(6),
-            [2, 4, 8, 16, 30, 30].map(Duration::from_secs)
-        );
-    }
 }

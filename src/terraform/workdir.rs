@@ -81,6 +81,7 @@ impl WorkDir {
                 if occupied {
                     return Err(TerraformError::WorkDirForeign {
                         dir: path.to_path_buf(),
+                        marker: MARKER,
                     });
                 }
                 std::fs::create_dir_all(path)

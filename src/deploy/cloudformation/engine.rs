@@ -91,7 +91,7 @@ impl CloudFormation {
         if self.clients.is_local(&target.region) {
             Polling::emulator()
         } else {
-            Polling::aws()
+            Polling::stack_operations()
         }
     }
 

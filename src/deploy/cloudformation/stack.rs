@@ -165,6 +165,15 @@ pub fn change_set_name() -> String {
     format!("provision-{secs}-{:04x}", fastrand::u16(..))
 }
 
+impl From<crate::aws::GaveUp> for StackError {
+    fn from(g: crate::aws::GaveUp) -> Self {
+        StackError::GaveUp {
+            what: g.what,
+            after: g.after,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use crate::deploy::error::DeployError;
 use crate::deploy::model::{Action, Applied, Outcome, StackFailure, TargetPlan};
 use crate::runner::{Failure, Target};
 use crate::stacksets::{
-    self, ApplyOptions, ApplyReport, InstanceKey, InstanceOutcome, StackSetError,
+    self, ApplyOptions, ApplyReport, InstanceKey, InstanceOutcome, InstanceSummary, StackSetError,
 };
 
 /// Runs the set's apply (`None`: nothing to do). Removal of instances was allowed by the
@@ -105,38 +105,11 @@ pub fn outcome(
                 None,
                 operation_id,
             )),
-            Some(i) => Err(failed(
-                engine,
-                format!(
-                    "the instance was not deleted ({}{})",
-                    i.status,
-                    reason(
-                        last.and_then(InstanceOutcome::reason)
-                            .or(i.status_reason.as_deref())
-                    )
-                ),
-                Some(i.status.clone()),
-                last,
-            )),
+            Some(i) => Err(not_deleted(engine, i, last)),
         };
     }
     if report.failed_instances().contains(&key) {
-        let status = now.map(|i| i.status.clone());
-        let what = match (last.and_then(|o| o.result.as_deref()), &status) {
-            (Some(result @ ("FAILED" | "CANCELLED")), Some(s)) => format!("{result}, now {s}"),
-            (Some(result @ ("FAILED" | "CANCELLED")), None) => result.to_string(),
-            (_, Some(s)) => s.clone(),
-            (_, None) => "no instance".into(),
-        };
-        let why = last
-            .and_then(InstanceOutcome::reason)
-            .or(now.and_then(|i| i.status_reason.as_deref()));
-        return Err(failed(
-            engine,
-            format!("the instance is {what}{}", reason(why)),
-            status,
-            last,
-        ));
+        return Err(instance_failed(engine, now, last));
     }
     let result = match plan.action {
         Action::Create => Outcome::Created,
@@ -149,6 +122,52 @@ pub fn outcome(
         now.and_then(|i| i.status_reason.clone()),
         operation_id,
     ))
+}
+
+/// An instance a delete left in place.
+fn not_deleted(
+    engine: &StackSets,
+    now: &InstanceSummary,
+    last: Option<&InstanceOutcome>,
+) -> StackFailure {
+    let why = last
+        .and_then(InstanceOutcome::reason)
+        .or(now.status_reason.as_deref());
+    failed(
+        engine,
+        format!(
+            "the instance was not deleted ({}{})",
+            now.status,
+            reason(why)
+        ),
+        Some(now.status.clone()),
+        last,
+    )
+}
+
+/// An instance the operation failed or cancelled: what its last operation said, and what
+/// it is now.
+fn instance_failed(
+    engine: &StackSets,
+    now: Option<&InstanceSummary>,
+    last: Option<&InstanceOutcome>,
+) -> StackFailure {
+    let status = now.map(|i| i.status.clone());
+    let what = match (last.and_then(|o| o.result.as_deref()), &status) {
+        (Some(result @ ("FAILED" | "CANCELLED")), Some(s)) => format!("{result}, now {s}"),
+        (Some(result @ ("FAILED" | "CANCELLED")), None) => result.to_string(),
+        (_, Some(s)) => s.clone(),
+        (_, None) => "no instance".into(),
+    };
+    let why = last
+        .and_then(InstanceOutcome::reason)
+        .or(now.and_then(|i| i.status_reason.as_deref()));
+    failed(
+        engine,
+        format!("the instance is {what}{}", reason(why)),
+        status,
+        last,
+    )
 }
 
 /// The outcome of the last operation that reported on the instance.

@@ -88,7 +88,7 @@ impl StackSets {
         if self.clients.is_local(self.home()) {
             Polling::emulator()
         } else {
-            Polling::aws()
+            Polling::stack_set_operations()
         }
     }
 

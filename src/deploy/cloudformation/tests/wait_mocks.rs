@@ -64,14 +64,3 @@ async fn sustained_throttling_fails_the_wait_with_the_error() {
     // Polling::immediate tolerates 3 transient errors: the 4th ends the wait.
     assert_eq!(st.num_calls(), 4);
 }
-
-#[test]
-fn backoff_doubles_from_200_ms_to_a_5_s_cap_against_aws() {
-    let ms: Vec<u128> = wait::Backoff::intervals(&Polling::aws(), 8)
-        .iter()
-        .map(|d| d.as_millis())
-        .collect();
-    assert_eq!(ms, [200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
-    let emulator = wait::Backoff::intervals(&Polling::emulator(), 7);
-    assert_eq!(emulator.last().map(|d| d.as_millis()), Some(200));
-}

@@ -8,100 +8,12 @@ pub use change_set::{
 };
 
 use super::stack::{self as cfn, StackError};
+pub use crate::aws::Polling;
 use crate::aws::{AwsError, SdkResultExt};
 use crate::deploy::model::FailedEvent;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::StackEvent;
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
-
-/// How often and how long to poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Polling {
-    pub initial: Duration,
-    pub max: Duration,
-    /// Give up waiting after this long (the operation goes on in CloudFormation).
-    pub timeout: Duration,
-    /// Consecutive transient errors (throttling, timeouts) tolerated while polling.
-    pub max_transient_errors: u32,
-}
-
-impl Polling {
-    /// Against AWS: start at 200 ms, back off to 5 s.
-    pub fn aws() -> Self {
-        Polling {
-            initial: Duration::from_millis(200),
-            max: Duration::from_secs(5),
-            timeout: Duration::from_secs(3600),
-            max_transient_errors: 8,
-        }
-    }
-
-    /// Against an emulator (endpoint override): it answers synchronously, so poll quickly.
-    pub fn emulator() -> Self {
-        Polling {
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(200),
-            timeout: Duration::from_secs(600),
-            max_transient_errors: 8,
-        }
-    }
-
-    /// No waiting at all (unit tests with canned responses).
-    pub fn immediate() -> Self {
-        Polling {
-            initial: Duration::ZERO,
-            max: Duration::ZERO,
-            timeout: Duration::from_secs(60),
-            max_transient_errors: 3,
-        }
-    }
-
-    pub fn backoff(&self) -> Backoff {
-        Backoff {
-            next: self.initial,
-            max: self.max,
-            deadline: Instant::now() + self.timeout,
-            timeout: self.timeout,
-        }
-    }
-}
-
-/// Capped exponential backoff with a deadline.
-#[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-    deadline: Instant,
-    timeout: Duration,
-}
-
-impl Backoff {
-    /// Sleeps for the next interval; an error once the deadline has passed.
-    pub async fn wait(&mut self, what: &str) -> Result<(), StackError> {
-        if Instant::now() >= self.deadline {
-            return Err(StackError::GaveUp {
-                what: what.to_string(),
-                after: self.timeout,
-            });
-        }
-        tokio::time::sleep(self.next).await;
-        self.next = (self.next * 2).min(self.max);
-        Ok(())
-    }
-
-    /// The intervals this backoff would sleep, for tests and documentation.
-    pub fn intervals(polling: &Polling, n: usize) -> Vec<Duration> {
-        let mut d = polling.initial;
-        (0..n)
-            .map(|_| {
-                let cur = d;
-                d = (d * 2).min(polling.max);
-                cur
-            })
-            .collect()
-    }
-}
 
 /// How a stack operation ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
