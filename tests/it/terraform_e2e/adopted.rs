@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The statement of the hand-made bucket policy (in the first region).
-pub const HAND_MADE_SID: &str = "HandMadeRead";
+const HAND_MADE_SID: &str = "HandMadeRead";
 
 /// The hand-made storage, what was staged into it, and every object as it was before.
 pub struct HandMade {
@@ -94,6 +94,50 @@ impl HandMade {
             y.push_str(&format!("    {region}: {}\n", st.bucket(region)));
         }
         y
+    }
+
+    /// The engine's first plan: each bucket and its parameter imported (`<=`, named), the
+    /// hand-made policy imported and its statement listed as removed, nothing replaced or
+    /// removed, every region created.
+    pub fn check_first_plan(&self, planned: &str) {
+        let st = &self.storage;
+        let imported = |line: &str| {
+            assert!(
+                planned
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("<=") && l.contains(line)),
+                "{line}:\n{planned}"
+            );
+        };
+        for region in &st.regions {
+            let suffix = region.replace('-', "_");
+            let bucket = st.bucket(region);
+            imported(&format!(
+                "aws_s3_bucket.artifacts_{suffix}  (bucket {bucket}"
+            ));
+            imported(&format!(
+                "aws_ssm_parameter.bucket_name_{suffix}  (parameter {}",
+                st.bucket_param
+            ));
+        }
+        let first = &st.regions[0];
+        imported(&format!(
+            "aws_s3_bucket_policy.artifacts_{}  (policy of bucket {}",
+            first.replace('-', "_"),
+            st.bucket(first)
+        ));
+        assert!(
+            planned.contains(&format!("- [{HAND_MADE_SID}] Allow s3:GetObject")),
+            "{planned}"
+        );
+        let regions = st.regions.len();
+        assert!(
+            planned.contains(&format!(
+                "({regions} to create); resources: {} to import, ",
+                2 * regions + 1
+            )) && planned.contains(" 0 to replace, 0 to remove;"),
+            "{planned}"
+        );
     }
 
     /// After the engine's apply: the same bucket, versioned, encrypted, public-access-blocked

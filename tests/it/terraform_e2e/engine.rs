@@ -7,7 +7,7 @@
 //! region; one region's emulator stopped (the error names the region) and a rerun that
 //! completes once it is back; destroy, which leaves only what is retained.
 
-use super::adopted::{HAND_MADE_SID, HandMade};
+use super::adopted::HandMade;
 use crate::support::moto::Emulators;
 use crate::support::storage::block_on;
 use crate::support::terraform::{environment, tools};
@@ -114,44 +114,7 @@ fn the_terraform_engine_applies_plans_recovers_and_destroys_keeping_the_buckets(
     // The first plan imports each bucket and its parameter, replaces and removes nothing;
     // saved, it is what apply applies.
     let planned = expect(dir, &["plan", "--out", "first.json"], 0);
-    for region in [HOME, OTHER] {
-        let suffix = region.replace('-', "_");
-        let bucket = hand.storage.bucket(region);
-        for imported in [
-            format!("aws_s3_bucket.artifacts_{suffix}  (bucket {bucket}"),
-            format!(
-                "aws_ssm_parameter.bucket_name_{suffix}  (parameter {}",
-                hand.storage.bucket_param
-            ),
-        ] {
-            assert!(
-                planned
-                    .lines()
-                    .any(|l| l.trim_start().starts_with("<=") && l.contains(&imported)),
-                "{imported}:\n{planned}"
-            );
-        }
-    }
-    // The first region's bucket had a policy of its own: imported, and its statement is
-    // listed as removed.
-    let bucket = hand.storage.bucket(&hand.storage.regions[0]);
-    let suffix = hand.storage.regions[0].replace('-', "_");
-    let policy = format!("aws_s3_bucket_policy.artifacts_{suffix}  (policy of bucket {bucket}");
-    assert!(
-        planned
-            .lines()
-            .any(|l| l.trim_start().starts_with("<=") && l.contains(&policy)),
-        "{policy}:\n{planned}"
-    );
-    assert!(
-        planned.contains(&format!("- [{HAND_MADE_SID}] Allow s3:GetObject")),
-        "{planned}"
-    );
-    assert!(
-        planned.contains("(2 to create); resources: 5 to import, ")
-            && planned.contains(" 0 to replace, 0 to remove;"),
-        "{planned}"
-    );
+    hand.check_first_plan(&planned);
     let applied = expect(dir, &["apply", "--yes", "first.json"], 0);
     assert!(applied.contains("Apply: 2 created"), "{applied}");
     let buckets: Vec<(String, &str, String)> = [(home.url(), HOME), (other.url(), OTHER)]
