@@ -5,6 +5,8 @@
 //! updates the stack in place. Changes nothing in AWS.
 
 pub mod discover;
+#[cfg(test)]
+mod tests;
 
 use crate::cli::AdoptArgs;
 use crate::context::Context;

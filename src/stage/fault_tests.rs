@@ -131,16 +131,30 @@ fn fake(regions: &[(&StagingRegion, Vec<Rule>)]) -> FakeAws {
 }
 
 async fn stage(aws: FakeAws, bootstrap: &str) -> Exit {
-    let file = artifact();
+    stage_with(aws, bootstrap, &[]).await
+}
+
+async fn stage_with(aws: FakeAws, bootstrap: &str, extra: &[&str]) -> Exit {
+    stage_file(aws, bootstrap, extra, artifact())
+        .await
+        .expect("the stage runs")
+}
+
+async fn stage_file(
+    aws: FakeAws,
+    bootstrap: &str,
+    extra: &[&str],
+    file: tempfile::NamedTempFile,
+) -> Result<Exit, super::StageError> {
     let path = file.path().to_str().expect("UTF-8 path").to_string();
-    let Command::Stage(args) =
-        crate::testing::command(&["stage", "app", "1.0.0", &path, "--region", bootstrap])
-    else {
+    let mut argv = vec!["stage", "app", "1.0.0", &path, "--region", bootstrap];
+    argv.extend_from_slice(extra);
+    let Command::Stage(args) = crate::testing::command(&argv) else {
         unreachable!("a stage command")
     };
     // The default configuration file, absent from the crate's directory: none is needed.
     let ctx = context(Path::new("provision.yaml"), aws, Environment::default());
-    super::cmd_stage(&ctx, &args).await.expect("the stage runs")
+    super::cmd_stage(&ctx, &args).await
 }
 
 #[tokio::test]
@@ -235,6 +249,175 @@ async fn the_first_configured_region_claims_not_the_alphabetically_first() {
     let writes = writes.lock().unwrap().clone();
     assert_eq!(writes[0], "us-east-1", "the claim: {writes:?}");
     assert_eq!(writes.len(), 3);
+}
+
+/// A write of `KEY` refused with 412 in `region`, logged in `writes` as "REGION: 412", and
+/// the object that is there (its `x-amz-meta-sha256`), logged as "REGION: head" when read.
+fn refused_write(
+    region: &'static str,
+    sha: String,
+    writes: &Arc<Mutex<Vec<String>>>,
+) -> (Rule, Rule) {
+    let log = writes.clone();
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |r| {
+            let ours = r.key() == Some(KEY) && r.if_none_match() == Some("*");
+            if ours {
+                log.lock().expect("log").push(format!("{region}: 412"));
+            }
+            ours
+        })
+        .then_http_response(|| s3_error(412, "PreconditionFailed"));
+    let log = writes.clone();
+    let head = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(move |r| {
+            log.lock().expect("log").push(format!("{region}: head"));
+            r.key() == Some(KEY)
+        })
+        .then_output(move || {
+            HeadObjectOutput::builder()
+                .metadata("sha256", &sha)
+                .content_length(BYTES.len() as i64)
+                .build()
+        });
+    (put, head)
+}
+
+/// Proposal 3f (docs/performance.md): outside the claim region a small artifact's object is
+/// not read before the write; the conditional `PutObject` is the check, and a refused one is
+/// inspected as after a lost race: the same bytes count as staged, other bytes fail the
+/// region (the claim region, written first, stays staged).
+#[tokio::test]
+async fn outside_the_claim_region_the_conditional_put_is_the_check() {
+    let all = ["eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (same_put, same_head) = refused_write("eu-west-1", sha256(), &log);
+    let (other_put, other_head) = refused_write("us-east-1", "0".repeat(64), &log);
+    let aws = fake(&[
+        (&north, north.answers(&[])),
+        (&west, west.answers(&[&same_put, &same_head])),
+        (&east, east.answers(&[&other_put, &other_head])),
+    ]);
+    assert_eq!(stage(aws, "eu-west-1").await, Exit::Failure);
+    assert_eq!(*writes.lock().unwrap(), ["eu-north-1"], "the claim");
+    let log = log.lock().unwrap().clone();
+    for region in ["eu-west-1", "us-east-1"] {
+        let refused = format!("{region}: 412");
+        let head = format!("{region}: head");
+        assert_eq!(
+            log.iter().filter(|l| **l == head).count(),
+            1,
+            "{region}: one HeadObject, after the refused write: {log:?}"
+        );
+        let at = |l: &str| log.iter().position(|x| x == l);
+        assert!(at(&refused) < at(&head), "{region}: {log:?}");
+    }
+    // The same bytes: staged (metadata and `latest` follow); other bytes: nothing more there.
+    for staged in [&north, &west] {
+        assert_eq!(staged.metadata.num_calls(), 1, "{}", staged.name);
+        assert_eq!(staged.latest.num_calls(), 1, "{}", staged.name);
+    }
+    assert_eq!(east.metadata.num_calls(), 0);
+    assert_eq!(east.latest.num_calls(), 0);
+}
+
+/// Proposal 3e: with a copy, the claim region's parts go up while the other regions are
+/// still being checked; other bytes found in one of them abort that upload before it is
+/// completed, so nothing becomes visible anywhere.
+#[tokio::test]
+async fn a_conflict_found_while_the_claim_regions_parts_go_up_aborts_them() {
+    use aws_sdk_s3::operation::abort_multipart_upload::AbortMultipartUploadOutput;
+    use aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput;
+    use aws_sdk_s3::operation::create_multipart_upload::CreateMultipartUploadOutput;
+    use aws_sdk_s3::operation::upload_part::UploadPartOutput;
+    let all = ["eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let create = mock!(aws_sdk_s3::Client::create_multipart_upload)
+        .match_requests(|r| r.key() == Some(KEY))
+        .then_output(|| {
+            CreateMultipartUploadOutput::builder()
+                .upload_id("u1")
+                .build()
+        });
+    let part = mock!(aws_sdk_s3::Client::upload_part)
+        .match_requests(|r| r.upload_id() == Some("u1"))
+        .sequence()
+        .output(|| UploadPartOutput::builder().e_tag("\"p\"").build())
+        .repeatedly()
+        .build();
+    let complete = mock!(aws_sdk_s3::Client::complete_multipart_upload)
+        .then_output(|| CompleteMultipartUploadOutput::builder().build());
+    let abort = mock!(aws_sdk_s3::Client::abort_multipart_upload)
+        .match_requests(|r| r.upload_id() == Some("u1"))
+        .then_output(|| AbortMultipartUploadOutput::builder().build());
+    let other = mock!(aws_sdk_s3::Client::head_object)
+        .match_requests(|r| r.key() == Some(KEY))
+        .then_output(|| {
+            HeadObjectOutput::builder()
+                .metadata("sha256", "0".repeat(64))
+                .build()
+        });
+    let aws = fake(&[
+        (&north, north.answers(&[&create, &part, &complete, &abort])),
+        (&west, west.answers(&[&other])),
+        (&east, east.answers(&[])),
+    ]);
+    let big = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(big.path(), vec![7u8; 17 << 20]).expect("write");
+    let refused = stage_file(aws, "eu-west-1", &["--copy"], big).await;
+    let Err(super::StageError::Conflict { regions, .. }) = refused else {
+        panic!("other bytes in eu-west-1 stop the stage: {refused:?}");
+    };
+    assert_eq!(regions.len(), 1);
+    assert_eq!(regions[0].0, "eu-west-1");
+    // Started during the check (before 3e nothing was started once a check found a
+    // conflict), never completed, aborted. (The fake AWS does not read request bodies, so a
+    // part here ends as "not sent in full" and the upload is aborted by its own failure.)
+    assert_eq!(create.num_calls(), 1, "the claim region's upload started");
+    assert!(part.num_calls() >= 1);
+    assert_eq!(complete.num_calls(), 0, "nothing completed");
+    assert_eq!(abort.num_calls(), 1, "the upload is aborted");
+    assert!(writes.lock().unwrap().is_empty());
+    for r in [&north, &west, &east] {
+        assert_eq!(
+            r.metadata.num_calls() + r.latest.num_calls(),
+            0,
+            "{}",
+            r.name
+        );
+    }
+}
+
+/// A dry run writes nothing, so every region's object is read.
+#[tokio::test]
+async fn a_dry_run_reads_the_object_in_every_region() {
+    let all = ["eu-north-1", "eu-west-1", "us-east-1"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [north, west, east] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    let heads: Vec<Rule> = all
+        .iter()
+        .map(|_| {
+            mock!(aws_sdk_s3::Client::head_object)
+                .match_requests(|r| r.key() == Some(KEY))
+                .then_http_response(|| s3_error(404, "NotFound"))
+        })
+        .collect();
+    let aws = fake(&[
+        (&north, north.answers(&[&heads[0]])),
+        (&west, west.answers(&[&heads[1]])),
+        (&east, east.answers(&[&heads[2]])),
+    ]);
+    assert_eq!(
+        stage_with(aws, "eu-west-1", &["--dry-run"]).await,
+        Exit::Success
+    );
+    for (region, head) in all.iter().zip(&heads) {
+        assert_eq!(head.num_calls(), 1, "{region}");
+    }
+    assert!(writes.lock().unwrap().is_empty());
 }
 
 /// One region's answers to a download of `KEY`.

@@ -6,7 +6,8 @@
 //! - [`digest`]: the one pass over the file (SHA-256 of the whole and of each part).
 //! - [`upload`]: one region's artifact upload: single PUT or streaming multipart, no overwrite.
 //! - [`meta`]: the metadata object (create without overwrite, guarded read-modify-write).
-//! - [`stage_flow`]: `stage` across regions (checks, claim order, metadata, `latest`).
+//! - [`stage_flow`]: `stage` across regions (checks, uploads, metadata, `latest`); [`claim`]:
+//!   the claim order, committing in it, and when to copy.
 //! - [`stage_cmd`]: `stage`'s inputs and per-region report.
 //! - [`copy`]: the server-side copy mode of `stage`.
 //! - [`download`]: `download` with failover and verification; [`destination`]: where it goes.
@@ -14,6 +15,7 @@
 //! - [`query`]: `info`, `list`; [`metadata_cmd`]: `metadata`; [`presign`]: `presign`.
 
 pub mod checksums;
+pub mod claim;
 pub mod copy;
 pub mod destination;
 pub mod digest;

@@ -1,12 +1,11 @@
 //! `provision stage PROJECT VERSION FILE`: inputs, the run, and the per-region report.
 
 use super::StageError;
+use super::claim::{Conflict, claim_order, copy_pays};
 use super::digest::{FileDigest, MAX_OBJECT_SIZE, digest_file};
 use super::meta::MetadataOutcome;
 use super::resolve::{self, StagingTarget};
-use super::stage_flow::{
-    Conflict, Job, LatestChange, RegionStaging, Upload, claim_order, copy_pays,
-};
+use super::stage_flow::{Job, LatestChange, RegionStaging, Upload};
 use super::upload::{Artifact, Existing};
 use crate::cli::StageArgs;
 use crate::context::Context;
@@ -97,6 +96,7 @@ pub async fn cmd_stage(ctx: &Context, args: &StageArgs) -> Result<Exit, StageErr
         version: &req.version,
         force_latest: args.force_latest,
         copy: args.copy || (!args.no_copy && copy_pays(digest.size, regions.len())),
+        dry_run: args.dry_run,
         cancel: &ctx.cancel,
         lines: regions
             .iter()
@@ -160,7 +160,7 @@ async fn run(
     args: &StageArgs,
     req: &Request,
 ) -> Result<HashMap<String, RegionStaging>, StageError> {
-    let mut states = job.check().await;
+    let (mut states, head_start) = job.check().await;
     let conflicts: Vec<(String, String)> = job
         .regions
         .iter()
@@ -170,11 +170,14 @@ async fn run(
         })
         .collect();
     if !conflicts.is_empty() {
+        if let Some(h) = head_start {
+            h.abandon().await;
+        }
         finish_lines(job, &states, args.dry_run);
         return Err(conflict(args, req, conflicts));
     }
     if !args.dry_run {
-        if let Err(Conflict(regions)) = job.upload(&mut states).await {
+        if let Err(Conflict(regions)) = job.upload(&mut states, head_start).await {
             finish_lines(job, &states, false);
             return Err(conflict(args, req, regions));
         }

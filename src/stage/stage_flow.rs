@@ -1,21 +1,25 @@
 //! `stage` across regions: check, upload in claim order, then metadata and `latest`.
 //!
 //! 1. Check every region concurrently (bucket name, existing object). Other bytes already
-//!    staged anywhere: stop, nothing changed. The same bytes: that region is already staged
-//!    (a rerun completes the rest).
-//! 2. Upload. Regions are committed in a fixed order ([`claim_order`]: the organisation
-//!    configuration's `regions` in their order, then any others sorted) until the first
-//!    commit succeeds — the claim — and then all the others at once. Two stagers of one version with
-//!    different bytes therefore meet in the same region first: the loser stops before it
-//!    has written anything anywhere. Multipart parts are uploaded to every region
-//!    concurrently before that; only the commits are ordered. With `--copy` (the default
-//!    above [`COPY_ABOVE`] to several regions, see [`copy_pays`]) the claim region gets the
-//!    upload and the others a server-side copy, falling back to a direct upload.
+//!    staged: stop, nothing changed. The same bytes: that region is already staged (a rerun
+//!    completes the rest). A small artifact's object is read in the claim region only: in
+//!    the others the conditional `PutObject` is the check ([`Job::inspects`]).
+//! 2. Upload. Regions are committed in a fixed order ([`super::claim::claim_order`]: the
+//!    organisation configuration's `regions` in their order, then any others sorted) until
+//!    the first commit succeeds — the claim — and then all the others at once. Two stagers of
+//!    one version with different bytes therefore meet in the same region first: the loser
+//!    stops before it has written anything anywhere. Multipart parts are uploaded to every
+//!    region concurrently before that; only the commits are ordered. With `--copy` (the
+//!    default above [`super::claim::COPY_ABOVE`] to several regions, see
+//!    [`super::claim::copy_pays`]) the claim region gets the upload — started during the
+//!    check — and the others a server-side copy, falling back to a direct upload.
 //! 3. Per region, once its artifact is in place: the metadata object (while `latest` is
 //!    read), then `latest`, which only moves forward in semantic-version order unless
 //!    `--force-latest`.
 
 use super::RegionError;
+pub use super::claim::Upload;
+use super::claim::{Conflict, Settled, claim_then_rest, into_result};
 use super::copy::{self, Source};
 use super::meta::{self, MetadataOutcome};
 use super::resolve::StagingTarget;
@@ -28,22 +32,7 @@ use crate::ui::ProgressLine;
 use semver::Version;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::future::Future;
 use std::time::Duration;
-
-/// How the artifact got into a region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Upload {
-    /// One `PutObject`.
-    Put,
-    /// A streaming multipart upload.
-    Multipart,
-    /// A server-side copy from another region.
-    Copy,
-    /// It was already there with the same bytes.
-    Present,
-}
 
 /// What happened to `latest` in a region.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -57,6 +46,7 @@ pub struct LatestChange {
 #[derive(Debug, Clone, Default)]
 pub struct RegionStaging {
     pub bucket: Option<String>,
+    /// What the check found; `Absent` also where it did not look ([`Job::inspects`]).
     pub existing: Option<Existing>,
     /// The round trip of the check's `HeadObject` when it found nothing (one exchange on a
     /// connection already open): it sets the parts in flight.
@@ -76,6 +66,8 @@ pub struct Job<'a> {
     pub version: &'a Version,
     pub force_latest: bool,
     pub copy: bool,
+    /// Nothing is written: every region is inspected (see [`Job::inspects`]).
+    pub dry_run: bool,
     /// Multipart uploads in flight register their abort with it (see [`crate::cancel`]).
     pub cancel: &'a Cancel,
     /// Regions in claim order.
@@ -83,13 +75,20 @@ pub struct Job<'a> {
     pub lines: HashMap<String, ProgressLine>,
 }
 
-/// The stage stopped before writing: another version of these bytes is staged.
-pub struct Conflict(pub Vec<(String, String)>);
+/// The claim region's multipart upload, started during the check ([`Job::check`]): not
+/// visible until it is completed.
+pub struct HeadStart {
+    pub region: String,
+    pub parts: Result<Pending, RegionError>,
+}
 
-enum Settled {
-    Done(Upload),
-    Conflict(String),
-    Failed(RegionError),
+impl HeadStart {
+    /// Aborts the upload (the stage stopped, or the claim went elsewhere).
+    pub async fn abandon(self) {
+        if let Ok(p) = self.parts {
+            upload::abort(&p).await;
+        }
+    }
 }
 
 impl Job<'_> {
@@ -97,42 +96,112 @@ impl Job<'_> {
         &self.lines[region]
     }
 
-    /// Phase 1: bucket and existing object in every region.
-    pub async fn check(&self) -> HashMap<String, RegionStaging> {
+    /// Phase 1: bucket and existing object in every region. With a copy, the claim region's
+    /// multipart upload starts as soon as its own check found nothing, while the other
+    /// regions are still being checked (proposal 3e): its parts stay invisible until
+    /// `CompleteMultipartUpload`, which [`Job::upload`] sends only once every check is in.
+    pub async fn check(&self) -> (HashMap<String, RegionStaging>, Option<HeadStart>) {
         let results =
             runner::for_each_region(&self.regions, self.regions.len(), |region| async move {
-                self.line(&region).set("checking");
-                let mut out = RegionStaging::default();
-                // `latest` is read here too, only to open a second connection while the first
-                // is opened (their set-ups overlap): the finish then writes the metadata and
-                // reads `latest` at once on two warm connections instead of paying a set-up
-                // (a round trip, two with TLS) on the second. The finish reads it again.
-                let (bucket, _) = futures_util::future::join(
-                    self.target.bucket(&region),
-                    self.target.latest(&region, self.project),
-                )
-                .await;
-                match bucket {
-                    Err(e) => out.error = Some(e),
-                    Ok(bucket) => {
-                        let s3 = self.target.s3_read(&region);
-                        let started = std::time::Instant::now();
-                        match upload::inspect(&s3, &bucket, self.artifact).await {
-                            Ok(existing) => {
-                                if existing == Existing::Absent {
-                                    out.rtt = Some(started.elapsed());
-                                }
-                                out.existing = Some(existing);
-                            }
-                            Err(e) => out.error = Some(e),
-                        }
-                        out.bucket = Some(bucket);
+                let out = self.check_region(&region).await;
+                let head_start = match (&out.bucket, &out.existing) {
+                    (Some(bucket), Some(Existing::Absent)) if self.starts_early(&region) => {
+                        let in_flight = upload::parts_in_flight(
+                            out.rtt,
+                            self.artifact.digest.part_size.unwrap_or(1),
+                        );
+                        self.line(&region).set("uploading parts");
+                        let s3 = self.target.s3_write(&region);
+                        let parts = upload::upload_parts(
+                            &s3,
+                            bucket,
+                            self.artifact,
+                            self.line(&region),
+                            in_flight,
+                            self.cancel,
+                        )
+                        .await;
+                        Some(HeadStart {
+                            region: region.clone(),
+                            parts,
+                        })
                     }
-                }
-                out
+                    _ => None,
+                };
+                (out, head_start)
             })
             .await;
-        results.into_iter().collect()
+        let mut head_start = None;
+        let mut states = HashMap::new();
+        for (region, (out, head)) in results {
+            head_start = head_start.or(head);
+            states.insert(region, out);
+        }
+        (states, head_start)
+    }
+
+    async fn check_region(&self, region: &str) -> RegionStaging {
+        self.line(region).set("checking");
+        let mut out = RegionStaging::default();
+        // `latest` is read here too, only to open a second connection while the first
+        // is opened (their set-ups overlap): the finish then writes the metadata and
+        // reads `latest` at once on two warm connections instead of paying a set-up
+        // (a round trip, two with TLS) on the second. The finish reads it again.
+        let (bucket, _) = futures_util::future::join(
+            self.target.bucket(region),
+            self.target.latest(region, self.project),
+        )
+        .await;
+        match bucket {
+            Err(e) => out.error = Some(e),
+            Ok(bucket) if !self.inspects(region) => {
+                // The conditional `PutObject` is this region's check (see `inspects`).
+                out.existing = Some(Existing::Absent);
+                out.bucket = Some(bucket);
+            }
+            Ok(bucket) => {
+                let s3 = self.target.s3_read(region);
+                let started = std::time::Instant::now();
+                match upload::inspect(&s3, &bucket, self.artifact).await {
+                    Ok(existing) => {
+                        if existing == Existing::Absent {
+                            out.rtt = Some(started.elapsed());
+                        }
+                        out.existing = Some(existing);
+                    }
+                    Err(e) => out.error = Some(e),
+                }
+                out.bucket = Some(bucket);
+            }
+        }
+        out
+    }
+
+    /// Whether `region` gets its upload before the other regions' checks are in: the claim
+    /// region (first in claim order) of a multipart upload that the others copy.
+    fn starts_early(&self, region: &str) -> bool {
+        !self.dry_run
+            && self.copy
+            && self.artifact.digest.part_size.is_some()
+            && self.regions.first().map(String::as_str) == Some(region)
+    }
+
+    /// Whether the check reads `region`'s object (`HeadObject`) before anything is written.
+    /// Every region is inspected for a dry run, in the claim region (the first in claim
+    /// order), and wherever the artifact goes up as a multipart upload or a copy. Elsewhere —
+    /// a small artifact's other regions — the conditional `PutObject` (`If-None-Match: *`)
+    /// is the check, one round trip fewer on the farthest link: a refused write is inspected
+    /// as after a lost race (the same bytes: already staged; other bytes: that region fails,
+    /// naming them). The trade-off: other bytes in such a region, which only a writer
+    /// outside `provision`'s claim can have put there, are found after the claim region was
+    /// written, not before anything was. A multipart upload or a copy keeps the check: its
+    /// round trip is small against the upload, a conflict found first costs no upload, and
+    /// moto ignores `If-None-Match` on `CopyObject`.
+    fn inspects(&self, region: &str) -> bool {
+        self.dry_run
+            || self.copy
+            || self.artifact.digest.part_size.is_some()
+            || self.regions.first().map(String::as_str) == Some(region)
     }
 
     /// Phase 2: uploads the artifact where it is absent. `Err` when other bytes won the
@@ -140,6 +209,7 @@ impl Job<'_> {
     pub async fn upload(
         &self,
         states: &mut HashMap<String, RegionStaging>,
+        head_start: Option<HeadStart>,
     ) -> Result<(), Conflict> {
         let mut absent = Vec::new();
         let mut claimed = None;
@@ -159,6 +229,9 @@ impl Job<'_> {
             }
         }
         if absent.is_empty() {
+            if let Some(h) = head_start {
+                h.abandon().await;
+            }
             return Ok(());
         }
         let rtts: HashMap<String, Duration> = states
@@ -166,7 +239,8 @@ impl Job<'_> {
             .filter_map(|(r, s)| s.rtt.map(|rtt| (r.clone(), rtt)))
             .collect();
         let results = if self.copy {
-            self.upload_copying(absent, claimed, &rtts).await?
+            self.upload_copying(absent, claimed, &rtts, head_start)
+                .await?
         } else if self.artifact.digest.part_size.is_none() {
             claim_then_rest(
                 absent,
@@ -229,19 +303,36 @@ impl Job<'_> {
         absent: Vec<(String, String)>,
         claimed: Option<(String, String)>,
         rtts: &HashMap<String, Duration>,
+        mut head_start: Option<HeadStart>,
     ) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict> {
         let mut results = Vec::new();
         let mut rest = absent.into_iter();
         let source = match claimed {
-            Some(src) => src,
+            Some(src) => {
+                // The claim was won earlier (a rerun): the head start's region gets a copy.
+                if let Some(h) = head_start.take() {
+                    h.abandon().await;
+                }
+                src
+            }
             None => loop {
                 let Some((r, b)) = rest.next() else {
                     return Ok(results);
                 };
-                match self
-                    .direct(&r, &b, true, self.parts_in_flight(rtts, &r))
-                    .await
-                {
+                let settled = match head_start.take() {
+                    Some(h) if h.region == r => match h.parts {
+                        Ok(p) => self.commit_multipart(r.clone(), p, true).await,
+                        Err(e) => Settled::Failed(e),
+                    },
+                    other => {
+                        if let Some(h) = other {
+                            h.abandon().await;
+                        }
+                        self.direct(&r, &b, true, self.parts_in_flight(rtts, &r))
+                            .await
+                    }
+                };
+                match settled {
                     Settled::Done(u) => {
                         results.push((r.clone(), Ok(u)));
                         break (r, b);
@@ -461,100 +552,8 @@ impl Job<'_> {
     }
 }
 
-/// Staging to several regions uploads once and copies server-side above this size (unless
-/// `--no-copy`): the multipart threshold.
-pub const COPY_ABOVE: u64 = super::digest::MULTIPART_THRESHOLD;
-
-/// Whether uploading once and copying server-side beats uploading to every region. Uploads
-/// to k regions share the runner's uplink B; a copy runs inside AWS at a rate C per request
-/// and costs a round trip to the copy's region plus one between regions. Copying wins above
-/// S = (RTT + RTT between regions) / ((k - 1) / B - 1 / C): with C = 100 MB/s and k = 3,
-/// 10.5 MB at B = 100 MB/s, 3.5 MB at 50 MB/s, 0.55 MB at 10 MB/s (docs/performance.md).
-/// Above the multipart threshold it wins for every uplink slower than (k - 1) × C; direct
-/// uploads stay the choice for small files, where the copy's round trips dominate.
-pub fn copy_pays(size: u64, regions: usize) -> bool {
-    regions > 1 && size > COPY_ABOVE
-}
-
-/// The order regions are committed in: the organisation configuration's `regions` list in its
-/// order (usually the home region, nearest to CI, first), then the regions it does not list,
-/// sorted. Every stager reads the same configuration, so two stagers of one version meet in
-/// the same region first whatever subset of regions each stages to, which is all the claim
-/// needs; the first configured region rather than the alphabetically first keeps the claim's
-/// round trips (commit, read-back) on the nearest link.
-pub fn claim_order(regions: &[String], configured: &[String]) -> Vec<String> {
-    let mut order: Vec<String> = configured
-        .iter()
-        .filter(|c| regions.contains(c))
-        .cloned()
-        .collect();
-    order.dedup();
-    let mut rest: Vec<String> = regions
-        .iter()
-        .filter(|r| !order.contains(r))
-        .cloned()
-        .collect();
-    rest.sort();
-    rest.dedup();
-    order.extend(rest);
-    order
-}
-
-fn into_result(s: Settled) -> Result<Upload, RegionError> {
-    match s {
-        Settled::Done(u) => Ok(u),
-        Settled::Conflict(why) => Err(RegionError::Conflict(why)),
-        Settled::Failed(e) => Err(e),
-    }
-}
-
-/// Commits `items` one by one in order until one succeeds (the claim; skipped when
-/// `claimed`), then the rest concurrently. Other bytes found before the claim stop
-/// everything: the remaining items are handed to `abandon` and the conflict returned.
-async fn claim_then_rest<T, F, Fut, A, AFut>(
-    items: Vec<(String, T)>,
-    claimed: bool,
-    commit: F,
-    abandon: A,
-) -> Result<Vec<(String, Result<Upload, RegionError>)>, Conflict>
-where
-    F: Fn(String, T, bool) -> Fut,
-    Fut: Future<Output = Settled>,
-    A: Fn(T) -> AFut,
-    AFut: Future<Output = ()>,
-{
-    let mut results = Vec::new();
-    let mut queue = items.into_iter();
-    if !claimed {
-        loop {
-            let Some((region, item)) = queue.next() else {
-                return Ok(results);
-            };
-            match commit(region.clone(), item, true).await {
-                Settled::Done(u) => {
-                    results.push((region, Ok(u)));
-                    break;
-                }
-                Settled::Failed(e) => results.push((region, Err(e))),
-                Settled::Conflict(why) => {
-                    futures_util::future::join_all(queue.map(|(_, t)| abandon(t))).await;
-                    return Err(Conflict(vec![(region, why)]));
-                }
-            }
-        }
-    }
-    let rest = futures_util::future::join_all(queue.map(|(region, item)| {
-        let fut = commit(region.clone(), item, false);
-        async move { (region, into_result(fut.await)) }
-    }))
-    .await;
-    results.extend(rest);
-    Ok(results)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{COPY_ABOVE, claim_order, copy_pays};
     use crate::stage::upload::parts_in_flight;
     use std::time::Duration;
 
@@ -567,42 +566,5 @@ mod tests {
         assert_eq!(parts_in_flight(ms(80), part), 5);
         assert_eq!(parts_in_flight(ms(250), part), 14);
         assert_eq!(parts_in_flight(ms(2000), part), 16);
-    }
-
-    #[test]
-    fn large_files_to_several_regions_are_uploaded_once_and_copied() {
-        assert!(copy_pays(COPY_ABOVE + 1, 2));
-        assert!(copy_pays(100 << 20, 3));
-        assert!(!copy_pays(COPY_ABOVE, 3), "a single PutObject: direct");
-        assert!(!copy_pays(1 << 30, 1), "nothing to copy to");
-    }
-
-    fn list(regions: &[&str]) -> Vec<String> {
-        regions.iter().map(|r| r.to_string()).collect()
-    }
-
-    #[test]
-    fn the_claim_goes_to_the_first_configured_region_then_the_unlisted_ones_sorted() {
-        let configured = list(&["eu-west-1", "us-east-1", "ap-southeast-2"]);
-        assert_eq!(
-            claim_order(
-                &list(&["ap-southeast-2", "us-east-1", "eu-west-1"]),
-                &configured
-            ),
-            configured
-        );
-        // A subset (STARTIFACT_REGIONS) keeps the configuration's order; regions the
-        // configuration does not list come last, sorted.
-        assert_eq!(
-            claim_order(
-                &list(&["us-west-2", "ap-southeast-2", "ca-central-1", "us-east-1"]),
-                &configured
-            ),
-            list(&["us-east-1", "ap-southeast-2", "ca-central-1", "us-west-2"])
-        );
-        assert_eq!(
-            claim_order(&list(&["b-1", "a-1"]), &[]),
-            list(&["a-1", "b-1"])
-        );
     }
 }

@@ -65,18 +65,26 @@ pub struct Located {
 }
 
 /// The bucket and the version (`latest` resolved in this region, then kept for the others).
+/// The bucket name and `latest` are independent reads: they are sent at once (one round trip
+/// for both, and the second connection is warm for the object's metadata). One
+/// `GetParameters` would do it in one request, but it is its own IAM action, which the read
+/// policies (and Startifact's) do not grant.
 pub async fn locate(
     target: &StagingTarget,
     region: &str,
     project: &str,
     version: &mut Option<Version>,
 ) -> Result<Located, RegionError> {
-    let bucket = target.bucket(region).await?;
-    let version = match version {
-        Some(v) => v.clone(),
-        None => version
-            .insert(resolve_latest(target, region, project).await?)
-            .clone(),
+    let (bucket, version) = match version {
+        Some(v) => (target.bucket(region).await?, v.clone()),
+        None => {
+            let (bucket, latest) = futures_util::future::join(
+                target.bucket(region),
+                resolve_latest(target, region, project),
+            )
+            .await;
+            (bucket?, version.insert(latest?).clone())
+        }
     };
     Ok(Located {
         region: region.to_string(),

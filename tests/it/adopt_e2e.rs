@@ -548,4 +548,54 @@ fn hand_made_buckets_are_adopted_for_import_and_bad_names_write_nothing() {
     );
     assert!(!written.contains("stack_name"), "{written}");
     assert!(!written.contains("logical_ids"), "{written}");
+
+    // The emulator has no IMPORT change sets: the CloudFormation engine's apply refuses at
+    // plan time (exit 1), and leaves no stack, the buckets and the parameter as they were.
+    let stack = format!("{id}-stack");
+    std::fs::write(&file, format!("{written}stack_name: {stack}\n")).unwrap();
+    let (code, out, err) = output(provision(dir.path()).env("AWS_ENDPOINT_URL", &url).args([
+        "apply",
+        "--yes",
+        "--region",
+        "eu-west-1",
+    ]));
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.contains(&format!(
+            "eu-west-1: the IMPORT change set for bucket {west} in stack {stack} answered `add` instead of `import`: this endpoint does not implement resource import"
+        )),
+        "{err}"
+    );
+    block_on(async {
+        let conf = sdk_config(&url, "eu-west-1");
+        let cf = aws_sdk_cloudformation::Client::new(&conf);
+        let stacks = cf.describe_stacks().stack_name(&stack).send().await;
+        let live: Vec<_> = stacks
+            .map(|o| {
+                o.stacks()
+                    .iter()
+                    .filter_map(|s| s.stack_status().cloned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            live.iter().all(|s| s.as_str() == "DELETE_COMPLETE"),
+            "{live:?}"
+        );
+        aws_sdk_s3::Client::new(&conf)
+            .head_bucket()
+            .bucket(&west)
+            .send()
+            .await
+            .expect("the bucket is still there");
+        let value = aws_sdk_ssm::Client::new(&conf)
+            .get_parameter()
+            .name(&parameter)
+            .send()
+            .await
+            .expect("the parameter is still there")
+            .parameter
+            .and_then(|p| p.value);
+        assert_eq!(value.as_deref(), Some(west.as_str()));
+    });
 }

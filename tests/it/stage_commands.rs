@@ -160,7 +160,8 @@ fn other_content_under_a_staged_version_is_refused_and_nothing_changes() {
             .args(["--metadata", "k=b"]),
     );
     assert_eq!(code, 1, "{out}\n{err}");
-    // What is refused, and where the other content is.
+    // What is refused, and where: the claim region, read before anything is written (a small
+    // file's other regions are not read first: their conditional writes are the check).
     assert_output_snapshot!("other_content_refused", from_first_error(&err));
     for region in REGIONS {
         assert_eq!(

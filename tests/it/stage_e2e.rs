@@ -187,6 +187,57 @@ fn eight_concurrent_stagers_of_one_version_one_wins_and_the_object_is_intact() {
     concurrent_stagers(8, MIB);
 }
 
+/// Outside the claim region a small artifact's object is not read before the write: the
+/// conditional `PutObject` is the check (docs/commands/stage.md). Other bytes put there
+/// outside `provision` are found by the refused write (412): that region fails, naming the
+/// region and the object, and keeps its bytes, with no metadata or `latest`; the same bytes
+/// found that way count as staged; the claim region is staged.
+#[test]
+fn outside_the_claim_region_a_refused_write_is_inspected() {
+    let (st, work) = set_up("");
+    let a = random_file(work.path(), "a.bin", 5000, 81);
+    st.put_object("eu-west-1", "app@1.0.0", b"someone else's bytes");
+    st.put_object("us-east-1", "app@1.0.0", &std::fs::read(&a).expect("read"));
+    let (code, out, err) = output(
+        st.ci(work.path())
+            .args(["--output", "json", "stage", "app", "1.0.0"])
+            .arg(&a),
+    );
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.lines().any(|l| l.contains("eu-west-1")
+            && l.contains("app@1.0.0")
+            && l.contains("already staged with different content")),
+        "{err}"
+    );
+    let report = json(&out);
+    assert_eq!(region_report(&report, "eu-north-1")["status"], "staged");
+    assert_eq!(
+        region_report(&report, "us-east-1")["status"],
+        "already-staged"
+    );
+    assert_eq!(region_report(&report, "eu-west-1")["status"], "failed");
+    assert_eq!(
+        st.object("eu-west-1", "app@1.0.0").as_deref(),
+        Some(&b"someone else's bytes"[..])
+    );
+    assert_eq!(st.object("eu-west-1", "app@1.0.0/metadata"), None);
+    assert_eq!(
+        st.parameter_value("eu-west-1", &st.latest_param("app")),
+        None
+    );
+    for region in ["eu-north-1", "us-east-1"] {
+        let bytes = st.object(region, "app@1.0.0").expect("staged");
+        assert_eq!(sha256_hex(&bytes), sha256_file(&a), "{region}");
+        assert_eq!(
+            st.parameter_value(region, &st.latest_param("app"))
+                .as_deref(),
+            Some("1.0.0"),
+            "{region}"
+        );
+    }
+}
+
 /// The multipart commit (`CompleteMultipartUpload` with `If-None-Match: *`) loses to an
 /// object written while the parts were uploading: the stage changes nothing. (Concurrent
 /// multipart stagers are not raced here: moto checks the condition and completes in two

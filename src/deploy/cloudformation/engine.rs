@@ -5,6 +5,7 @@
 use super::destroy::{destroy_region, forget_missing_buckets, inventory};
 use super::drift::detect_region;
 use super::execute::{Execution, apply_region};
+use super::import;
 use super::plan::{PlanInput, discard, plan_region};
 use super::saved::{ChangeSetRecord, load_region};
 use super::stack::StackError;
@@ -74,6 +75,9 @@ impl CloudFormation {
             rendered,
             self.principals.as_ref(),
         );
+        for stack in &mut self.stacks {
+            stack.adopted_bucket = cfg.adopted_bucket(&stack.region).map(str::to_string);
+        }
         Ok(())
     }
 
@@ -107,12 +111,18 @@ impl CloudFormation {
             target: stack,
             principals: self.principals.as_ref(),
             polling: self.polling(target),
+            parameter_in_ssm: None,
         }
     }
 
     pub async fn plan(&self, target: &Target) -> Result<TargetPlan, StackFailure> {
         let stack = self.stack(target)?;
-        plan_region(&self.cloudformation(target), &self.input(target, stack)).await
+        let mut input = self.input(target, stack);
+        if stack.adopted_bucket.is_some() {
+            input.parameter_in_ssm =
+                import::parameter_in_ssm(&self.clients.ssm_reads(target), stack).await?;
+        }
+        plan_region(&self.cloudformation(target), &input).await
     }
 
     pub async fn discard(&self, target: &Target, plan: &TargetPlan) -> Result<(), StackFailure> {

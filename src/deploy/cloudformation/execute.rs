@@ -61,6 +61,13 @@ pub async fn apply_region(
             )));
         }
     };
+    if plan.change_set().import {
+        plan = super::import_apply::import_then_plan(cf, &plan, target, &how.polling, progress)
+            .await?;
+        if plan.action == Action::NoChanges {
+            return Ok(applied(outcome, Some("IMPORT_COMPLETE".into()), vec![]));
+        }
+    }
     let change_set = plan.change_set();
     let stack_id = stack_id(change_set, target);
     let end = execute(
@@ -176,6 +183,7 @@ async fn recreate(
             target,
             principals: None,
             polling: how.polling,
+            parameter_in_ssm: None,
         },
     )
     .await?;

@@ -9,6 +9,8 @@
 //! - [`plan`]: per region a change set (CREATE or UPDATE), waited for and described.
 //! - [`saved`]: the engine's part of a plan file, and its staleness checks.
 //! - [`execute`]: executing a change set and waiting for the stack.
+//! - [`import`]: an adopted bucket imported by an IMPORT change set before the update;
+//!   [`import_apply`]: executing it, then planning the update.
 //! - [`destroy`], [`status`], [`drift`]: the rest of a stack's life.
 //! - [`security`]: statements and principals added or removed, from the templates.
 //! - [`stack`]: reading a stack, the errors of a stack operation; [`wait`]: polling.
@@ -18,6 +20,8 @@ pub mod destroy;
 pub mod drift;
 pub mod engine;
 pub mod execute;
+pub mod import;
+pub mod import_apply;
 pub mod plan;
 pub mod saved;
 pub mod security;

@@ -1,6 +1,7 @@
 //! Planning one region: a change set (CREATE for a new stack, UPDATE otherwise), waited for
 //! and described, with the security changes computed from the templates.
 
+use super::import;
 use super::security;
 use super::stack::{self, StackError, StackInfo, describe_stack};
 use super::target::StackTarget;
@@ -14,7 +15,7 @@ use crate::deploy::model::{
 use crate::render::PRINCIPALS_PARAMETER;
 use crate::replacement::Replacement;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag, TemplateStage};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, TemplateStage};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -27,6 +28,9 @@ pub struct PlanInput<'a> {
     pub target: &'a StackTarget,
     pub principals: Option<&'a Principals>,
     pub polling: Polling,
+    /// The bucket-name parameter's value where it exists in SSM, read at plan time for a
+    /// region with an adopted bucket (imported with it: creating it would fail).
+    pub parameter_in_ssm: Option<String>,
 }
 
 /// A plan being made: what is known before the change set.
@@ -102,7 +106,67 @@ impl Planning<'_> {
             stack_id: existing.map(|s| s.stack_id.clone()),
             stack_changed_at: existing.and_then(|s| s.changed_at().map(str::to_string)),
             created_review_stack: false,
+            import: false,
         }
+    }
+
+    /// Plans a region whose stack must import first ([`import`]): the IMPORT change set,
+    /// waited for and checked, then the update that follows it, predicted.
+    async fn with_import(
+        self,
+        cf: &Client,
+        old_template: Value,
+        imports: Vec<import::Imported>,
+    ) -> Result<TargetPlan, StackFailure> {
+        let input = self.input;
+        let deployed = self
+            .existing
+            .as_ref()
+            .filter(|s| s.status != "REVIEW_IN_PROGRESS");
+        let (created, described) = import::create_and_describe(
+            cf,
+            input.target,
+            deployed,
+            &old_template,
+            &imports,
+            &input.polling,
+        )
+        .await;
+        let mut engine = self.stack();
+        engine.import = true;
+        if let Some(created) = &created {
+            engine.change_set_arn = created.id().map(str::to_string);
+            // A stack made for this change set (none existed) goes when the plan is discarded.
+            let made = created
+                .stack_id()
+                .filter(|id| Some(*id) != engine.stack_id.as_deref());
+            engine.created_review_stack = made.is_some();
+            if let Some(id) = made {
+                engine.stack_id = Some(id.to_string());
+            }
+        }
+        let mut changes = match described {
+            Ok(changes) => changes,
+            Err(failure) => {
+                let _ = discard(cf, &engine).await;
+                return Err(failure);
+            }
+        };
+        let imported: Vec<String> = imports.iter().map(|i| i.logical_id.clone()).collect();
+        let mut update = import::update_changes(&old_template, &imported, &self.new_template);
+        if let Some(info) = deployed {
+            let predictions = predict_replacements(&old_template, info, &self.new_template, input);
+            predicted::merge(&mut update, &predictions, &self.new_template);
+        }
+        changes.extend(update);
+        let action = match deployed {
+            Some(_) => Action::Update,
+            None => Action::Create,
+        };
+        let mut plan = self.plan(action, engine);
+        plan.changes = changes;
+        plan.security = security_changes(&old_template, &self.new_template, deployed, input);
+        Ok(plan)
     }
 
     /// A stack whose first creation failed: every resource is created again.
@@ -124,6 +188,15 @@ impl Planning<'_> {
             (ChangeSetType::Update, Some(_)) => deployed_template(cf, target).await?,
             _ => Value::Null,
         };
+        let imports = import::wanted(
+            target,
+            &self.new_template,
+            &old_template,
+            self.input.parameter_in_ssm.as_deref(),
+        );
+        if !imports.is_empty() {
+            return self.with_import(cf, old_template, imports).await;
+        }
         let old_info = self
             .existing
             .as_ref()
@@ -200,13 +273,7 @@ async fn create_change_set(
                 })
                 .collect(),
         ))
-        .set_tags(Some(
-            target
-                .tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .set_tags(Some(target.sdk_tags()))
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
         .send()
@@ -223,7 +290,10 @@ fn unrecoverable_hint(status: &str) -> String {
 }
 
 /// The deployed template, parsed (the original, as submitted).
-async fn deployed_template(cf: &Client, target: &StackTarget) -> Result<Value, StackFailure> {
+pub(super) async fn deployed_template(
+    cf: &Client,
+    target: &StackTarget,
+) -> Result<Value, StackFailure> {
     let out = cf
         .get_template()
         .stack_name(&target.stack_name)

@@ -27,6 +27,9 @@ pub struct ChangeSetRecord {
     /// When the stack last changed at plan time (absent: no stack).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack_changed_at: Option<String>,
+    /// The change set imports existing resources; the update follows at apply time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub import: bool,
 }
 
 impl ChangeSetRecord {
@@ -38,6 +41,7 @@ impl ChangeSetRecord {
             template_sha256: stack.template_sha256.clone(),
             parameters: stack.parameters.clone(),
             stack_changed_at: plan.stack_changed_at.clone(),
+            import: plan.import,
         }
     }
 
@@ -101,6 +105,7 @@ pub async fn load_region(
             stack_id: record.stack_id.clone(),
             stack_changed_at: changed_at,
             created_review_stack: saved.action == Action::Create,
+            import: record.import,
         }),
         changes: Vec::new(),
         security: Vec::new(),
@@ -127,6 +132,15 @@ pub async fn load_region(
         }
     }
     let mut changes = executable_changes(cf, region, record, target).await?;
+    if record.import {
+        let deployed = match stack.as_ref().filter(|s| s.status != "REVIEW_IN_PROGRESS") {
+            Some(_) => super::plan::deployed_template(cf, target).await,
+            None => Ok(serde_json::Value::Null),
+        };
+        deployed
+            .and_then(|d| super::import::loaded_changes(target, &d, &mut changes))
+            .map_err(LoadError::Failed)?;
+    }
     plan.security = compare_loaded(cf, input, stack.as_ref(), &mut changes)
         .await
         .map_err(LoadError::Failed)?;

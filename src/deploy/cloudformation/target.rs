@@ -16,6 +16,9 @@ pub struct StackTarget {
     pub template_sha256: String,
     pub parameters: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
+    /// The existing bucket adopted in this region (`adopted.buckets`), imported into the stack
+    /// when the stack does not manage it yet.
+    pub adopted_bucket: Option<String>,
 }
 
 impl StackTarget {
@@ -33,7 +36,21 @@ impl StackTarget {
             template_sha256: sha256_hex(template),
             parameters,
             tags,
+            adopted_bucket: None,
         }
+    }
+
+    /// The stack's tags as CloudFormation takes them.
+    pub fn sdk_tags(&self) -> Vec<aws_sdk_cloudformation::types::Tag> {
+        self.tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_cloudformation::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect()
     }
 
     /// A failure of this region's stack: `failure` is an error, its text or a [`Failure`].

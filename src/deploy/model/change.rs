@@ -13,7 +13,7 @@ pub struct ResourceChange {
     pub physical_id: Option<String>,
     /// Why it is replaced: the create-only properties that force it, as `provision` predicts
     /// them (`BucketName changed`; see [`super::predicted`]). For an import: what is imported
-    /// (`bucket hand-made-bucket`).
+    /// (`import: bucket hand-made-bucket`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
     /// What the engine itself answered about replacing it, where it answers (CloudFormation's

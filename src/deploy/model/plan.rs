@@ -158,6 +158,10 @@ pub struct ChangeSetPlan {
     /// The plan created an empty stack (REVIEW_IN_PROGRESS) to hold a CREATE change set.
     #[serde(skip)]
     pub created_review_stack: bool,
+    /// The change set is an IMPORT of existing resources (an adopted bucket): once it
+    /// completes, the full template is applied by an UPDATE change set made then.
+    #[serde(skip)]
+    pub import: bool,
 }
 
 /// What the Terraform engine needs to apply a target's part of the plan: nothing of its own
@@ -216,6 +220,7 @@ const NO_CHANGE_SET: &ChangeSetPlan = &ChangeSetPlan {
     stack_id: None,
     stack_changed_at: None,
     created_review_stack: false,
+    import: false,
 };
 
 impl TargetPlan {
@@ -432,6 +437,7 @@ mod tests {
                 stack_id: Some("arn:stack".into()),
                 stack_changed_at: Some("2026-01-01T00:00:00Z".into()),
                 created_review_stack: false,
+                import: false,
             }),
             changes: vec![],
             security: vec![],

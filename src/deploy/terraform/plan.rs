@@ -125,7 +125,8 @@ fn shown_change(c: &TfChange) -> Option<ResourceChange> {
     })
 }
 
-/// What an import brings in (`bucket hand-made-bucket`, `parameter /buckets/staging`), and
+/// What an import brings in (`import: bucket hand-made-bucket`, `import: parameter
+/// /buckets/staging`), as the CloudFormation engine says it, and
 /// whether the same apply then updates it to the configuration.
 fn import_note(c: &TfChange, id: &str) -> String {
     let what = match c.resource_type.as_str() {
@@ -135,9 +136,9 @@ fn import_note(c: &TfChange, id: &str) -> String {
         other => other,
     };
     if c.change.actions.contains(&TfAction::Update) {
-        format!("{what} {id}, then updated")
+        format!("import: {what} {id}, then updated")
     } else {
-        format!("{what} {id}")
+        format!("import: {what} {id}")
     }
 }
 
@@ -356,12 +357,12 @@ mod tests {
                 (
                     "aws_s3_bucket.artifacts_eu_west_1",
                     Some("hand-made-bucket"),
-                    Some("bucket hand-made-bucket, then updated")
+                    Some("import: bucket hand-made-bucket, then updated")
                 ),
                 (
                     "aws_ssm_parameter.bucket_name_eu_west_1",
                     Some("/buckets/staging"),
-                    Some("parameter /buckets/staging")
+                    Some("import: parameter /buckets/staging")
                 )
             ]
         );

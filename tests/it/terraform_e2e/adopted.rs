@@ -113,16 +113,16 @@ impl HandMade {
             let suffix = region.replace('-', "_");
             let bucket = st.bucket(region);
             imported(&format!(
-                "aws_s3_bucket.artifacts_{suffix}  (bucket {bucket}"
+                "aws_s3_bucket.artifacts_{suffix}  (import: bucket {bucket}"
             ));
             imported(&format!(
-                "aws_ssm_parameter.bucket_name_{suffix}  (parameter {}",
+                "aws_ssm_parameter.bucket_name_{suffix}  (import: parameter {}",
                 st.bucket_param
             ));
         }
         let first = &st.regions[0];
         imported(&format!(
-            "aws_s3_bucket_policy.artifacts_{}  (policy of bucket {}",
+            "aws_s3_bucket_policy.artifacts_{}  (import: policy of bucket {}",
             first.replace('-', "_"),
             st.bucket(first)
         ));

@@ -32,6 +32,7 @@ fn plan(action: Action, changes: usize) -> TargetPlan {
             stack_id: Some(STACK_ID.into()),
             stack_changed_at: None,
             created_review_stack: false,
+            import: false,
         }),
         changes: (0..changes)
             .map(|i| ResourceChange::new(ChangeKind::Modify, B, &format!("R{i}")))

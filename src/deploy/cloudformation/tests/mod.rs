@@ -8,6 +8,8 @@
 mod adopted;
 mod apply_mocks;
 mod discard_mocks;
+mod import_apply_mocks;
+mod import_mocks;
 mod ops_mocks;
 mod plan_mocks;
 mod predict_mocks;

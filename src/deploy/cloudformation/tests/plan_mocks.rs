@@ -29,6 +29,7 @@ async fn plan(
             target,
             principals,
             polling: Polling::immediate(),
+            parameter_in_ssm: None,
         },
     )
     .await

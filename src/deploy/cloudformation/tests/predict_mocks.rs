@@ -110,6 +110,7 @@ async fn plan_against(
             target: &target,
             principals: None,
             polling: Polling::immediate(),
+            parameter_in_ssm: None,
         },
     )
     .await
