@@ -12,7 +12,8 @@ pub struct ResourceChange {
     pub logical_id: String,
     pub physical_id: Option<String>,
     /// Why it is replaced: the create-only properties that force it, as `provision` predicts
-    /// them (`BucketName changed`; see [`super::predicted`]).
+    /// them (`BucketName changed`; see [`super::predicted`]). For an import: what is imported
+    /// (`import: bucket hand-made-bucket`).
     pub cause: Option<String>,
     /// What the engine itself answered about replacing it, where it answers (CloudFormation's
     /// change set: `True`, `Conditional`, `False`), shown beside the prediction.

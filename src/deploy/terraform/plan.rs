@@ -58,10 +58,11 @@ pub fn target_plans(
 
 fn region_plan(changes: &[&TfChange], region: &str, split: &Split<'_>) -> TargetPlan {
     let shown: Vec<ResourceChange> = changes.iter().filter_map(|c| shown_change(c)).collect();
-    // A region is new when nothing of it exists yet: every resource of it is created.
+    // A region is new when the state holds nothing of it yet: every resource of it is
+    // created or imported (an adopted bucket).
     let exists = changes
         .iter()
-        .any(|c| c.change.actions != [TfAction::Create]);
+        .any(|c| c.change.actions != [TfAction::Create] && c.change.importing.is_none());
     let action = if shown.is_empty() {
         Action::NoChanges
     } else if exists {
@@ -85,28 +86,60 @@ fn region_plan(changes: &[&TfChange], region: &str, split: &Split<'_>) -> Target
     }
 }
 
-/// The change as `plan` shows it, or None when it changes nothing (no-op, a read).
+/// The change as `plan` shows it, or None when it changes nothing (no-op, a read). An import
+/// (an `import {}` block: the object exists and is brought under management) is shown as one,
+/// naming what is imported; an import that Terraform would replace stays a replacement, which
+/// the data-loss guard refuses.
 fn shown_change(c: &TfChange) -> Option<ResourceChange> {
     let actions = c.change.actions.as_slice();
+    let imported = c.change.importing.as_ref().map(|i| {
+        i.get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    });
     let action = match actions {
         [TfAction::Create] => ChangeKind::Add,
-        [TfAction::Update] => ChangeKind::Modify,
         [TfAction::Delete] => ChangeKind::Remove,
         [TfAction::Delete, TfAction::Create] | [TfAction::Create, TfAction::Delete] => {
             ChangeKind::Replace
         }
-        _ if c.change.importing.is_some() => ChangeKind::Other,
+        _ if imported.is_some() => ChangeKind::Import,
+        [TfAction::Update] => ChangeKind::Modify,
         [TfAction::NoOp] | [TfAction::Read] | [] => return None,
         _ => ChangeKind::Other,
+    };
+    let cause = match (&imported, action) {
+        (Some(id), ChangeKind::Import) => Some(import_note(c, id)),
+        _ => action.replaces().then(|| cause(c)).flatten(),
     };
     Some(ResourceChange {
         action,
         resource_type: c.resource_type.clone(),
         logical_id: c.address.clone(),
-        physical_id: c.change.before.str("id").map(str::to_string),
-        cause: action.replaces().then(|| cause(c)).flatten(),
+        physical_id: imported
+            .filter(|id| !id.is_empty())
+            .or_else(|| c.change.before.str("id").map(str::to_string)),
+        cause,
         engine_replacement: None,
     })
+}
+
+/// What an import brings in (`import: bucket hand-made-bucket`, `import: parameter
+/// /buckets/staging`), as the CloudFormation engine says it, and
+/// whether the same apply then updates it to the configuration.
+fn import_note(c: &TfChange, id: &str) -> String {
+    let what = match c.resource_type.as_str() {
+        "aws_s3_bucket" => "bucket",
+        "aws_ssm_parameter" => "parameter",
+        "aws_s3_bucket_policy" => "policy of bucket",
+        other => other,
+    };
+    if c.change.actions.contains(&TfAction::Update) {
+        format!("import: {what} {id}, then updated")
+    } else {
+        format!("import: {what} {id}")
+    }
 }
 
 /// Why Terraform replaces a resource: the attributes that force it (`replace_paths`), or the
@@ -281,6 +314,76 @@ mod tests {
         assert_eq!(
             path_text(&[Value::from("rule"), Value::from(0), Value::from("id")]),
             "rule[0].id"
+        );
+    }
+
+    /// Import blocks (an adopted bucket and its parameter) are shown as imports naming what is
+    /// imported, count as changes, and are not data loss; an import Terraform would replace
+    /// stays a replacement, which the guard refuses.
+    #[test]
+    fn imports_are_shown_named_and_safe_unless_replaced() {
+        let mut plan = recorded("show-plan-create.json");
+        for c in &mut plan.resource_changes {
+            if c.address == "aws_s3_bucket.artifacts_eu_west_1" {
+                c.change.actions = vec![TfAction::Update];
+                c.change.importing = Some(serde_json::json!({"id": "hand-made-bucket"}));
+            }
+            if c.address == "aws_ssm_parameter.bucket_name_eu_west_1" {
+                c.change.actions = vec![TfAction::NoOp];
+                c.change.importing = Some(serde_json::json!({"id": "/buckets/staging"}));
+            }
+        }
+        let regions = plan.regions();
+        let templates = PolicyTemplates::minimal_for_tests();
+        let split = split_with(&regions, &templates);
+        let p = &target_plans(&plan, &split, &["eu-west-1".into()])["eu-west-1"];
+        // Nothing of the region is in the state yet: it is created, with two imports.
+        assert_eq!(p.action, Action::Create);
+        let imports: Vec<(&str, Option<&str>, Option<&str>)> = p
+            .changes
+            .iter()
+            .filter(|c| c.action == ChangeKind::Import)
+            .map(|c| {
+                (
+                    c.logical_id.as_str(),
+                    c.physical_id.as_deref(),
+                    c.cause.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            imports,
+            [
+                (
+                    "aws_s3_bucket.artifacts_eu_west_1",
+                    Some("hand-made-bucket"),
+                    Some("import: bucket hand-made-bucket, then updated")
+                ),
+                (
+                    "aws_ssm_parameter.bucket_name_eu_west_1",
+                    Some("/buckets/staging"),
+                    Some("import: parameter /buckets/staging")
+                )
+            ]
+        );
+        let target = crate::runner::Target::region("eu-west-1");
+        assert!(p.data_loss(&target).is_empty());
+
+        for c in &mut plan.resource_changes {
+            if c.address == "aws_s3_bucket.artifacts_eu_west_1" {
+                c.change.actions = vec![TfAction::Delete, TfAction::Create];
+                c.change.replace_paths = vec![vec![Value::from("bucket")]];
+            }
+        }
+        let p = &target_plans(&plan, &split, &["eu-west-1".into()])["eu-west-1"];
+        assert_eq!(
+            p.data_loss(&target)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "aws_s3_bucket aws_s3_bucket.artifacts_eu_west_1 (replace: bucket changed) in eu-west-1"
+            ]
         );
     }
 }

@@ -1,11 +1,13 @@
 //! The Terraform engine through the real binary (`provision --engine terraform` by
 //! configuration), on two private emulators, one per region (`endpoints:` in the
-//! configuration), checked through the SDK: apply; a second plan that changes nothing; a
+//! configuration), checked through the SDK: hand-made buckets adopted (imported by a saved first
+//! plan, `adopted.rs`) and applied; a second plan that changes nothing; a
 //! configuration change planned as exactly that change, saved and applied (a second run meanwhile
 //! meets the state lock); drift found per
 //! region; one region's emulator stopped (the error names the region) and a rerun that
 //! completes once it is back; destroy, which leaves only what is retained.
 
+use super::adopted::HandMade;
 use crate::support::moto::Emulators;
 use crate::support::storage::block_on;
 use crate::support::terraform::{environment, tools};
@@ -17,15 +19,23 @@ use std::process::{Command, Stdio};
 const HOME: &str = "eu-west-1";
 const OTHER: &str = "us-east-1";
 
-fn write_config(dir: &Path, name: &str, urls: [&str; 2], noncurrent_days: Option<u32>) {
+fn write_config(
+    dir: &Path,
+    name: &str,
+    urls: [&str; 2],
+    noncurrent_days: Option<u32>,
+    adopted: &HandMade,
+) {
     let days = noncurrent_days
-        .map(|d| format!("bucket:\n  noncurrent_version_expiration_days: {d}\n"))
+        .map(|d| format!("  noncurrent_version_expiration_days: {d}\n"))
         .unwrap_or_default();
     std::fs::write(
         dir.join("provision.yaml"),
         format!(
-            "version: 1\norganisation: {name}\nregions: [{HOME}, {OTHER}]\nstack_name: {name}\nengine: terraform\n{days}endpoints:\n  {HOME}: {}\n  {OTHER}: {}\n",
-            urls[0], urls[1]
+            "version: 1\norganisation: {name}\nregions: [{HOME}, {OTHER}]\nstack_name: {name}\nengine: terraform\n{}endpoints:\n  {HOME}: {}\n  {OTHER}: {}\n",
+            adopted.config(&days),
+            urls[0],
+            urls[1]
         ),
     )
     .expect("write provision.yaml");
@@ -96,9 +106,15 @@ fn the_terraform_engine_applies_plans_recovers_and_destroys_keeping_the_buckets(
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
     let name = unique("tfe");
-    write_config(dir, &name, [&home.url(), &other.url()], None);
+    // Buckets made by hand in both regions, two versions staged into them: adopted.
+    let mut hand = HandMade::create(&[(HOME, home.url()), (OTHER, other.url())]);
+    write_config(dir, &name, [&home.url(), &other.url()], None, &hand);
 
-    let applied = expect(dir, &["apply", "--yes"], 0);
+    // The first plan imports each bucket and its parameter, replaces and removes nothing;
+    // saved, it is what apply applies.
+    let planned = expect(dir, &["plan", "--out", "first.json"], 0);
+    hand.check_first_plan(&planned);
+    let applied = expect(dir, &["apply", "--yes", "first.json"], 0);
     assert!(applied.contains("Apply: 2 created"), "{applied}");
     let buckets: Vec<(String, &str, String)> = [(home.url(), HOME), (other.url(), OTHER)]
         .into_iter()
@@ -124,13 +140,16 @@ fn the_terraform_engine_applies_plans_recovers_and_destroys_keeping_the_buckets(
             block_on(noncurrent_days(&s3_client(url, region), bucket)),
             Some(45)
         );
+        hand.check_adopted(region, bucket);
     }
+    hand.check_downloads();
+    hand.restore_policies();
 
     // A second plan changes nothing.
     expect(dir, &["plan", "--detailed-exitcode"], 0);
 
     // A configuration change is planned as exactly that change, in every region.
-    write_config(dir, &name, [&home.url(), &other.url()], Some(45));
+    write_config(dir, &name, [&home.url(), &other.url()], Some(45), &hand);
     let plan: Value = serde_json::from_str(&expect(
         dir,
         &[
@@ -263,7 +282,7 @@ fn the_terraform_engine_applies_plans_recovers_and_destroys_keeping_the_buckets(
     );
     // Back (an empty emulator in its place): the rerun completes, creating the region again.
     let other = emulators.start();
-    write_config(dir, &name, [&home.url(), &other.url()], Some(45));
+    write_config(dir, &name, [&home.url(), &other.url()], Some(45), &hand);
     let applied = expect(dir, &["apply", "--yes"], 0);
     assert!(applied.contains("0 failed"), "{applied}");
     let other_bucket = outputs(dir, OTHER)["bucket_name"]

@@ -6,7 +6,8 @@
 //!   against the configuration (`state.rs`), a second plan must change nothing, and that plan
 //!   must describe what the CloudFormation template describes (`parity.rs`).
 //! - With access lists, the deploying identity still manages the KMS key (`key.rs`).
-//! - The engine through the real binary (`engine.rs`): apply, a second plan, a change planned,
+//! - The engine through the real binary (`engine.rs`): hand-made buckets adopted (`adopted.rs`),
+//!   apply, a second plan, a change planned,
 //!   saved and applied, drift, one region's emulator stopped and back, destroy.
 //! - The driver (`provision::terraform`) runs init, plan, show, apply (interrupted once, and
 //!   meeting a held lock), a second plan and destroy on a deployment of its own (`driver.rs`).
@@ -17,6 +18,7 @@
 // libtest runs tests in the order of their names, two at a time on CI's two cores: the driver's
 // own deployment comes first, beside the shared deployment of the examples, and the checks of
 // the examples (key, parity, state) follow.
+mod adopted;
 mod deployments;
 mod driver;
 mod engine;
