@@ -58,40 +58,11 @@ pub async fn cmd_adopt(ctx: &Context, args: &AdoptArgs) -> Result<Exit, AdoptErr
         .startifact_parameter
         .clone()
         .unwrap_or_else(|| crate::startifact::document::DEFAULT_PARAMETER.to_string());
-    let given: Vec<String> = match (&args.regions, &ctx.env.startifact_regions) {
-        (Some(list), _) | (None, Some(list)) => crate::startifact::document::split_regions(list),
-        (None, None) => Vec::new(),
-    };
-    let first = given
-        .first()
-        .cloned()
-        .or_else(|| ctx.env.aws_region.clone())
-        .or_else(|| ctx.env.aws_default_region.clone())
-        .ok_or_else(|| {
-            AdoptError::Input(
-                "no regions: pass --regions eu-west-1,us-east-1, set STARTIFACT_REGIONS, or set AWS_REGION to read them from the configuration parameter".into(),
-            )
-        })?;
-    let clients = ctx.clients.open(&first, &Default::default()).await;
+    let (clients, regions) = regions(ctx, args, &parameter).await?;
     let look = discover::Look {
         parameter: &parameter,
         bucket_parameter: &args.bucket_parameter,
         bucket: None,
-    };
-    let regions = if given.is_empty() {
-        let home = discover::region(&clients, &first, look)
-            .await
-            .map_err(failed)?;
-        match home.configuration {
-            Some(c) if !c.regions.is_empty() => c.regions,
-            _ => {
-                return Err(AdoptError::Input(format!(
-                    "{first}: no configuration parameter {parameter} to read the regions from: pass --regions or set STARTIFACT_REGIONS"
-                )));
-            }
-        }
-    } else {
-        given
     };
     let named = named_buckets(&args.buckets, &regions)?;
     let mut found = Vec::new();
@@ -135,6 +106,51 @@ pub async fn cmd_adopt(ctx: &Context, args: &AdoptArgs) -> Result<Exit, AdoptErr
     } else {
         Exit::Success
     })
+}
+
+/// The regions to look in: `--regions`, else `STARTIFACT_REGIONS`, else the configuration
+/// parameter's, read in the first region known (`AWS_REGION`); with the clients, opened there.
+async fn regions(
+    ctx: &Context,
+    args: &AdoptArgs,
+    parameter: &str,
+) -> Result<(crate::aws::Clients, Vec<String>), AdoptError> {
+    let given: Vec<String> = match (&args.regions, &ctx.env.startifact_regions) {
+        (Some(list), _) | (None, Some(list)) => crate::startifact::document::split_regions(list),
+        (None, None) => Vec::new(),
+    };
+    let first = given
+        .first()
+        .cloned()
+        .or_else(|| ctx.env.aws_region.clone())
+        .or_else(|| ctx.env.aws_default_region.clone())
+        .ok_or_else(|| {
+            AdoptError::Input(
+                "no regions: pass --regions eu-west-1,us-east-1, set STARTIFACT_REGIONS, or set AWS_REGION to read them from the configuration parameter".into(),
+            )
+        })?;
+    let clients = ctx.clients.open(&first, &Default::default()).await;
+    let look = discover::Look {
+        parameter,
+        bucket_parameter: &args.bucket_parameter,
+        bucket: None,
+    };
+    let regions = if given.is_empty() {
+        let home = discover::region(&clients, &first, look)
+            .await
+            .map_err(failed)?;
+        match home.configuration {
+            Some(c) if !c.regions.is_empty() => c.regions,
+            _ => {
+                return Err(AdoptError::Input(format!(
+                    "{first}: no configuration parameter {parameter} to read the regions from: pass --regions or set STARTIFACT_REGIONS"
+                )));
+            }
+        }
+    } else {
+        given
+    };
+    Ok((clients, regions))
 }
 
 /// What `adopt` reports (`--output json`): the configuration file written, and what each
