@@ -2,6 +2,7 @@
 //! parameter, the bucket, the stack that owns the bucket and the guide's managed policies in
 //! it. Read-only: only Get/Head/Describe calls.
 
+use crate::aws::ssm::get_parameter;
 use crate::aws::{AwsError, Clients, ErrorKind, SdkResultExt};
 use crate::startifact::document::OrgConfig;
 use serde::Serialize;
@@ -70,7 +71,7 @@ pub async fn region(
         region: region.to_string(),
         ..Found::default()
     };
-    if let Some(text) = parameter_value(&ssm, parameter).await? {
+    if let Some(text) = get_parameter(&ssm, parameter).await? {
         let parsed = OrgConfig::parse(&text).map_err(|e| {
             DiscoverError::Refused(format!(
                 "{region}: parameter {parameter} is not Startifact's configuration: {e}"
@@ -85,7 +86,7 @@ pub async fn region(
         .map(|c| c.bucket_name_param.clone())
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| bucket_parameter.to_string());
-    found.bucket = parameter_value(&ssm, &found.bucket_parameter).await?;
+    found.bucket = get_parameter(&ssm, &found.bucket_parameter).await?;
     if let Some(given) = given {
         // The parameter is what Startifact reads: importing another bucket would redirect it.
         if let Some(named) = found.bucket.as_deref().filter(|b| *b != given) {
@@ -146,23 +147,6 @@ async fn bucket_exists(
             "{region}: {named_by} bucket {bucket}, which this account may not read: a bucket in another account cannot be adopted"
         ))),
         Err(e) => Err(e.into()),
-    }
-}
-
-async fn parameter_value(
-    ssm: &aws_sdk_ssm::Client,
-    name: &str,
-) -> Result<Option<String>, AwsError> {
-    match ssm
-        .get_parameter()
-        .name(name)
-        .send()
-        .await
-        .classify("ssm:GetParameter", ssm)
-    {
-        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
     }
 }
 

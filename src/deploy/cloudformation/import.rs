@@ -294,17 +294,9 @@ pub async fn parameter_in_ssm(
     let Some(name) = name else {
         return Ok(None);
     };
-    match ssm
-        .get_parameter()
-        .name(&name)
-        .send()
+    crate::aws::ssm::get_parameter(ssm, &name)
         .await
-        .classify("ssm:GetParameter", ssm)
-    {
-        Ok(out) => Ok(out.parameter.and_then(|p| p.value)),
-        Err(e) if e.kind == crate::aws::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(target.failure(StackError::from(e))),
-    }
+        .map_err(|e| target.failure(StackError::from(e)))
 }
 
 /// A saved plan's IMPORT change set, read again: its Import changes named, and the update that
