@@ -226,10 +226,7 @@ impl TerraformEngine {
                 })
                 .await
                 .map_err(Arc::new)?;
-                Ok(Arc::new(Planned {
-                    plans: self.split(&plan),
-                    state: state.map(|s| (s.lineage, s.serial)),
-                }))
+                Ok(self.planned_from(&plan, state))
             })
             .await
             .clone()
@@ -251,7 +248,15 @@ impl TerraformEngine {
         Ok(files)
     }
 
-    pub(super) fn split(&self, plan: &tf::Plan) -> BTreeMap<String, TargetPlan> {
+    /// A Terraform plan split per region, with the state it was made against.
+    pub(super) fn planned_from(&self, plan: &tf::Plan, state: Option<RawState>) -> Arc<Planned> {
+        Arc::new(Planned {
+            plans: self.split(plan),
+            state: state.map(|s| (s.lineage, s.serial)),
+        })
+    }
+
+    fn split(&self, plan: &tf::Plan) -> BTreeMap<String, TargetPlan> {
         let mut regions = plan.regions();
         if regions.is_empty() {
             regions = self.regions.clone();

@@ -2,7 +2,7 @@
 //! plan kept beside the plan file, recorded with the module's and the state's fingerprints,
 //! checked offline and again against the state before it is applied.
 
-use super::engine::{Planned, TerraformEngine, blocking, unwrap_shared};
+use super::engine::{TerraformEngine, blocking, unwrap_shared};
 use super::saved::{Stale, TerraformRecord, sha256_hex};
 use crate::deploy::error::DeployError;
 use crate::deploy::model::{LoadError, TargetPlan};
@@ -125,10 +125,7 @@ impl TerraformEngine {
                 })
                 .await
                 .map_err(Arc::new)?;
-                Ok(Arc::new(Planned {
-                    plans: self.split(&plan),
-                    state: state.map(|s| (s.lineage, s.serial)),
-                }))
+                Ok(self.planned_from(&plan, state))
             })
             .await
             .clone()
