@@ -378,7 +378,14 @@ class Bed:
         rtt = region_rtt(self.profile, region)
         self.write_log({"event": "connect", "t": time.time(), "region": region, "conn": conn})
         c = Connection(self, conn, region, rtt, accepted)
-        await c.run(reader, writer, first)
+        try:
+            await c.run(reader, writer, first)
+        except asyncio.CancelledError:
+            # The bed is stopping. Ending the handler here, instead of letting the
+            # cancellation out, keeps Python 3.11's start_server callback from reporting
+            # every open connection as an error (its `task.exception()` raises on a
+            # cancelled task).
+            writer.close()
 
 
 class Connection:
