@@ -321,7 +321,7 @@ pub fn json_schemas() -> Vec<(String, String)> {
         schema_file::<crate::deploy::status::StatusReport>(),
         schema_file::<crate::deploy::drift::DriftReport>(),
         schema_file::<crate::org::SetupReport>(),
-        schema_file::<crate::stage::stage_cmd::StageReport>(),
+        schema_file::<crate::stage::stage_report::StageReport>(),
         schema_file::<crate::stage::download::Downloaded>(),
         schema_file::<crate::stage::query::Info>(),
         schema_file::<crate::stage::query::Listing>(),

@@ -43,6 +43,8 @@ pub struct FakeAws {
 #[derive(Clone)]
 enum Answer {
     Rules(SharedInterceptor),
+    /// Answers from rules, each only once the gate is open.
+    Held(SharedInterceptor, Arc<Gate>),
     Unreachable,
 }
 
@@ -54,14 +56,16 @@ impl FakeAws {
     /// `at` answers from `rules` (of any service: a rule only matches its own operation). A
     /// request that no rule answers panics: a test says what every call gets.
     pub fn answers(mut self, at: impl Into<Target>, rules: &[&Rule]) -> Self {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for r in rules {
-            interceptor = interceptor.with_rule(r);
-        }
-        self.targets.insert(
-            at.into(),
-            Answer::Rules(SharedInterceptor::new(interceptor)),
-        );
+        self.targets
+            .insert(at.into(), Answer::Rules(interceptor(rules)));
+        self
+    }
+
+    /// `at` answers from `rules` like [`FakeAws::answers`], but each answer waits until
+    /// `gate` is opened: for tests of what must not wait for a slow region.
+    pub fn held(mut self, at: impl Into<Target>, rules: &[&Rule], gate: Arc<Gate>) -> Self {
+        self.targets
+            .insert(at.into(), Answer::Held(interceptor(rules), gate));
         self
     }
 
@@ -90,6 +94,13 @@ impl FakeAws {
                     interceptor: Some(interceptor.clone()),
                     http_client: create_mock_http_client(),
                 },
+                Answer::Held(interceptor, gate) => Plug {
+                    interceptor: Some(interceptor.clone()),
+                    http_client: SharedHttpClient::new(HeldClient {
+                        inner: create_mock_http_client(),
+                        gate: gate.clone(),
+                    }),
+                },
                 Answer::Unreachable => Plug {
                     interceptor: None,
                     http_client: SharedHttpClient::new(NoAnswer::Unreachable),
@@ -97,6 +108,15 @@ impl FakeAws {
             })
         })
     }
+}
+
+/// Answers from `rules`, the first that matches a request answering it.
+fn interceptor(rules: &[&Rule]) -> SharedInterceptor {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        interceptor = interceptor.with_rule(r);
+    }
+    SharedInterceptor::new(interceptor)
 }
 
 /// A command's context: the configuration file `file`, a quiet plain UI (no prompts), the
@@ -187,6 +207,95 @@ impl HttpClient for NoAnswer {
         _components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// Holds the answers of a [`FakeAws::held`] target until it is opened. A request that stops
+/// waiting before (see [`Gate::pass`]) is counted, so that a test of "does not wait" fails
+/// instead of hanging.
+#[derive(Debug)]
+pub struct Gate {
+    open: tokio::sync::watch::Sender<bool>,
+    overdue: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            open: tokio::sync::watch::Sender::new(false),
+            overdue: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Gate {
+    pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(20);
+
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// How many requests gave up waiting.
+    pub fn overdue(&self) -> usize {
+        self.overdue.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits until the gate is open. A wait that ends otherwise — given up after
+    /// [`Gate::PATIENCE`], or dropped by an SDK timeout (whose request the mock then answers
+    /// anyway) — is counted as overdue.
+    async fn pass(&self) {
+        let mut waiting = Overdue(self, true);
+        let mut open = self.open.subscribe();
+        let waited = tokio::time::timeout(Self::PATIENCE, open.wait_for(|o| *o)).await;
+        waiting.1 = waited.is_err();
+    }
+}
+
+/// Counts a wait as overdue when it is dropped still marked so.
+struct Overdue<'a>(&'a Gate, bool);
+
+impl Drop for Overdue<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0
+                .overdue
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct HeldClient {
+    inner: SharedHttpClient,
+    gate: Arc<Gate>,
+}
+
+impl HttpClient for HeldClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(HeldConnector {
+            inner: self.inner.http_connector(settings, components),
+            gate: self.gate.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct HeldConnector {
+    inner: SharedHttpConnector,
+    gate: Arc<Gate>,
+}
+
+impl HttpConnector for HeldConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, gate) = (self.inner.clone(), self.gate.clone());
+        HttpConnectorFuture::new(async move {
+            gate.pass().await;
+            inner.call(request).await
+        })
     }
 }
 

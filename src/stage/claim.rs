@@ -25,7 +25,7 @@ pub enum Upload {
 pub struct Conflict(pub Vec<(String, String)>);
 
 /// How one region's commit ended.
-pub(super) enum Settled {
+pub enum Settled {
     Done(Upload),
     Conflict(String),
     Failed(RegionError),

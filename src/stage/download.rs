@@ -138,7 +138,7 @@ pub async fn cmd_download(ctx: &Context, args: &DownloadArgs) -> Result<Exit, St
             done.version,
             done.region,
             crate::text::escape(&done.path),
-            super::stage_cmd::human_size(done.size),
+            super::stage_report::human_size(done.size),
             done.verified.text()
         )
     })?;

@@ -6,7 +6,7 @@ use super::digest::digest_file;
 use crate::cli::Command;
 use crate::context::Environment;
 use crate::exit::Exit;
-use crate::testing::{FakeAws, context, json_error, s3_error};
+use crate::testing::{FakeAws, Gate, context, json_error, s3_error};
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::operation::put_object::PutObjectOutput;
@@ -249,6 +249,42 @@ async fn the_first_configured_region_claims_not_the_alphabetically_first() {
     let writes = writes.lock().unwrap().clone();
     assert_eq!(writes[0], "us-east-1", "the claim: {writes:?}");
     assert_eq!(writes.len(), 3);
+}
+
+#[tokio::test]
+async fn a_single_put_claims_without_waiting_for_the_farthest_regions_check() {
+    let all = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let [west, east, far] = all.map(|r| StagingRegion::new(r, &all, &writes));
+    // Every answer of ap-southeast-2 (its bucket name first) is held until the claim's
+    // write in eu-west-1 is sent.
+    let gate = Arc::new(Gate::default());
+    let (opener, log) = (gate.clone(), writes.clone());
+    let claim = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |r| {
+            let ours = r.key() == Some(KEY) && r.if_none_match() == Some("*");
+            if ours {
+                log.lock().expect("log").push("eu-west-1");
+                opener.open();
+            }
+            ours
+        })
+        .then_output(|| PutObjectOutput::builder().build());
+    let aws = fake(&[(&west, west.answers(&[&claim])), (&east, east.answers(&[]))]).held(
+        far.name,
+        &far.answers(&[]).iter().collect::<Vec<_>>(),
+        gate.clone(),
+    );
+    assert_eq!(stage(aws, "eu-west-1").await, Exit::Success);
+    assert_eq!(
+        gate.overdue(),
+        0,
+        "the claim waited for ap-southeast-2's check"
+    );
+    let writes = writes.lock().unwrap().clone();
+    assert_eq!(writes[0], "eu-west-1", "the claim: {writes:?}");
+    assert_eq!(writes.len(), 3, "{writes:?}");
+    assert_eq!(far.latest.num_calls(), 1, "ap-southeast-2 staged in full");
 }
 
 /// A write of `KEY` refused with 412 in `region`, logged in `writes` as "REGION: 412", and

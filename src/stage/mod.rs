@@ -14,14 +14,17 @@
 //! - [`versions`]: the version a command works on (`latest` resolved).
 //! - [`query`]: `info`, `list`; [`metadata_cmd`]: `metadata`; [`presign`]: `presign`.
 
+pub mod check;
 pub mod checksums;
 pub mod claim;
 pub mod copy;
 pub mod destination;
 pub mod digest;
+pub mod distribute;
 pub mod download;
 #[cfg(test)]
 mod fault_tests;
+pub mod finish;
 pub mod meta;
 pub mod metadata_cmd;
 #[cfg(test)]
@@ -32,6 +35,7 @@ pub mod resolve;
 pub mod sent;
 pub mod stage_cmd;
 pub mod stage_flow;
+pub mod stage_report;
 pub mod upload;
 pub mod versions;
 

@@ -119,7 +119,7 @@ fn render_info(i: &Info) -> String {
     if let Some(size) = i.size {
         out.push_str(&format!(
             "  size      {} ({size} bytes)\n",
-            super::stage_cmd::human_size(size.max(0) as u64)
+            super::stage_report::human_size(size.max(0) as u64)
         ));
     }
     if let Some(t) = &i.staged_at {
