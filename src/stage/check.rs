@@ -98,19 +98,7 @@ impl Job<'_> {
             );
         }
         let in_flight = upload::parts_in_flight(rtt, self.artifact.digest.part_size.unwrap_or(1));
-        self.line(region).set("uploading parts");
-        let s3 = self.target.s3_write(region);
-        Begun::Parts(
-            upload::upload_parts(
-                &s3,
-                bucket,
-                self.artifact,
-                self.line(region),
-                in_flight,
-                self.cancel,
-            )
-            .await,
-        )
+        Begun::Parts(self.upload_parts(region, bucket, in_flight).await)
     }
 
     /// Whether the check reads `region`'s object (`HeadObject`) before anything is written.

@@ -115,19 +115,7 @@ impl Job<'_> {
         let uploaded = runner::for_each_region(&regions, regions.len(), |r| {
             let bucket = buckets[&r].clone();
             let in_flight = self.parts_in_flight(rtts, &r);
-            async move {
-                self.line(&r).set("uploading parts");
-                let s3 = self.target.s3_write(&r);
-                upload::upload_parts(
-                    &s3,
-                    &bucket,
-                    self.artifact,
-                    self.line(&r),
-                    in_flight,
-                    self.cancel,
-                )
-                .await
-            }
+            async move { self.upload_parts(&r, &bucket, in_flight).await }
         })
         .await;
         let mut pending = Vec::new();
@@ -273,8 +261,23 @@ impl Job<'_> {
                 .direct_single(region.to_string(), bucket.to_string(), claiming)
                 .await;
         }
+        match self.upload_parts(region, bucket, in_flight).await {
+            Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
+            Err(e) => Settled::Failed(e),
+        }
+    }
+
+    /// Uploads every part to `region`, `in_flight` at once; nothing is visible until the
+    /// upload is completed.
+    pub(super) async fn upload_parts(
+        &self,
+        region: &str,
+        bucket: &str,
+        in_flight: usize,
+    ) -> Result<Pending, RegionError> {
+        self.line(region).set("uploading parts");
         let s3 = self.target.s3_write(region);
-        match upload::upload_parts(
+        upload::upload_parts(
             &s3,
             bucket,
             self.artifact,
@@ -283,10 +286,6 @@ impl Job<'_> {
             self.cancel,
         )
         .await
-        {
-            Ok(p) => self.commit_multipart(region.to_string(), p, claiming).await,
-            Err(e) => Settled::Failed(e),
-        }
     }
 
     /// After the claim's write succeeded: is the object still ours? S3's conditional writes
