@@ -8,10 +8,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 impl Job<'_> {
-    /// Phase 1: bucket and existing object in every region. With a copy, the claim region's
-    /// multipart upload starts as soon as its own check found nothing, while the other
-    /// regions are still being checked (proposal 3e): its parts stay invisible until
-    /// `CompleteMultipartUpload`, which [`Job::upload`] sends only once every check is in.
+    /// Phase 1: bucket and existing object in every region. The claim region's upload
+    /// begins as soon as its own check found nothing, while the other regions are still
+    /// being checked, where nothing they find can have to stop it ([`Job::starts_early`]):
+    /// with a copy, the parts of its multipart upload (proposal 3e; invisible until
+    /// `CompleteMultipartUpload`, which [`Job::upload`] sends only once every check is in);
+    /// a single `PutObject` without a copy, the claim itself.
     pub async fn check(&self) -> (HashMap<String, RegionStaging>, Option<HeadStart>) {
         let results =
             runner::for_each_region(&self.regions, self.regions.len(), |region| async move {
