@@ -18,11 +18,10 @@
 use super::stack::{self, StackError, StackInfo};
 use super::target::StackTarget;
 use super::wait::{self, ChangeSetOutcome, Polling};
-use crate::aws::SdkResultExt;
 use crate::deploy::model::{ChangeKind, ResourceChange, StackFailure};
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, ResourceToImport};
+use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, ResourceToImport};
 use serde_json::{Map, Value, json};
 
 /// One existing resource to import.
@@ -164,21 +163,14 @@ async fn create(
                 .build()
         })
         .collect();
-    cf.create_change_set()
-        .stack_name(&target.stack_name)
-        .change_set_name(stack::change_set_name())
+    let request = cf
+        .create_change_set()
         .change_set_type(ChangeSetType::Import)
         .description("provision plan: import existing resources")
         .template_body(import_template(template, imports))
         .set_parameters(parameters)
-        .set_resources_to_import(Some(resources))
-        .set_tags(Some(target.sdk_tags()))
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityNamedIam)
-        .send()
-        .await
-        .classify("cloudformation:CreateChangeSet", cf)
-        .map_err(|e| target.failure(StackError::from(e)))
+        .set_resources_to_import(Some(resources));
+    stack::create_change_set(cf, target, request).await
 }
 
 /// The change set's changes must be exactly the imports; an endpoint without IMPORT (moto)

@@ -15,7 +15,7 @@ use crate::deploy::model::{
 use crate::render::PRINCIPALS_PARAMETER;
 use crate::replacement::Replacement;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, TemplateStage};
+use aws_sdk_cloudformation::types::{ChangeSetType, Parameter, TemplateStage};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -255,31 +255,23 @@ async fn create_change_set(
     change_set_type: &ChangeSetType,
 ) -> Result<aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput, StackFailure>
 {
-    cf.create_change_set()
-        .stack_name(&target.stack_name)
-        .change_set_name(stack::change_set_name())
+    let parameters = target
+        .parameters
+        .iter()
+        .map(|(k, v)| {
+            Parameter::builder()
+                .parameter_key(k)
+                .parameter_value(v)
+                .build()
+        })
+        .collect();
+    let request = cf
+        .create_change_set()
         .change_set_type(change_set_type.clone())
         .description("provision plan")
         .template_body(&target.template)
-        .set_parameters(Some(
-            target
-                .parameters
-                .iter()
-                .map(|(k, v)| {
-                    Parameter::builder()
-                        .parameter_key(k)
-                        .parameter_value(v)
-                        .build()
-                })
-                .collect(),
-        ))
-        .set_tags(Some(target.sdk_tags()))
-        .capabilities(Capability::CapabilityIam)
-        .capabilities(Capability::CapabilityNamedIam)
-        .send()
-        .await
-        .classify("cloudformation:CreateChangeSet", cf)
-        .map_err(|e| target.failure(StackError::from(e)))
+        .set_parameters(Some(parameters));
+    stack::create_change_set(cf, target, request).await
 }
 
 fn unrecoverable_hint(status: &str) -> String {

@@ -1,9 +1,13 @@
 //! Small CloudFormation helpers shared by the commands: reading a stack, the errors of a
-//! stack operation, formatting timestamps.
+//! stack operation, creating a change set, formatting timestamps.
 
+use super::target::StackTarget;
 use crate::aws::{AwsError, SdkResultExt};
+use crate::deploy::model::StackFailure;
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::types::Stack;
+use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+use aws_sdk_cloudformation::operation::create_change_set::builders::CreateChangeSetFluentBuilder;
+use aws_sdk_cloudformation::types::{Capability, Stack};
 use aws_smithy_types::date_time::Format;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -163,6 +167,26 @@ pub fn change_set_name() -> String {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     format!("provision-{secs}-{:04x}", fastrand::u16(..))
+}
+
+/// Sends a change set request for `target`'s stack: `request` says its type, description,
+/// template and parameters; this adds what every change set of the stack carries (a fresh
+/// name, the stack's tags, and the IAM capabilities its managed policies need).
+pub async fn create_change_set(
+    cf: &Client,
+    target: &StackTarget,
+    request: CreateChangeSetFluentBuilder,
+) -> Result<CreateChangeSetOutput, StackFailure> {
+    request
+        .stack_name(&target.stack_name)
+        .change_set_name(change_set_name())
+        .set_tags(Some(target.sdk_tags()))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .send()
+        .await
+        .classify("cloudformation:CreateChangeSet", cf)
+        .map_err(|e| target.failure(StackError::from(e)))
 }
 
 impl From<crate::aws::GaveUp> for StackError {
