@@ -161,6 +161,24 @@ async fn plan(cf: &Client, target: &StackTarget) -> Result<TargetPlan, StackFail
     .await
 }
 
+/// The plan for an adopted bucket and its parameter with no stack yet, fresh or read back
+/// from a plan file: the imports first, then the update predicted from the templates.
+const IMPORT_THEN_UPDATE: [(ChangeKind, &str, Option<&str>); 5] = [
+    (
+        ChangeKind::Import,
+        "Bucket",
+        Some("import: bucket hand-made-bucket"),
+    ),
+    (
+        ChangeKind::Import,
+        "BucketNameParameter",
+        Some("import: parameter /buckets/staging"),
+    ),
+    (ChangeKind::Modify, "Bucket", None),
+    (ChangeKind::Modify, "BucketNameParameter", None),
+    (ChangeKind::Add, "ReadPolicy", None),
+];
+
 pub(super) fn summary(p: &TargetPlan) -> Vec<(ChangeKind, &str, Option<&str>)> {
     p.changes
         .iter()
@@ -181,24 +199,7 @@ async fn an_adopted_bucket_without_a_stack_is_planned_as_an_import_then_the_upda
     let cs = p.change_set();
     assert!(cs.import && cs.created_review_stack);
     assert_eq!(cs.change_set_arn.as_deref(), Some(IMPORT_ARN));
-    assert_eq!(
-        summary(&p),
-        [
-            (
-                ChangeKind::Import,
-                "Bucket",
-                Some("import: bucket hand-made-bucket")
-            ),
-            (
-                ChangeKind::Import,
-                "BucketNameParameter",
-                Some("import: parameter /buckets/staging")
-            ),
-            (ChangeKind::Modify, "Bucket", None),
-            (ChangeKind::Modify, "BucketNameParameter", None),
-            (ChangeKind::Add, "ReadPolicy", None),
-        ]
-    );
+    assert_eq!(summary(&p), IMPORT_THEN_UPDATE);
     // The data-loss guard counts an import as safe.
     assert!(p.data_loss(&Target::region(REGION)).is_empty());
     assert_eq!(create.num_calls(), 1);
@@ -336,22 +337,5 @@ async fn a_saved_import_plan_is_read_back_with_its_imports_then_the_update() {
     };
     let loaded = load_region(&cf, &saved, &record, &input).await.unwrap();
     assert!(loaded.change_set().import);
-    assert_eq!(
-        summary(&loaded),
-        [
-            (
-                ChangeKind::Import,
-                "Bucket",
-                Some("import: bucket hand-made-bucket")
-            ),
-            (
-                ChangeKind::Import,
-                "BucketNameParameter",
-                Some("import: parameter /buckets/staging")
-            ),
-            (ChangeKind::Modify, "Bucket", None),
-            (ChangeKind::Modify, "BucketNameParameter", None),
-            (ChangeKind::Add, "ReadPolicy", None),
-        ]
-    );
+    assert_eq!(summary(&loaded), IMPORT_THEN_UPDATE);
 }
