@@ -2,6 +2,7 @@
 //! backoff while reporting progress; ROLLBACK_COMPLETE stacks deleted and created again on
 //! request; termination protection on new stacks.
 
+use super::import_apply;
 use super::plan::{self, PlanInput};
 use super::stack::StackError;
 use super::target::StackTarget;
@@ -62,8 +63,29 @@ pub async fn apply_region(
         }
     };
     if plan.change_set().import {
-        plan = super::import_apply::import_then_plan(cf, &plan, target, &how.polling, progress)
-            .await?;
+        // The import runs as it was planned: with CloudFormation's rollback, whatever
+        // --no-rollback says of the update.
+        let importing = Execution {
+            options: ApplyOptions {
+                no_rollback: false,
+                ..how.options
+            },
+            polling: how.polling,
+        };
+        let what = import_apply::imported_names(&plan);
+        let end = execute(
+            cf,
+            plan.change_set(),
+            0,
+            target,
+            &importing,
+            format!("importing {what}"),
+            progress,
+        )
+        .await?;
+        plan =
+            import_apply::plan_after_import(cf, &plan, target, &how.polling, &end, &what, progress)
+                .await?;
         if plan.action == Action::NoChanges {
             return Ok(applied(outcome, Some("IMPORT_COMPLETE".into()), vec![]));
         }
@@ -73,10 +95,10 @@ pub async fn apply_region(
     let end = execute(
         cf,
         change_set,
-        &stack_id,
         plan.changes.len(),
         target,
         how,
+        "executing the change set".into(),
         progress,
     )
     .await?;
@@ -97,20 +119,27 @@ pub async fn apply_region(
     Ok(applied(outcome, Some(end.status), warnings))
 }
 
-/// Executes the change set and waits until the stack settles.
+/// Executes the change set (an update's or an import's), says `doing`, and waits until the
+/// stack settles.
 async fn execute(
     cf: &Client,
     plan: &ChangeSetPlan,
-    stack_id: &str,
     total: usize,
     target: &StackTarget,
     how: &Execution,
+    doing: String,
     progress: &dyn Fn(String),
 ) -> Result<wait::StackOutcome, StackFailure> {
+    let kind = if plan.import {
+        "IMPORT change set"
+    } else {
+        "change set"
+    };
     let arn = plan
         .change_set_arn
         .clone()
-        .ok_or_else(|| target.failure("no change set to execute"))?;
+        .ok_or_else(|| target.failure(format!("no {kind} to execute")))?;
+    let stack_id = &stack_id(plan, target);
     let mut tracker = EventTracker::from_now(cf, stack_id, &target.stack_name)
         .await
         .map_err(|e| target.failure(e))?;
@@ -128,7 +157,7 @@ async fn execute(
         let _ = plan::discard(cf, plan).await;
         return Err(target.failure(StackError::from(e)));
     }
-    progress("executing the change set".into());
+    progress(doing);
     wait::wait_stack(cf, stack_id, &mut tracker, total, &how.polling, progress)
         .await
         .map_err(|e| target.failure(e))

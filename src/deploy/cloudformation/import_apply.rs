@@ -1,55 +1,31 @@
-//! Applying a plan that imports first ([`super::import`]): the IMPORT change set executed and
-//! waited for until `IMPORT_COMPLETE` (a rollback is a failure naming the region, the stack
-//! and what was imported, with the stack events' reason), then the update planned with the
-//! full template. `execute` runs that update as any other.
+//! Applying a plan that imports first ([`super::import`]): once `execute` has run the IMPORT
+//! change set like any other and the stack settled, anything but `IMPORT_COMPLETE` is a
+//! failure naming the region, the stack and what was imported, with the stack events'
+//! reason; then the update is planned with the full template, and `execute` runs it as any
+//! other.
 
 use super::import::noun;
 use super::plan::{PlanInput, discard, plan_region};
-use super::stack::StackError;
 use super::target::StackTarget;
-use super::wait::{self, Polling};
-use crate::aws::SdkResultExt;
+use super::wait::{Polling, StackOutcome};
 use crate::deploy::model::{ChangeKind, StackFailure, TargetPlan};
 use aws_sdk_cloudformation::Client;
 
-/// Executes a plan's IMPORT change set and waits for `IMPORT_COMPLETE`; then plans the
-/// update with the full template, which must lose nothing the plan did not show. Returns
-/// that update's plan (or no changes). A failed import names the region, the stack and what
-/// it imported; CloudFormation rolls it back, and the retained resources stay as they were.
-pub async fn import_then_plan(
+/// After a plan's IMPORT change set was executed and the stack settled (`end`): a status
+/// other than `IMPORT_COMPLETE` is a failure naming the region, the stack and what was
+/// imported (`what`), with the stack events' reason (CloudFormation rolled it back and the
+/// retained resources stay as they were). Otherwise plans the update with the full template,
+/// which must lose nothing the plan did not show, and returns that update's plan (or no
+/// changes).
+pub async fn plan_after_import(
     cf: &Client,
     plan: &TargetPlan,
     target: &StackTarget,
     polling: &Polling,
+    end: &StackOutcome,
+    what: &str,
     progress: &dyn Fn(String),
 ) -> Result<TargetPlan, StackFailure> {
-    let change_set = plan.change_set();
-    let what = imported_names(plan);
-    let arn = change_set
-        .change_set_arn
-        .clone()
-        .ok_or_else(|| target.failure("no IMPORT change set to execute"))?;
-    let stack_id = change_set
-        .stack_id
-        .clone()
-        .unwrap_or_else(|| target.stack_name.clone());
-    let mut tracker = wait::EventTracker::from_now(cf, &stack_id, &target.stack_name)
-        .await
-        .map_err(|e| target.failure(e))?;
-    if let Err(e) = cf
-        .execute_change_set()
-        .change_set_name(&arn)
-        .send()
-        .await
-        .classify("cloudformation:ExecuteChangeSet", cf)
-    {
-        let _ = discard(cf, change_set).await;
-        return Err(target.failure(StackError::from(e)));
-    }
-    progress(format!("importing {what}"));
-    let end = wait::wait_stack(cf, &stack_id, &mut tracker, 0, polling, progress)
-        .await
-        .map_err(|e| target.failure(e))?;
     if end.status != "IMPORT_COMPLETE" {
         let mut failure = target
             .failure(format!(
@@ -91,7 +67,7 @@ pub async fn import_then_plan(
 }
 
 /// What the plan imports, in words (`bucket hand-made-bucket and parameter /buckets/staging`).
-fn imported_names(plan: &TargetPlan) -> String {
+pub fn imported_names(plan: &TargetPlan) -> String {
     let names: Vec<String> = plan
         .changes
         .iter()
